@@ -1,0 +1,1 @@
+//! End-to-end tests that span several gemlive crates live in this package.

@@ -1,0 +1,3 @@
+//! Project automation: `cargo xtask ci | replay | conformance [DIR]`.
+
+fn main() {}
