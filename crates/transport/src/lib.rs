@@ -1,7 +1,24 @@
 //! Connections, endpoints, auth and the async client that drives a
 //! [`protocol`] session over a WebSocket.
-//!
-//! This crate is being built (see the transport issue); today it only
-//! re-exports the protocol crate so the layout is visible.
 
-pub use protocol;
+mod connection;
+mod endpoint;
+mod error;
+pub mod memory;
+mod proxy;
+mod recorder;
+mod secret;
+mod shim;
+mod tls;
+mod ws;
+
+pub use connection::{Connection, Incoming};
+pub use endpoint::{
+    API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, Service, VertexApiVersion,
+};
+pub use error::Error;
+pub use proxy::{ProxyConfig, ProxyError};
+pub use recorder::{AudioPolicy, Recorder, RecorderConfig};
+pub use secret::Secret;
+pub use tls::{TlsConfig, TlsError};
+pub use ws::{DEFAULT_IDLE_TIMEOUT, WsConnection, WsOptions};
