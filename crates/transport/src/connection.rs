@@ -4,8 +4,8 @@
 
 use std::future::Future;
 
-use bytes::Bytes;
 use crate::shim::CloseInfo;
+use bytes::Bytes;
 
 use crate::Error;
 
@@ -48,8 +48,7 @@ pub trait Connection: Send + 'static {
 
     /// Sends a close frame. The peer's answering close arrives through
     /// [`Connection::recv`].
-    fn close(&mut self, code: u16, reason: &str)
-    -> impl Future<Output = Result<(), Error>> + Send;
+    fn close(&mut self, code: u16, reason: &str) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Finishes the connection after the session ended (flushes the close
     /// handshake, waits briefly for the peer to hang up). Never fails.

@@ -229,8 +229,9 @@ impl Endpoint {
         } else {
             "BidiGenerateContent"
         };
-        let gemini_path =
-            |v: ApiVersion| format!("ws/google.ai.generativelanguage.{v}.GenerativeService.{method}");
+        let gemini_path = |v: ApiVersion| {
+            format!("ws/google.ai.generativelanguage.{v}.GenerativeService.{method}")
+        };
         let url = match self {
             Self::Gemini { version } => {
                 parse_url(&format!("wss://{GEMINI_HOST}/{}", gemini_path(*version)))?
@@ -457,9 +458,7 @@ impl Auth {
             [] => Err(ConfigError::MissingApiKey),
             [(name, value), rest @ ..] => {
                 if !rest.is_empty() {
-                    tracing::warn!(
-                        "both GOOGLE_API_KEY and GEMINI_API_KEY are set; using {name}"
-                    );
+                    tracing::warn!("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using {name}");
                 }
                 Ok(Self::ApiKey(Secret::new(value.trim())))
             }
@@ -490,7 +489,9 @@ impl Auth {
             return Err(ConfigError::InvalidCredential("the credential is empty"));
         }
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
-            ConfigError::InvalidCredential("the credential contains characters not allowed in a header")
+            ConfigError::InvalidCredential(
+                "the credential contains characters not allowed in a header",
+            )
         })?;
         value.set_sensitive(true);
         headers.insert(name, value);
@@ -559,15 +560,22 @@ mod tests {
 
     #[test]
     fn gemini_urls_per_version_and_auth() {
-        let url = Endpoint::gemini(ApiVersion::V1Beta).url(&key(), false).unwrap();
+        let url = Endpoint::gemini(ApiVersion::V1Beta)
+            .url(&key(), false)
+            .unwrap();
         assert_eq!(
             url.as_str(),
             "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
         );
         let url = Endpoint::gemini(ApiVersion::V1).url(&key(), false).unwrap();
-        assert!(url.path().contains(".v1.GenerativeService.BidiGenerateContent"));
+        assert!(
+            url.path()
+                .contains(".v1.GenerativeService.BidiGenerateContent")
+        );
         let token = Auth::ephemeral_token("auth_tokens/abc");
-        let url = Endpoint::gemini(ApiVersion::V1Alpha).url(&token, false).unwrap();
+        let url = Endpoint::gemini(ApiVersion::V1Alpha)
+            .url(&token, false)
+            .unwrap();
         assert!(
             url.path()
                 .ends_with("v1alpha.GenerativeService.BidiGenerateContentConstrained")
@@ -629,7 +637,10 @@ mod tests {
     #[test]
     fn plain_ws_only_to_loopback() {
         for ok in ["http://localhost:1", "http://127.0.0.9:1", "http://[::1]:1"] {
-            assert!(Endpoint::custom(ok).unwrap().url(&key(), false).is_ok(), "{ok}");
+            assert!(
+                Endpoint::custom(ok).unwrap().url(&key(), false).is_ok(),
+                "{ok}"
+            );
         }
         let remote = Endpoint::custom("http://10.0.0.5:9000").unwrap();
         assert!(matches!(
@@ -704,7 +715,10 @@ mod tests {
     #[test]
     fn api_version_parsing() {
         assert_eq!("beta".parse::<ApiVersion>().unwrap(), ApiVersion::V1Beta);
-        assert_eq!("V1ALPHA".parse::<ApiVersion>().unwrap(), ApiVersion::V1Alpha);
+        assert_eq!(
+            "V1ALPHA".parse::<ApiVersion>().unwrap(),
+            ApiVersion::V1Alpha
+        );
         assert_eq!("v1".parse::<ApiVersion>().unwrap(), ApiVersion::V1);
         assert!("v2".parse::<ApiVersion>().is_err());
     }

@@ -99,9 +99,8 @@ fn parse_proxy_url(raw: &str) -> Result<Url, ConfigError> {
     } else {
         format!("http://{raw}")
     };
-    let url = Url::parse(&with_scheme).map_err(|e| {
-        ConfigError::InvalidProxy(format!("cannot parse the proxy URL: {e}"))
-    })?;
+    let url = Url::parse(&with_scheme)
+        .map_err(|e| ConfigError::InvalidProxy(format!("cannot parse the proxy URL: {e}")))?;
     if url.scheme() != "http" {
         return Err(ConfigError::InvalidProxy(format!(
             "{} proxies are not supported, only http:// (HTTP CONNECT)",
@@ -109,7 +108,9 @@ fn parse_proxy_url(raw: &str) -> Result<Url, ConfigError> {
         )));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError::InvalidProxy("the proxy URL has no host".to_owned()));
+        return Err(ConfigError::InvalidProxy(
+            "the proxy URL has no host".to_owned(),
+        ));
     }
     Ok(url)
 }
@@ -353,14 +354,20 @@ mod tests {
         let got = cfg
             .proxy_for_with(
                 &target,
-                env(&[("https_proxy", "http://lower:1"), ("HTTPS_PROXY", "http://upper:1")]),
+                env(&[
+                    ("https_proxy", "http://lower:1"),
+                    ("HTTPS_PROXY", "http://upper:1"),
+                ]),
             )
             .unwrap();
         assert_eq!(got.unwrap().host_str(), Some("lower"));
         let got = cfg
             .proxy_for_with(
                 &target,
-                env(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", ".googleapis.com")]),
+                env(&[
+                    ("HTTPS_PROXY", "http://p:1"),
+                    ("NO_PROXY", ".googleapis.com"),
+                ]),
             )
             .unwrap();
         assert_eq!(got, None);
@@ -417,7 +424,11 @@ mod tests {
         assert!(no_proxy_matches(".example.com", "api.example.com", 443));
         assert!(no_proxy_matches("*.example.com", "api.example.com", 443));
         assert!(!no_proxy_matches("example.com", "badexample.com", 443));
-        assert!(no_proxy_matches("a.com, example.com:443", "example.com", 443));
+        assert!(no_proxy_matches(
+            "a.com, example.com:443",
+            "example.com",
+            443
+        ));
         assert!(!no_proxy_matches("example.com:8443", "example.com", 443));
         assert!(no_proxy_matches("10.0.0.0/8", "10.2.3.4", 443));
         assert!(!no_proxy_matches("10.0.0.0/8", "11.2.3.4", 443));

@@ -106,7 +106,9 @@ impl Recorder {
         };
         recorder.write_line(&json!({ "header": header }));
         if recorder.out.is_none() {
-            return Err(err(std::io::Error::other("the header line could not be written")));
+            return Err(err(std::io::Error::other(
+                "the header line could not be written",
+            )));
         }
         Ok(recorder)
     }
@@ -193,7 +195,9 @@ pub(crate) fn trim_data(value: &mut Value, max_chars: usize) {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 match v {
-                    Value::String(s) if key == "data" && s.is_ascii() && s.len() > max_chars.max(8) => {
+                    Value::String(s)
+                        if key == "data" && s.is_ascii() && s.len() > max_chars.max(8) =>
+                    {
                         s.truncate(keep);
                     }
                     other => trim_data(other, max_chars),
@@ -243,7 +247,8 @@ mod tests {
         let config = RecorderConfig::new(&path);
         let mut header = serde_json::Map::new();
         header.insert("model".to_owned(), "models/m".into());
-        let mut rec = Recorder::create(&config, header, vec![Secret::new("AIzaSECRETKEY")]).unwrap();
+        let mut rec =
+            Recorder::create(&config, header, vec![Secret::new("AIzaSECRETKEY")]).unwrap();
         rec.send(r#"{"setup":{"model":"models/m"}}"#);
         tokio::time::advance(std::time::Duration::from_millis(412)).await;
         rec.recv(b"{\n  \"setupComplete\": {}\n}\n");
@@ -262,8 +267,14 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines[0]["header"]["model"], "models/m");
-        assert_eq!(lines[1], json!({"t_ms": 0, "send": {"setup": {"model": "models/m"}}}));
-        assert_eq!(lines[2], json!({"t_ms": 412, "recv": {"setupComplete": {}}}));
+        assert_eq!(
+            lines[1],
+            json!({"t_ms": 0, "send": {"setup": {"model": "models/m"}}})
+        );
+        assert_eq!(
+            lines[2],
+            json!({"t_ms": 412, "recv": {"setupComplete": {}}})
+        );
         assert_eq!(lines[4]["recv"], "not json");
         assert_eq!(
             lines[5],
@@ -279,6 +290,9 @@ mod tests {
             vec![],
         )
         .unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-dir/x.jsonl"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent-dir/x.jsonl"),
+            "{err}"
+        );
     }
 }

@@ -124,7 +124,9 @@ mod tests {
     fn bad_ca_files_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.pem");
-        let err = TlsConfig::only_ca_file(&missing).client_config().unwrap_err();
+        let err = TlsConfig::only_ca_file(&missing)
+            .client_config()
+            .unwrap_err();
         assert!(err.to_string().contains("missing.pem"), "{err}");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::shim::CloseInfo;
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tokio::TokioAdapter;
 use async_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -20,7 +21,6 @@ use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use http::HeaderMap;
-use crate::shim::CloseInfo;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -124,7 +124,11 @@ pub struct WsConnection {
 impl WsConnection {
     /// Connects to `url` (`ws://` or `wss://`) and performs the WebSocket
     /// upgrade with `headers` (credentials among them; they are never logged).
-    pub async fn connect(url: &Url, headers: HeaderMap, options: &WsOptions) -> Result<Self, Error> {
+    pub async fn connect(
+        url: &Url,
+        headers: HeaderMap,
+        options: &WsOptions,
+    ) -> Result<Self, Error> {
         let limit = options.connect_timeout;
         tokio::time::timeout(limit, Self::connect_inner(url, headers, options))
             .await
@@ -240,7 +244,10 @@ fn handshake_error(error: tungstenite::Error) -> Error {
 
 impl Connection for WsConnection {
     async fn send(&mut self, frame: String) -> Result<(), Error> {
-        self.ws.send(Message::text(frame)).await.map_err(map_ws_error)
+        self.ws
+            .send(Message::text(frame))
+            .await
+            .map_err(map_ws_error)
     }
 
     async fn recv(&mut self) -> Result<Incoming, Error> {
@@ -337,7 +344,9 @@ fn map_ws_error(error: tungstenite::Error) -> Error {
             Error::ConnectionLost("the WebSocket is closed".to_owned())
         }
         tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            Error::ConnectionLost("the server reset the connection without a close frame".to_owned())
+            Error::ConnectionLost(
+                "the server reset the connection without a close frame".to_owned(),
+            )
         }
         tungstenite::Error::Io(e)
             if matches!(
