@@ -4,8 +4,8 @@
 
 use std::future::Future;
 
-use crate::shim::CloseInfo;
 use bytes::Bytes;
+use protocol::CloseInfo;
 
 use crate::Error;
 

@@ -10,6 +10,9 @@ use std::str::FromStr;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+use protocol::Backend;
+use protocol::models::{ModelNameError, gemini_model_name, vertex_model_name};
+
 use crate::secret::{Secret, redact_url};
 
 const GEMINI_HOST: &str = "generativelanguage.googleapis.com";
@@ -77,16 +80,6 @@ impl VertexApiVersion {
     }
 }
 
-/// Which service family a connection talks to; decides the model-name rules
-/// and what the protocol session accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Service {
-    /// The Gemini Developer API (`generativelanguage`) or a server speaking its dialect.
-    Gemini,
-    /// Vertex AI (`aiplatform`).
-    Vertex,
-}
-
 /// Where to connect.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -122,7 +115,7 @@ pub enum Endpoint {
         /// The full WebSocket URL.
         url: Url,
         /// Which dialect the server speaks.
-        service: Service,
+        backend: Backend,
     },
 }
 
@@ -151,10 +144,10 @@ impl fmt::Debug for Endpoint {
                 .field("base_url", &redact_url(base_url))
                 .field("version", version)
                 .finish(),
-            Self::Verbatim { url, service } => f
+            Self::Verbatim { url, backend } => f
                 .debug_struct("Verbatim")
                 .field("url", &redact_url(url))
-                .field("service", service)
+                .field("backend", backend)
                 .finish(),
         }
     }
@@ -194,16 +187,16 @@ impl Endpoint {
         let url = Url::parse(url).map_err(|e| ConfigError::InvalidUrl(e.to_string()))?;
         Ok(Self::Verbatim {
             url,
-            service: Service::Gemini,
+            backend: Backend::GeminiApi,
         })
     }
 
     /// Which dialect this endpoint speaks.
-    pub fn service(&self) -> Service {
+    pub fn backend(&self) -> Backend {
         match self {
-            Self::Gemini { .. } | Self::Custom { .. } => Service::Gemini,
-            Self::Vertex { .. } => Service::Vertex,
-            Self::Verbatim { service, .. } => *service,
+            Self::Gemini { .. } | Self::Custom { .. } => Backend::GeminiApi,
+            Self::Vertex { .. } => Backend::Vertex,
+            Self::Verbatim { backend, .. } => *backend,
         }
     }
 
@@ -213,9 +206,9 @@ impl Endpoint {
         match self {
             Self::Gemini { version } | Self::Custom { version, .. } => version.as_str(),
             Self::Vertex { version, .. } => version.as_str(),
-            Self::Verbatim { service, .. } => match service {
-                Service::Gemini => ApiVersion::default().as_str(),
-                Service::Vertex => VertexApiVersion::default().as_str(),
+            Self::Verbatim { backend, .. } => match backend {
+                Backend::GeminiApi => ApiVersion::default().as_str(),
+                Backend::Vertex => VertexApiVersion::default().as_str(),
             },
         }
     }
@@ -284,15 +277,14 @@ impl Endpoint {
     }
 
     /// The resource name to put in `setup.model`, following the SDKs'
-    /// rules (reference §1.2 and §1.4):
+    /// rules (reference §1.2 and §1.4, implemented in [`protocol::models`]):
     ///
     /// * Gemini: names starting with `models/` or `tunedModels/` are kept,
     ///   others get `models/`.
     /// * Vertex: `m` → `projects/P/locations/L/publishers/google/models/m`,
     ///   `pub/m` → `projects/P/locations/L/publishers/pub/models/m`,
-    ///   `publishers/...` gets the `projects/P/locations/L/` prefix,
-    ///   `projects/...` and `models/...` are kept.
-    /// * Verbatim endpoints: sent as given.
+    ///   `projects/...` is kept.
+    /// * Verbatim endpoints: sent as given (trimmed).
     ///
     /// ```
     /// use gemlive_transport::{ApiVersion, Endpoint, VertexApiVersion};
@@ -305,49 +297,18 @@ impl Endpoint {
     /// ```
     pub fn model_name(&self, model: &str) -> Result<String, ConfigError> {
         let model = model.trim();
-        if model.is_empty() {
-            return Err(ConfigError::InvalidModel {
-                model: model.to_owned(),
-                why: "the model name is empty",
-            });
-        }
-        if model.contains("..") || model.contains('?') || model.contains('&') {
-            return Err(ConfigError::InvalidModel {
-                model: model.to_owned(),
-                why: "model names may not contain '..', '?' or '&'",
-            });
-        }
         match self {
-            Self::Gemini { .. } | Self::Custom { .. } => Ok(gemini_model(model)),
+            Self::Gemini { .. } | Self::Custom { .. } => Ok(gemini_model_name(model)?),
             Self::Vertex {
                 project, location, ..
-            } => {
-                let name = if model.starts_with("projects/")
-                    || model.starts_with("models/")
-                    || model.starts_with("publishers/")
-                {
-                    model.to_owned()
-                } else if let Some((publisher, name)) = model.split_once('/') {
-                    format!("publishers/{publisher}/models/{name}")
-                } else {
-                    format!("publishers/google/models/{model}")
-                };
-                Ok(if name.starts_with("publishers/") {
-                    format!("projects/{project}/locations/{location}/{name}")
-                } else {
-                    name
-                })
+            } => Ok(vertex_model_name(model, project, location)?),
+            Self::Verbatim { .. } if model.is_empty() => Err(ModelNameError {
+                name: model.to_owned(),
+                why: "it is empty",
             }
+            .into()),
             Self::Verbatim { .. } => Ok(model.to_owned()),
         }
-    }
-}
-
-fn gemini_model(model: &str) -> String {
-    if model.starts_with("models/") || model.starts_with("tunedModels/") {
-        model.to_owned()
-    } else {
-        format!("models/{model}")
     }
 }
 
@@ -527,13 +488,8 @@ pub enum ConfigError {
     #[error("ephemeral tokens only work with the Gemini API, not Vertex AI")]
     TokenOnVertex,
     /// A model name the SDK rules reject.
-    #[error("invalid model name {model:?}: {why}")]
-    InvalidModel {
-        /// The name as given.
-        model: String,
-        /// What is wrong with it.
-        why: &'static str,
-    },
+    #[error(transparent)]
+    InvalidModel(#[from] ModelNameError),
     /// An API version string we do not know.
     #[error("unknown API version {0:?} (expected v1beta, v1alpha or v1)")]
     UnknownApiVersion(String),
@@ -672,7 +628,6 @@ mod tests {
             v.model_name("meta/llama").unwrap(),
             "projects/p/locations/l/publishers/meta/models/llama"
         );
-        assert_eq!(v.model_name("models/m").unwrap(), "models/m");
         let raw = Endpoint::verbatim("wss://x/y").unwrap();
         assert_eq!(raw.model_name("anything/goes").unwrap(), "anything/goes");
     }

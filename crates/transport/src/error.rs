@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::shim::{CloseClass, CloseInfo};
+use protocol::Close;
 
 use crate::endpoint::ConfigError;
 use crate::proxy::ProxyError;
@@ -58,20 +58,14 @@ pub enum Error {
     /// No frame (not even a pong) arrived for the idle timeout.
     #[error("no data from the server for {0:?} (idle timeout)")]
     IdleTimeout(Duration),
-    /// `setupComplete` did not arrive in time.
-    #[error("no setupComplete within {0:?}")]
-    SetupTimeout(Duration),
-    /// The session was closed; `class` says whose fault it was and what to do.
-    #[error("session closed with {} {}{}", close.code, if close.reason.is_empty() { "(no reason)" } else { close.reason.as_str() }, if class.hint.is_empty() { String::new() } else { format!(" (hint: {})", class.hint) })]
-    Closed {
-        /// Code and reason as the server sent them (1006 when there was no close frame).
-        close: CloseInfo,
-        /// The protocol crate's classification.
-        class: CloseClass,
-    },
+    /// The session ended: the server's close (or a local one: 1006 for a
+    /// lost connection, a setup timeout), classified by the protocol crate
+    /// with whose fault it is and a hint for the user.
+    #[error("session {0}")]
+    Closed(Close),
     /// The protocol session rejected a frame or a command.
     #[error(transparent)]
-    Protocol(#[from] crate::shim::Error),
+    Protocol(protocol::Error),
     /// The recorder could not write its file.
     #[error("recorder {path}: {source}")]
     Recorder {
@@ -83,11 +77,22 @@ pub enum Error {
 }
 
 impl Error {
-    /// The classified close, when this error is one.
-    pub fn close(&self) -> Option<(&CloseInfo, &CloseClass)> {
+    /// The classified close, when this error is one (code, reason, kind,
+    /// fault, hint), e.g. for a CLI's exit code.
+    pub fn close(&self) -> Option<&Close> {
         match self {
-            Self::Closed { close, class } => Some((close, class)),
+            Self::Closed(close) => Some(close),
             _ => None,
+        }
+    }
+}
+
+impl From<protocol::Error> for Error {
+    /// A command refused because the session is over becomes [`Error::Closed`].
+    fn from(error: protocol::Error) -> Self {
+        match error {
+            protocol::Error::Closed(close) => Self::Closed(close),
+            other => Self::Protocol(other),
         }
     }
 }

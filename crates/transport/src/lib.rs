@@ -1,6 +1,7 @@
 //! Connections, endpoints, auth and the async client that drives a
 //! [`protocol`] session over a WebSocket.
 
+mod client;
 mod connection;
 mod endpoint;
 mod error;
@@ -8,15 +9,17 @@ pub mod memory;
 mod proxy;
 mod recorder;
 mod secret;
-mod shim;
 mod tls;
 mod ws;
 
-pub use connection::{Connection, Incoming};
-pub use endpoint::{
-    API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, Service, VertexApiVersion,
+pub use client::{
+    ClientConfig, DEFAULT_EVENT_CAPACITY, LiveEvents, LiveSender, SessionInfo, SessionOptions,
+    Turn, connect, start,
 };
+pub use connection::{Connection, Incoming};
+pub use endpoint::{API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, VertexApiVersion};
 pub use error::Error;
+pub use protocol;
 pub use proxy::{ProxyConfig, ProxyError};
 pub use recorder::{AudioPolicy, Recorder, RecorderConfig};
 pub use secret::Secret;

@@ -2,8 +2,8 @@
 //! end (give it to [`crate::start`]) and a [`MemoryPeer`] that plays the
 //! server.
 
-use crate::shim::CloseInfo;
 use bytes::Bytes;
+use protocol::CloseInfo;
 use tokio::sync::mpsc;
 
 use crate::Error;

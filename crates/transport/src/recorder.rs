@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 
-use crate::shim::CloseInfo;
+use protocol::CloseInfo;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 

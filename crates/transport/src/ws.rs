@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::shim::CloseInfo;
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tokio::TokioAdapter;
 use async_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -21,6 +20,7 @@ use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use http::HeaderMap;
+use protocol::CloseInfo;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
