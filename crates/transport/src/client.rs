@@ -680,7 +680,12 @@ impl<C: Connection> Driver<C> {
             }
             Ok(Incoming::Close(close)) => {
                 self.conn_open = false;
-                self.close_deadline = None;
+                // We asked to close and the server hung up without answering:
+                // the session ended as requested.
+                let close = match (close, self.close_deadline.take()) {
+                    (None, Some(_)) => Some(CloseInfo::new(1000, "")),
+                    (close, _) => close,
+                };
                 if let Some(recorder) = &mut self.recorder {
                     recorder.close(close.as_ref());
                 }
@@ -713,10 +718,14 @@ impl<C: Connection> Driver<C> {
             return;
         }
         self.conn_open = false;
-        self.close_deadline = None;
         let reason = error.to_string();
         tracing::debug!("connection lost: {reason}");
-        let close = CloseInfo::new(1006, reason.clone());
+        let close = if self.close_deadline.take().is_some() {
+            // Lost while closing at our request: the session ended as asked.
+            CloseInfo::new(1000, "")
+        } else {
+            CloseInfo::new(1006, reason.clone())
+        };
         if let Some(recorder) = &mut self.recorder {
             recorder.close(Some(&close));
         }

@@ -101,7 +101,12 @@ impl ServerConn {
             match self.ws.next().await? {
                 Ok(Message::Text(t)) => return serde_json::from_str(&t).ok(),
                 Ok(Message::Binary(b)) => return serde_json::from_slice(&b).ok(),
-                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(Message::Close(_)) => {
+                    // Let tungstenite flush its answering close frame.
+                    while let Some(Ok(_)) = self.ws.next().await {}
+                    return None;
+                }
+                Err(_) => return None,
                 Ok(_) => {}
             }
         }
