@@ -54,9 +54,6 @@ pub enum ReplayError {
         /// The session's frame, or "nothing".
         actual: String,
     },
-    /// The session refused to start.
-    #[error("the session did not start: {0}")]
-    Start(crate::Error),
 }
 
 #[derive(Deserialize)]
@@ -180,11 +177,17 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
     if let Some(ms) = header.setup_timeout_ms {
         config.setup_timeout = Duration::from_millis(ms);
     }
-    let mut session = Session::new(config, origin).map_err(ReplayError::Start)?;
     let mut trace = Vec::new();
     if !header.description.is_empty() {
         trace.push(format!("# {}", header.description));
     }
+    let mut session = match Session::new(config, origin) {
+        Ok(s) => s,
+        Err(e) => {
+            trace.push(format!("{:>6} ! {e}", 0));
+            return Ok(trace);
+        }
+    };
     let mut sent: VecDeque<String> = VecDeque::new();
     drain(&mut session, 0, &mut trace, &mut sent);
 
@@ -442,7 +445,7 @@ pub fn check_conformance(text: &str, origin: Instant) -> ConformanceReport {
                 if let wire::ClientMessage::Setup(setup) = &d.message
                     && session.is_none()
                 {
-                    let mut config = SessionConfig::new(setup.clone());
+                    let mut config = SessionConfig::new((**setup).clone());
                     config.backend = backend;
                     match Session::new(config, origin) {
                         Ok(s) => session = Some(s),

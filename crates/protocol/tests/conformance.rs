@@ -17,8 +17,13 @@ fn corpus_dir() -> Option<PathBuf> {
 #[test]
 fn recorded_sessions_conform() {
     let Some(dir) = corpus_dir() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must have the conformance corpus at ../shared/conformance");
-        eprintln!("conformance corpus not found (../shared/conformance); set GEMLIVE_CONFORMANCE_DIR to run this test");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the conformance corpus at ../shared/conformance"
+        );
+        eprintln!(
+            "conformance corpus not found (../shared/conformance); set GEMLIVE_CONFORMANCE_DIR to run this test"
+        );
         return;
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("sessions"))
@@ -35,7 +40,15 @@ fn recorded_sessions_conform() {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         failures.extend(report.failures.into_iter().map(|f| format!("{name}: {f}")));
     }
-    eprintln!("conformance: {} sessions, {frames} frames, {} failures", paths.len(), failures.len());
-    assert!(paths.len() >= 99, "expected the 99 recorded sessions, found {}", paths.len());
+    eprintln!(
+        "conformance: {} sessions, {frames} frames, {} failures",
+        paths.len(),
+        failures.len()
+    );
+    assert!(
+        paths.len() >= 99,
+        "expected the 99 recorded sessions, found {}",
+        paths.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
