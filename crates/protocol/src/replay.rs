@@ -545,3 +545,73 @@ pub fn equivalent(a: &Value, b: &Value) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::disallowed_methods)] // A test picks an origin; the crate never reads the clock.
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    const HEADER: &str = r#"{"header": {"backend": "mldev"}}"#;
+    const SETUP: &str = r#"{"dir": "client", "bytes": 1, "frame": {"setup": {"model": "models/gemini-3.1-flash-live-preview"}}}"#;
+
+    #[test]
+    fn conformance_passes_a_clean_session() {
+        let text = [HEADER, SETUP, r#"{"dir": "server", "bytes": 1, "frame": {"setupComplete": {}}}"#].join("\n");
+        let report = check_conformance(&text, origin());
+        assert_eq!((report.frames, report.failures.len()), (2, 0), "{:?}", report.failures);
+        assert_eq!(report.events, ["SetupComplete { session_id: None, resumed: false }"]);
+    }
+
+    #[test]
+    fn conformance_reports_unknown_fields_bad_frames_and_violations() {
+        let text = [
+            HEADER,
+            r#"{"dir": "server", "bytes": 1, "frame": {"setupComplete": {}}}"#,
+            SETUP,
+            r#"{"dir": "client", "bytes": 1, "frame": {"realtimeInput": {"txt": "typo"}}}"#,
+            r#"{"dir": "server", "bytes": 1, "frame": {"setupComplete": {}}}"#,
+            r#"{"dir": "server", "bytes": 1, "frame": {"setupComplete": {}}}"#,
+            r#"{"dir": "server", "bytes": 1, "frame": {"goAway": {"timeLeft": "later"}}}"#,
+        ]
+        .join("\n");
+        let failures = check_conformance(&text, origin()).failures;
+        let expected = [
+            "line 2: server frame before any setup",
+            "line 4: unknown fields realtime_input.txt",
+            "line 4: re-encoding differs",
+            "line 6: protocol violation by the server: setupComplete arrived twice",
+            "line 7: server frame does not decode",
+            "line 7: malformed server message",
+        ];
+        assert_eq!(failures.len(), expected.len(), "{failures:#?}");
+        for (f, e) in failures.iter().zip(expected) {
+            assert!(f.starts_with(e), "{f} should start with {e}");
+        }
+    }
+
+    #[test]
+    fn equivalence_is_lenient_only_where_the_wire_is() {
+        let e = |a: &str, b: &str| equivalent(&serde_json::from_str(a).unwrap(), &serde_json::from_str(b).unwrap());
+        assert!(e(r#"{"mime_type": "x", "topK": 40.0, "data": "-__-AA"}"#, r#"{"mimeType": "x", "topK": 40, "data": "+//+AA=="}"#));
+        assert!(e(r#"{"triggerTokens": 25600, "timeLeft": "0.2s"}"#, r#"{"triggerTokens": "25600", "timeLeft": "0.200s"}"#));
+        assert!(e(r#"{"thinkingLevel": "low"}"#, r#"{"thinkingLevel": "LOW"}"#));
+        assert!(!e(r#"{"a": 1}"#, r#"{"a": 2}"#));
+        assert!(!e(r#"{"a": 1}"#, r#"{"a": 1, "b": 1}"#));
+        assert!(!e(r#"{"text": "hi"}"#, r#"{"text": "ho"}"#));
+        assert!(!e(r#"[1, 2]"#, r#"[2, 1]"#));
+    }
+
+    #[test]
+    fn send_expectations_are_checked() {
+        let fixture = r#"{"header": {"setup": {"model": "models/gemini-3.8-live"}}}
+{"t_ms": 0, "send": {"setup": {"model": "models/other"}}}"#;
+        assert!(matches!(replay(fixture, origin()), Err(ReplayError::Mismatch { line: 2, .. })));
+        let bad = r#"{"header": {"setup": {"model": "m"}}}
+{"t_ms": 0, "tick": true, "recv": {}}"#;
+        assert!(matches!(replay(bad, origin()), Err(ReplayError::Format { line: 2, .. })));
+    }
+}
