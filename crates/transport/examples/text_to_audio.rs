@@ -68,15 +68,9 @@ pub(crate) async fn run(args: common::Args) -> Result<Spoken, common::BoxError> 
         writer.write_sample(i16::from_le_bytes([sample[0], sample[1]]))?;
     }
     writer.finalize()?;
-    let samples = pcm.len() / 2;
-    println!(
-        "{transcript}\nwrote {} ({samples} samples, {:.2} s at {sample_rate} Hz)",
-        wav.display(),
-        samples as f64 / f64::from(sample_rate)
-    );
     Ok(Spoken {
         wav,
-        samples,
+        samples: pcm.len() / 2,
         sample_rate,
         transcript,
     })
@@ -89,7 +83,17 @@ async fn main() -> std::process::ExitCode {
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => std::process::ExitCode::SUCCESS,
+        Ok(spoken) => {
+            println!(
+                "{}\nwrote {} ({} samples, {:.2} s at {} Hz)",
+                spoken.transcript,
+                spoken.wav.display(),
+                spoken.samples,
+                spoken.samples as f64 / f64::from(spoken.sample_rate),
+                spoken.sample_rate
+            );
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE

@@ -1,6 +1,10 @@
 //! The quickstart examples hold full sessions with a local Live-protocol
 //! server over TLS, directly and through a local HTTP CONNECT proxy.
 
+// Each example includes the shared `common` module itself; both examples are
+// compiled into this one test crate.
+#![allow(clippy::duplicate_mod)]
+
 mod support;
 
 #[allow(dead_code)]
