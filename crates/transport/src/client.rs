@@ -140,32 +140,19 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
     let headers = config.auth.headers()?;
     let mut setup = config.setup;
     setup.model = config.endpoint.model_name(&setup.model)?;
-    let backend = config.endpoint.backend();
 
+    let session = SessionConfig {
+        setup,
+        backend: config.endpoint.backend(),
+        setup_timeout: config.setup_timeout,
+    };
     let recorder = match &config.record {
-        Some(record) => {
-            let mut header = serde_json::Map::new();
-            header.insert(
-                "source".to_owned(),
-                concat!("gemlive-transport/", env!("CARGO_PKG_VERSION")).into(),
-            );
-            header.insert("model".to_owned(), setup.model.clone().into());
-            let backend_name = match backend {
-                protocol::Backend::Vertex => "vertex",
-                _ => "mldev",
-            };
-            header.insert("backend".to_owned(), backend_name.into());
-            header.insert("endpoint".to_owned(), redact_url(&url).into());
-            let unix = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            header.insert("recorded_at_unix".to_owned(), unix.into());
-            Some(Recorder::create(
-                record,
-                header,
-                secrets_of(&config.auth, &config.proxy),
-            )?)
-        }
+        Some(record) => Some(Recorder::create(
+            record,
+            &session,
+            &redact_url(&url),
+            secrets_of(&config.auth, &config.proxy),
+        )?),
         None => None,
     };
 
@@ -183,11 +170,7 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
     start(
         conn,
         SessionOptions {
-            session: SessionConfig {
-                setup,
-                backend,
-                setup_timeout: config.setup_timeout,
-            },
+            session,
             event_capacity: config.event_capacity,
             recorder,
         },
@@ -293,6 +276,31 @@ enum Command {
     ToolResponse(Vec<FunctionResponse>),
     UpdateContext(ContextUpdate),
     Close,
+}
+
+impl Command {
+    /// The command as a fixture `cmd` step (`fixtures/README.md`).
+    fn to_fixture(&self) -> serde_json::Value {
+        use serde_json::{json, to_value};
+        match self {
+            Self::Text(text) => json!({ "text": text }),
+            Self::UserTurn(text) => json!({ "user_turn": text }),
+            Self::ClientContent(content) => json!({ "client_content": to_value(content).ok() }),
+            Self::Audio {
+                pcm16le,
+                sample_rate,
+            } => json!({ "audio": { "bytes": pcm16le.len(), "rate": sample_rate } }),
+            Self::Video { image, mime_type } => {
+                json!({ "video": { "bytes": image.len(), "mime": mime_type } })
+            }
+            Self::ActivityStart => json!({ "activity_start": {} }),
+            Self::ActivityEnd => json!({ "activity_end": {} }),
+            Self::AudioStreamEnd => json!({ "audio_stream_end": {} }),
+            Self::ToolResponse(responses) => json!({ "tool_response": to_value(responses).ok() }),
+            Self::UpdateContext(update) => json!({ "context_update": to_value(update).ok() }),
+            Self::Close => json!({ "close": {} }),
+        }
+    }
 }
 
 /// Sends to the session. Cheap to clone; every clone talks to the same
@@ -636,6 +644,9 @@ impl<C: Connection> Driver<C> {
     }
 
     async fn apply(&mut self, command: Command, reply: Reply) {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.command(command.to_fixture());
+        }
         let s = &mut self.session;
         let result = match command {
             Command::Text(text) => s.send_text(&text),
@@ -707,6 +718,9 @@ impl<C: Connection> Driver<C> {
             }
             self.session.handle_close(Some(close), now.into_std());
             return;
+        }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.tick();
         }
         self.session.handle_timeout(now.into_std());
     }

@@ -231,14 +231,10 @@ async fn recording_a_real_session_scrubs_the_key() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let header = &lines[0]["header"];
-    assert_eq!(header["model"], "models/gemini-live-test");
-    assert_eq!(header["backend"], "mldev");
-    assert!(
-        header["endpoint"]
-            .as_str()
-            .unwrap()
-            .starts_with("ws://127.0.0.1:")
-    );
+    assert_eq!(header["setup"]["model"], "models/gemini-live-test");
+    assert_eq!(header["backend"], "gemini");
+    let description = header["description"].as_str().unwrap();
+    assert!(description.contains("ws://127.0.0.1:"), "{description}");
     assert_eq!(
         lines[1]["send"]["setup"]["model"],
         "models/gemini-live-test"
@@ -287,4 +283,45 @@ async fn idle_timeout_ends_the_session_when_the_server_stalls() {
     .unwrap();
     assert_eq!(closed.code, 1006);
     assert!(closed.reason.contains("idle"), "{}", closed.reason);
+}
+
+/// A recorded session is a fixture: `protocol::replay` plays it back
+/// through a fresh session and every `send` step matches.
+#[tokio::test]
+async fn a_recording_replays_as_a_fixture() {
+    let server = echo_server(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.jsonl");
+    let mut setup = Setup::new("gemini-live-test");
+    setup.output_audio_transcription = Some(Default::default());
+    setup.generation_config = Some(GenerationConfig {
+        response_modalities: Some(vec![Modality::Audio]),
+        ..GenerationConfig::default()
+    });
+    let mut config = config(&server, setup);
+    config.record = Some(RecorderConfig::new(&path).trim_audio(64));
+    let (sender, mut events) = connect(config).await.unwrap();
+    let mut live = Vec::new();
+    for prompt in ["one", "two"] {
+        sender.send_text(prompt).await.unwrap();
+        live.extend(events.next_turn().collect().await.unwrap());
+    }
+    sender.close().await.unwrap();
+    while let Some(event) = events.next().await {
+        live.push(event);
+    }
+
+    let fixture = std::fs::read_to_string(&path).unwrap();
+    let trace = protocol::replay::replay(&fixture, std::time::Instant::now())
+        .unwrap_or_else(|e| panic!("{e}\n{fixture}"));
+    let sent = trace.iter().filter(|l| l.contains(" > ")).count();
+    assert_eq!(sent, 3, "setup and two texts: {trace:#?}");
+    let turns = trace.iter().filter(|l| l.contains("TurnComplete")).count();
+    assert_eq!(turns, 2, "{trace:#?}");
+    let live_turns = live
+        .iter()
+        .filter(|e| matches!(e, Event::TurnComplete { .. }))
+        .count();
+    assert_eq!(live_turns, 2);
+    assert!(trace.last().unwrap().contains("Closed"), "{trace:#?}");
 }

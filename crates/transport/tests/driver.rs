@@ -335,10 +335,13 @@ async fn misuse_is_reported_to_the_caller() {
 async fn the_recorder_taps_both_directions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.jsonl");
-    let mut header = serde_json::Map::new();
-    header.insert("model".to_owned(), MODEL.into());
-    let recorder =
-        Recorder::create(&RecorderConfig::new(&path).trim_audio(16), header, vec![]).unwrap();
+    let recorder = Recorder::create(
+        &RecorderConfig::new(&path).trim_audio(16),
+        &options().session,
+        "memory",
+        vec![],
+    )
+    .unwrap();
     let mut options = options();
     options.recorder = Some(recorder);
     let (sender, mut events, mut peer) = session_with(options).await;
@@ -356,22 +359,26 @@ async fn the_recorder_taps_both_directions() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines[0]["header"]["model"], MODEL);
+    assert_eq!(lines[0]["header"]["setup"]["model"], MODEL);
     assert_eq!(lines[1]["send"]["setup"]["model"], MODEL);
     assert_eq!(lines[2]["recv"], json!({"setupComplete": {}}));
-    assert_eq!(lines[3]["t_ms"], 250);
-    let sent_audio = lines[3]["send"]["realtimeInput"]["audio"]["data"]
+    assert_eq!(
+        lines[3],
+        json!({"t_ms": 250, "cmd": {"audio": {"bytes": 3200, "rate": 16000}}})
+    );
+    assert_eq!(lines[4]["t_ms"], 250);
+    let sent_audio = lines[4]["send"]["realtimeInput"]["audio"]["data"]
         .as_str()
         .unwrap();
     assert_eq!(sent_audio.len(), 16, "trimmed to a decodable prefix");
     let got_audio =
-        lines[4]["recv"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]
+        lines[5]["recv"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]
             .as_str()
             .unwrap();
     assert_eq!(got_audio, "AAECAwQFBgcICQoL");
     assert_eq!(
-        lines[5]["close"],
+        lines[6]["close"],
         json!({"code": 1011, "reason": "Internal error encountered."})
     );
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 7);
 }
