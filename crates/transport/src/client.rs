@@ -13,14 +13,17 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::wire::{ClientContent, ContextUpdate, FunctionResponse, Setup};
+use protocol::wire::{
+    ClientContent, ContextUpdate, FunctionResponse, InteractionStatus, SessionResumptionConfig,
+    Setup,
+};
 use protocol::{Close, CloseInfo, Event, Output, Session, SessionConfig};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::Error;
 use crate::connection::{Connection, Incoming};
-use crate::endpoint::{Auth, Endpoint};
+use crate::endpoint::{ApiVersion, Auth, Endpoint};
 use crate::proxy::ProxyConfig;
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::secret::{Secret, redact_url};
@@ -83,6 +86,25 @@ impl ClientConfig {
     }
 }
 
+impl ClientConfig {
+    /// Resume an earlier session: the setup carries `handle` (the latest
+    /// [`LiveSender::resumption_handle`] of the old connection). The model
+    /// must stay the same; other settings may change.
+    #[must_use]
+    pub fn resume(mut self, handle: impl Into<String>) -> Self {
+        let transparent = self
+            .setup
+            .session_resumption
+            .as_ref()
+            .and_then(|r| r.transparent);
+        self.setup.session_resumption = Some(SessionResumptionConfig {
+            handle: Some(handle.into()),
+            transparent,
+        });
+        self
+    }
+}
+
 /// How to run a session over an already open [`Connection`] (see [`start`]).
 #[derive(Debug)]
 pub struct SessionOptions {
@@ -137,6 +159,15 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
     let url = config
         .endpoint
         .url(&config.auth, config.allow_insecure_ws)?;
+    let token_version_ok = match &config.endpoint {
+        Endpoint::Gemini { version } | Endpoint::Custom { version, .. } => {
+            *version == ApiVersion::V1Alpha
+        }
+        _ => true,
+    };
+    if matches!(config.auth, Auth::EphemeralToken(_)) && !token_version_ok {
+        tracing::warn!("ephemeral tokens are meant for API version v1alpha");
+    }
     let headers = config.auth.headers()?;
     let mut setup = config.setup;
     setup.model = config.endpoint.model_name(&setup.model)?;
@@ -460,6 +491,17 @@ impl LiveEvents {
     }
 }
 
+impl futures_util::Stream for LiveEvents {
+    type Item = Event;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Event>> {
+        self.events.poll_recv(cx)
+    }
+}
+
 /// The events of one model turn.
 #[derive(Debug)]
 pub struct Turn<'a> {
@@ -468,8 +510,10 @@ pub struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    /// `Ok(Some(event))` for each event up to and including
-    /// `Event::TurnComplete`, then `Ok(None)`. A close before the turn
+    /// `Ok(Some(event))` for each event up to and including the
+    /// `Event::TurnComplete` that ends the interaction, then `Ok(None)`.
+    /// A `TurnComplete` whose status is `IN_PROGRESS` (background work on
+    /// 3.8 models) does not end it; like google-genai's `receive()`. A close before the turn
     /// completes is `Err(Error::Closed)` with code, reason and hint.
     /// Events after `TurnComplete` stay queued for the next turn.
     pub async fn next(&mut self) -> Result<Option<Event>, Error> {
@@ -482,8 +526,8 @@ impl Turn<'_> {
                 Err(Error::Closed(close))
             }
             Some(event) => {
-                if matches!(event, Event::TurnComplete { .. }) {
-                    self.done = true;
+                if let Event::TurnComplete { status, .. } = &event {
+                    self.done = ends_interaction(status.as_ref());
                 }
                 Ok(Some(event))
             }
@@ -502,6 +546,16 @@ impl Turn<'_> {
         }
         Ok(events)
     }
+}
+
+/// Whether a `turnComplete` with this `interactionStatus` ends the
+/// interaction, as google-genai 3.x decides it: `IN_PROGRESS` (and the
+/// deprecated `REQUIRES_ACTION`) mean more output follows.
+fn ends_interaction(status: Option<&InteractionStatus>) -> bool {
+    !matches!(
+        status,
+        Some(InteractionStatus::InProgress | InteractionStatus::RequiresAction)
+    )
 }
 
 type Reply = oneshot::Sender<Result<(), Error>>;

@@ -166,11 +166,11 @@ impl WsConnection {
 
         let tcp = match options.proxy.proxy_for(url)? {
             Some(proxy) => {
-                tracing::debug!(proxy = %redact_url(&proxy), target = %shown, "connecting through proxy");
+                tracing::debug!(proxy = %redact_url(&proxy), url = %shown, "connecting through proxy");
                 connect_via_http_proxy(&proxy, &host, port).await?
             }
             None => {
-                tracing::debug!(target = %shown, "connecting");
+                tracing::debug!(url = %shown, "connecting");
                 TcpStream::connect((host.as_str(), port))
                     .await
                     .map_err(|source| Error::Connect {
@@ -211,7 +211,7 @@ impl WsConnection {
         let (ws, response) = async_tungstenite::tokio::client_async(request, stream)
             .await
             .map_err(handshake_error)?;
-        tracing::debug!(status = %response.status(), target = %shown, "WebSocket open");
+        tracing::debug!(status = %response.status(), url = %shown, "WebSocket open");
         Ok(Self {
             ws,
             idle_timeout: options.idle_timeout,

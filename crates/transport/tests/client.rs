@@ -325,3 +325,39 @@ async fn a_recording_replays_as_a_fixture() {
     assert_eq!(live_turns, 2);
     assert!(trace.last().unwrap().contains("Closed"), "{trace:#?}");
 }
+
+#[test]
+fn config_debug_shows_no_secrets() {
+    let mut config = ClientConfig::new(
+        Endpoint::verbatim("wss://gw.example.com/ws?key=URLSECRET").unwrap(),
+        Auth::api_key(KEY),
+        Setup::new("m"),
+    );
+    config.proxy = ProxyConfig::url("http://user:PROXYSECRET@proxy:3128").unwrap();
+    let shown = format!("{config:?}");
+    for secret in [KEY, "URLSECRET", "PROXYSECRET"] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn resuming_sends_the_handle() {
+    let server = LiveServer::start(None, |mut conn: ServerConn| async move {
+        let setup = conn.recv_json().await.unwrap();
+        let handle = setup["setup"]["sessionResumption"]["handle"].clone();
+        conn.send_binary_json(&json!({"setupComplete": {}})).await;
+        conn.send_binary_json(
+            &json!({"sessionResumptionUpdate": {"newHandle": format!("after-{}", handle.as_str().unwrap_or("none")), "resumable": true}}),
+        )
+        .await;
+        conn.recv_json().await;
+    })
+    .await;
+    let config = config(&server, Setup::new("m")).resume("handle-7");
+    let (sender, mut events) = connect(config).await.unwrap();
+    while !matches!(events.next().await, Some(Event::Resumption { .. })) {}
+    assert_eq!(
+        sender.resumption_handle().as_deref(),
+        Some("after-handle-7")
+    );
+}

@@ -382,3 +382,59 @@ async fn the_recorder_taps_both_directions() {
     );
     assert_eq!(lines.len(), 7);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_turn_in_progress_continues_until_idle() {
+    let (_sender, mut events, peer) = session().await;
+    peer.send_json(&text_part("thinking... ")).await;
+    peer.send_json(
+        &json!({"serverContent": {"turnComplete": true, "interactionStatus": "IN_PROGRESS"}}),
+    )
+    .await;
+    peer.send_json(&text_part("done")).await;
+    peer.send_json(&json!({"serverContent": {"turnComplete": true, "interactionStatus": "IDLE"}}))
+        .await;
+    peer.send_json(&text_part("later")).await;
+    let turn = events.next_turn().collect().await.unwrap();
+    let texts: Vec<&str> = turn
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["thinking... ", "done"]);
+    let completes = turn
+        .iter()
+        .filter(|e| matches!(e, Event::TurnComplete { .. }))
+        .count();
+    assert_eq!(completes, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_hangs_up_on_our_close_ends_normally() {
+    let (sender, mut events, mut peer) = session().await;
+    sender.close().await.unwrap();
+    assert!(matches!(peer.recv().await, Some(ClientFrame::Close(_))));
+    let started = tokio::time::Instant::now();
+    drop(peer);
+    match events.next().await {
+        Some(Event::Closed(close)) => assert!(close.is_normal(), "{close:?}"),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_send_on_a_dead_connection_fails_with_the_reason() {
+    let (sender, mut events, peer) = session().await;
+    drop(peer);
+    // Whichever the driver notices first (the failed send or the closed
+    // stream), the caller gets an error, never a silent success.
+    let err = sender.send_text("into the void").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ConnectionLost(_)) || err.close().is_some_and(|c| c.code == 1006),
+        "{err:?}"
+    );
+    assert!(matches!(events.next().await, Some(Event::Closed(c)) if c.code == 1006));
+}
