@@ -244,10 +244,15 @@ fn handshake_error(error: tungstenite::Error) -> Error {
 
 impl Connection for WsConnection {
     async fn send(&mut self, frame: String) -> Result<(), Error> {
-        self.ws
-            .send(Message::text(frame))
-            .await
-            .map_err(map_ws_error)
+        let send = self.ws.send(Message::text(frame));
+        match self.idle_timeout {
+            // A peer that stops reading cannot stall a sender forever.
+            Some(idle) => tokio::time::timeout(idle, send)
+                .await
+                .map_err(|_| Error::IdleTimeout(idle))?
+                .map_err(map_ws_error),
+            None => send.await.map_err(map_ws_error),
+        }
     }
 
     async fn recv(&mut self) -> Result<Incoming, Error> {
@@ -297,7 +302,15 @@ impl Connection for WsConnection {
                 () = sleep_until_opt(ping_at), if !self.pinged => {
                     self.pinged = true;
                     tracing::trace!("idle: sending ping");
-                    self.ws.send(Message::Ping(Bytes::new())).await.map_err(map_ws_error)?;
+                    let ping = self.ws.send(Message::Ping(Bytes::new()));
+                    let deadline = dead_at.unwrap_or_else(Instant::now);
+                    match tokio::time::timeout_at(deadline, ping).await {
+                        Ok(result) => result.map_err(map_ws_error)?,
+                        Err(_) => {
+                            self.ended = true;
+                            return Err(Error::IdleTimeout(self.idle_timeout.unwrap_or_default()));
+                        }
+                    }
                 }
                 () = sleep_until_opt(dead_at) => {
                     self.ended = true;

@@ -317,3 +317,29 @@ async fn connect_refused_and_timeout() {
         .unwrap_err();
     assert!(matches!(err, Error::ConnectTimeout(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_cannot_stall_a_sender() {
+    let stuck = LiveServer::start(None, |conn: ServerConn| async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(conn);
+    })
+    .await;
+    let options = WsOptions {
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..direct()
+    };
+    let mut ws = open(&stuck, &Auth::None, &options).await.unwrap();
+    let frame = format!("{{\"pad\":\"{}\"}}", "x".repeat(1 << 20));
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    let err = loop {
+        match ws.send(frame.clone()).await {
+            Ok(()) => sent += 1,
+            Err(e) => break e,
+        }
+        assert!(sent < 1000, "the socket never filled up");
+    };
+    assert!(matches!(err, Error::IdleTimeout(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
