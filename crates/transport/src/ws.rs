@@ -31,7 +31,7 @@ use url::Url;
 
 use crate::Error;
 use crate::connection::{Connection, Incoming};
-use crate::proxy::{ProxyConfig, connect_via_http_proxy};
+use crate::proxy::{Io, ProxyConfig, connect_via_proxy};
 use crate::secret::redact_url;
 use crate::tls::TlsConfig;
 
@@ -64,11 +64,20 @@ impl Default for WsOptions {
     }
 }
 
-/// A TCP stream, TLS or not.
-#[derive(Debug)]
+/// The stream under the WebSocket: TCP or a proxy tunnel, with or without
+/// TLS to the server.
 enum MaybeTls {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Box<dyn Io>),
+    Tls(Box<TlsStream<Box<dyn Io>>>),
+}
+
+impl std::fmt::Debug for MaybeTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain(_) => "MaybeTls::Plain",
+            Self::Tls(_) => "MaybeTls::Tls",
+        })
+    }
 }
 
 impl AsyncRead for MaybeTls {
@@ -78,7 +87,7 @@ impl AsyncRead for MaybeTls {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -91,21 +100,21 @@ impl AsyncWrite for MaybeTls {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
@@ -164,22 +173,23 @@ impl WsConnection {
             None
         };
 
-        let tcp = match options.proxy.proxy_for(url)? {
+        let tcp: Box<dyn Io> = match options.proxy.proxy_for(url)? {
             Some(proxy) => {
                 tracing::debug!(proxy = %redact_url(&proxy), url = %shown, "connecting through proxy");
-                connect_via_http_proxy(&proxy, &host, port).await?
+                connect_via_proxy(&proxy, &host, port, || options.tls.client_config()).await?
             }
             None => {
                 tracing::debug!(url = %shown, "connecting");
-                TcpStream::connect((host.as_str(), port))
+                let tcp = TcpStream::connect((host.as_str(), port))
                     .await
                     .map_err(|source| Error::Connect {
                         target: format!("{host}:{port}"),
                         source,
-                    })?
+                    })?;
+                tcp.set_nodelay(true).ok();
+                Box::new(tcp)
             }
         };
-        tcp.set_nodelay(true).ok();
 
         let stream = match tls {
             Some(config) => {
