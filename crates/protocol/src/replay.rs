@@ -560,10 +560,23 @@ mod tests {
 
     #[test]
     fn conformance_passes_a_clean_session() {
-        let text = [HEADER, SETUP, r#"{"dir": "server", "bytes": 1, "frame": {"setupComplete": {}}}"#].join("\n");
+        let text = [
+            HEADER,
+            SETUP,
+            r#"{"dir": "server", "bytes": 1, "frame": {"setupComplete": {}}}"#,
+        ]
+        .join("\n");
         let report = check_conformance(&text, origin());
-        assert_eq!((report.frames, report.failures.len()), (2, 0), "{:?}", report.failures);
-        assert_eq!(report.events, ["SetupComplete { session_id: None, resumed: false }"]);
+        assert_eq!(
+            (report.frames, report.failures.len()),
+            (2, 0),
+            "{:?}",
+            report.failures
+        );
+        assert_eq!(
+            report.events,
+            ["SetupComplete { session_id: None, resumed: false }"]
+        );
     }
 
     #[test]
@@ -595,10 +608,24 @@ mod tests {
 
     #[test]
     fn equivalence_is_lenient_only_where_the_wire_is() {
-        let e = |a: &str, b: &str| equivalent(&serde_json::from_str(a).unwrap(), &serde_json::from_str(b).unwrap());
-        assert!(e(r#"{"mime_type": "x", "topK": 40.0, "data": "-__-AA"}"#, r#"{"mimeType": "x", "topK": 40, "data": "+//+AA=="}"#));
-        assert!(e(r#"{"triggerTokens": 25600, "timeLeft": "0.2s"}"#, r#"{"triggerTokens": "25600", "timeLeft": "0.200s"}"#));
-        assert!(e(r#"{"thinkingLevel": "low"}"#, r#"{"thinkingLevel": "LOW"}"#));
+        let e = |a: &str, b: &str| {
+            equivalent(
+                &serde_json::from_str(a).unwrap(),
+                &serde_json::from_str(b).unwrap(),
+            )
+        };
+        assert!(e(
+            r#"{"mime_type": "x", "topK": 40.0, "data": "-__-AA"}"#,
+            r#"{"mimeType": "x", "topK": 40, "data": "+//+AA=="}"#
+        ));
+        assert!(e(
+            r#"{"triggerTokens": 25600, "timeLeft": "0.2s"}"#,
+            r#"{"triggerTokens": "25600", "timeLeft": "0.200s"}"#
+        ));
+        assert!(e(
+            r#"{"thinkingLevel": "low"}"#,
+            r#"{"thinkingLevel": "LOW"}"#
+        ));
         assert!(!e(r#"{"a": 1}"#, r#"{"a": 2}"#));
         assert!(!e(r#"{"a": 1}"#, r#"{"a": 1, "b": 1}"#));
         assert!(!e(r#"{"text": "hi"}"#, r#"{"text": "ho"}"#));
@@ -609,9 +636,15 @@ mod tests {
     fn send_expectations_are_checked() {
         let fixture = r#"{"header": {"setup": {"model": "models/gemini-3.8-live"}}}
 {"t_ms": 0, "send": {"setup": {"model": "models/other"}}}"#;
-        assert!(matches!(replay(fixture, origin()), Err(ReplayError::Mismatch { line: 2, .. })));
+        assert!(matches!(
+            replay(fixture, origin()),
+            Err(ReplayError::Mismatch { line: 2, .. })
+        ));
         let bad = r#"{"header": {"setup": {"model": "m"}}}
 {"t_ms": 0, "tick": true, "recv": {}}"#;
-        assert!(matches!(replay(bad, origin()), Err(ReplayError::Format { line: 2, .. })));
+        assert!(matches!(
+            replay(bad, origin()),
+            Err(ReplayError::Format { line: 2, .. })
+        ));
     }
 }
