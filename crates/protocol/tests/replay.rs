@@ -14,8 +14,7 @@ use gemlive_protocol::replay::replay;
 fn fixtures() {
     insta::glob!("../../../fixtures", "*.jsonl", |path| {
         let text = std::fs::read_to_string(path).expect("read fixture");
-        let trace =
-            replay(&text, origin()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let trace = replay(&text, origin()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         insta::assert_yaml_snapshot!(trace);
     });
 }

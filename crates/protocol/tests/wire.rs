@@ -39,8 +39,13 @@ const SDK_FRAMES: &[&str] = &[
 fn sdk_frames_decode_fully_and_reencode_equivalently() {
     for frame in SDK_FRAMES {
         let decoded = decode_client(frame.as_bytes()).unwrap_or_else(|e| panic!("{frame}: {e}"));
-        assert!(decoded.unknown.is_empty(), "{frame}: unknown {:?}", decoded.unknown);
-        let ours: Value = serde_json::from_str(&decoded.message.to_json()).expect("our JSON parses");
+        assert!(
+            decoded.unknown.is_empty(),
+            "{frame}: unknown {:?}",
+            decoded.unknown
+        );
+        let ours: Value =
+            serde_json::from_str(&decoded.message.to_json()).expect("our JSON parses");
         let theirs: Value = serde_json::from_str(frame).expect("reference JSON parses");
         assert!(equivalent(&theirs, &ours), "{frame}\nre-encoded as\n{ours}");
     }
@@ -48,29 +53,64 @@ fn sdk_frames_decode_fully_and_reencode_equivalently() {
 
 #[test]
 fn lenient_values_decode_to_typed_fields() {
-    let ClientMessage::Setup(setup) = decode_client(SDK_FRAMES[0].as_bytes()).expect("decodes").message else {
+    let ClientMessage::Setup(setup) = decode_client(SDK_FRAMES[0].as_bytes())
+        .expect("decodes")
+        .message
+    else {
         panic!("not a setup")
     };
     let generation = setup.generation_config.as_ref().expect("generation config");
     assert_eq!(generation.top_k, Some(40));
-    assert_eq!(generation.response_modalities.as_deref(), Some(&[Modality::Audio][..]));
-    let voice = generation.speech_config.as_ref().and_then(|s| s.voice_config.as_ref()).and_then(|v| v.prebuilt_voice_config.as_ref());
+    assert_eq!(
+        generation.response_modalities.as_deref(),
+        Some(&[Modality::Audio][..])
+    );
+    let voice = generation
+        .speech_config
+        .as_ref()
+        .and_then(|s| s.voice_config.as_ref())
+        .and_then(|v| v.prebuilt_voice_config.as_ref());
     assert_eq!(voice.and_then(|v| v.voice_name.as_deref()), Some("Kore"));
-    assert_eq!(generation.thinking_config.as_ref().and_then(|t| t.thinking_level.clone()), Some(wire::ThinkingLevel::Low));
-    let aad = setup.realtime_input_config.as_ref().and_then(|r| r.automatic_activity_detection.as_ref()).expect("vad config");
-    assert_eq!((aad.prefix_padding_ms, aad.silence_duration_ms), (Some(20), Some(500)));
+    assert_eq!(
+        generation
+            .thinking_config
+            .as_ref()
+            .and_then(|t| t.thinking_level.clone()),
+        Some(wire::ThinkingLevel::Low)
+    );
+    let aad = setup
+        .realtime_input_config
+        .as_ref()
+        .and_then(|r| r.automatic_activity_detection.as_ref())
+        .expect("vad config");
+    assert_eq!(
+        (aad.prefix_padding_ms, aad.silence_duration_ms),
+        (Some(20), Some(500))
+    );
 
-    let ClientMessage::Setup(setup) = decode_client(SDK_FRAMES[1].as_bytes()).expect("decodes").message else {
+    let ClientMessage::Setup(setup) = decode_client(SDK_FRAMES[1].as_bytes())
+        .expect("decodes")
+        .message
+    else {
         panic!("not a setup")
     };
     let cwc = setup.context_window_compression.expect("compression");
     assert_eq!(cwc.trigger_tokens, Some(25600));
-    assert_eq!(cwc.sliding_window.and_then(|s| s.target_tokens), Some(12800));
+    assert_eq!(
+        cwc.sliding_window.and_then(|s| s.target_tokens),
+        Some(12800)
+    );
 
-    let ClientMessage::RealtimeInput(input) = decode_client(SDK_FRAMES[6].as_bytes()).expect("decodes").message else {
+    let ClientMessage::RealtimeInput(input) = decode_client(SDK_FRAMES[6].as_bytes())
+        .expect("decodes")
+        .message
+    else {
         panic!("not realtime input")
     };
-    assert_eq!(input.audio.expect("audio").data.as_bytes(), [0xfb, 0xff, 0xfe, 0x00]);
+    assert_eq!(
+        input.audio.expect("audio").data.as_bytes(),
+        [0xfb, 0xff, 0xfe, 0x00]
+    );
 }
 
 #[test]
@@ -78,13 +118,16 @@ fn encoding_is_canonical_camel_case_with_unset_fields_omitted() {
     let mut setup = Setup::new("models/gemini-3.8-live");
     setup.context_window_compression = Some(wire::ContextWindowCompressionConfig {
         trigger_tokens: Some(25600),
-        sliding_window: Some(wire::SlidingWindow { target_tokens: Some(12800) }),
+        sliding_window: Some(wire::SlidingWindow {
+            target_tokens: Some(12800),
+        }),
     });
     setup.generation_config = Some(wire::GenerationConfig {
         speech_config: Some(wire::SpeechConfig::voice("Puck")),
         ..Default::default()
     });
-    let json: Value = serde_json::from_str(&ClientMessage::Setup(Box::new(setup)).to_json()).expect("parses");
+    let json: Value =
+        serde_json::from_str(&ClientMessage::Setup(Box::new(setup)).to_json()).expect("parses");
     assert_eq!(
         json,
         json!({"setup": {"model": "models/gemini-3.8-live",
@@ -92,10 +135,16 @@ fn encoding_is_canonical_camel_case_with_unset_fields_omitted() {
             "contextWindowCompression": {"triggerTokens": "25600", "slidingWindow": {"targetTokens": "12800"}}}})
     );
     let audio = ClientMessage::RealtimeInput(wire::RealtimeInput {
-        audio: Some(wire::Blob::new("audio/pcm;rate=16000", vec![0xfb, 0xff, 0xfe, 0x00])),
+        audio: Some(wire::Blob::new(
+            "audio/pcm;rate=16000",
+            vec![0xfb, 0xff, 0xfe, 0x00],
+        )),
         ..Default::default()
     });
-    assert_eq!(audio.to_json(), r#"{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"+//+AA=="}}}"#);
+    assert_eq!(
+        audio.to_json(),
+        r#"{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"+//+AA=="}}}"#
+    );
 }
 
 #[test]
@@ -106,7 +155,9 @@ fn server_messages_encode_like_google() {
             resumable: Some(true),
             last_consumed_client_message_index: Some(123_456_789),
         }),
-        go_away: Some(wire::GoAway { time_left: Some(std::time::Duration::from_millis(50_200).into()) }),
+        go_away: Some(wire::GoAway {
+            time_left: Some(std::time::Duration::from_millis(50_200).into()),
+        }),
         ..Default::default()
     };
     assert_eq!(
@@ -120,8 +171,15 @@ fn server_messages_encode_like_google() {
 
 #[test]
 fn unknown_enum_values_are_kept() {
-    let d = decode_server(br#"{"serverContent": {"turnComplete": true, "turnCompleteReason": "SOMETHING_NEW"}}"#).expect("decodes");
-    let reason = d.message.server_content.and_then(|c| c.turn_complete_reason).expect("reason");
+    let d = decode_server(
+        br#"{"serverContent": {"turnComplete": true, "turnCompleteReason": "SOMETHING_NEW"}}"#,
+    )
+    .expect("decodes");
+    let reason = d
+        .message
+        .server_content
+        .and_then(|c| c.turn_complete_reason)
+        .expect("reason");
     assert!(!reason.is_known());
     assert_eq!(reason.as_str(), "SOMETHING_NEW");
 }
