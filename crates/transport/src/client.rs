@@ -309,31 +309,6 @@ enum Command {
     Close,
 }
 
-impl Command {
-    /// The command as a fixture `cmd` step (`fixtures/README.md`).
-    fn to_fixture(&self) -> serde_json::Value {
-        use serde_json::{json, to_value};
-        match self {
-            Self::Text(text) => json!({ "text": text }),
-            Self::UserTurn(text) => json!({ "user_turn": text }),
-            Self::ClientContent(content) => json!({ "client_content": to_value(content).ok() }),
-            Self::Audio {
-                pcm16le,
-                sample_rate,
-            } => json!({ "audio": { "bytes": pcm16le.len(), "rate": sample_rate } }),
-            Self::Video { image, mime_type } => {
-                json!({ "video": { "bytes": image.len(), "mime": mime_type } })
-            }
-            Self::ActivityStart => json!({ "activity_start": {} }),
-            Self::ActivityEnd => json!({ "activity_end": {} }),
-            Self::AudioStreamEnd => json!({ "audio_stream_end": {} }),
-            Self::ToolResponse(responses) => json!({ "tool_response": to_value(responses).ok() }),
-            Self::UpdateContext(update) => json!({ "context_update": to_value(update).ok() }),
-            Self::Close => json!({ "close": {} }),
-        }
-    }
-}
-
 /// Sends to the session. Cheap to clone; every clone talks to the same
 /// driver, from any task. Each method resolves once its frame has been
 /// handed to the connection (or with the reason it could not be).
@@ -698,9 +673,6 @@ impl<C: Connection> Driver<C> {
     }
 
     async fn apply(&mut self, command: Command, reply: Reply) {
-        if let Some(recorder) = &mut self.recorder {
-            recorder.command(command.to_fixture());
-        }
         let s = &mut self.session;
         let result = match command {
             Command::Text(text) => s.send_text(&text),

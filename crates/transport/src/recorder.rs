@@ -1,23 +1,22 @@
 //! The recorder tap: every frame in both directions, with times relative to
-//! the start of the connection, as JSONL in the fixtures' format
-//! (`fixtures/README.md`), so that a real session can become a fixture that
-//! `protocol::replay` plays back:
+//! the start of the connection, as JSONL in the fixtures' recording format
+//! (`fixtures/README.md`), which `protocol::replay` plays back (each `send`
+//! is replayed as the command that produced it):
 //!
 //! ```text
-//! {"header":{"description":"recorded by gemlive-transport/0.1.0 from wss://...","backend":"gemini","setup":{...},"setup_timeout_ms":15000}}
+//! {"header":{"description":"...","source":"gemlive-transport/0.1.0","model":"models/x","backend":"mldev","endpoint":"wss://...","setup_timeout_ms":15000}}
 //! {"t_ms":0,"send":{"setup":{...}}}
 //! {"t_ms":412,"recv":{"setupComplete":{}}}
-//! {"t_ms":500,"cmd":{"text":"Hello"}}
 //! {"t_ms":500,"send":{"realtimeInput":{"text":"Hello"}}}
 //! {"t_ms":9000,"close":{"code":1011,"reason":"Internal error encountered."}}
 //! ```
 //!
-//! Application commands are written as `cmd` steps, frames that are not JSON
-//! as `recv_raw`, a connection that ended without a close frame as
-//! `"close": null`, and fired deadlines as `tick`. Credentials never reach
-//! the file: they travel in headers, the endpoint is written redacted, and
-//! any line that would contain one of the session's secrets has it replaced.
-//! Audio can be trimmed to a short, still decodable base64 prefix.
+//! Frames that are not JSON are written as `recv_raw`, a connection that
+//! ended without a close frame as `"close": null`, and fired deadlines as
+//! `tick`. Credentials never reach the file: they travel in headers, the
+//! endpoint is written redacted, and any line that would contain one of the
+//! session's secrets has it replaced. Audio can be trimmed to a short, still
+//! decodable base64 prefix.
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
@@ -52,8 +51,7 @@ pub struct RecorderConfig {
     pub path: PathBuf,
     /// Media handling.
     pub audio: AudioPolicy,
-    /// The header's `description`; by default it names the recorder and the
-    /// (redacted) endpoint.
+    /// The header's `description` (default: "recorded by gemlive-transport/VERSION").
     pub description: Option<String>,
 }
 
@@ -87,13 +85,12 @@ pub struct Recorder {
 
 impl Recorder {
     /// Creates the file and writes the header line for a session started
-    /// with `session`. `origin` describes where it connects (written into the
-    /// default description, so pass a redacted URL); `secrets` are scrubbed
-    /// from every line.
+    /// with `session`. `endpoint` says where it connects (pass a redacted
+    /// URL); `secrets` are scrubbed from every line.
     pub fn create(
         config: &RecorderConfig,
         session: &SessionConfig,
-        origin: &str,
+        endpoint: &str,
         secrets: Vec<Secret>,
     ) -> Result<Self, Error> {
         let err = |source| Error::Recorder {
@@ -101,17 +98,15 @@ impl Recorder {
             source,
         };
         let file = File::create(&config.path).map_err(err)?;
-        let description = config.description.clone().unwrap_or_else(|| {
-            format!(
-                "recorded by gemlive-transport/{} from {origin}",
-                env!("CARGO_PKG_VERSION")
-            )
-        });
+        let source = concat!("gemlive-transport/", env!("CARGO_PKG_VERSION"));
+        let description = config
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("recorded by {source}"));
         let backend = match session.backend {
             Backend::Vertex => "vertex",
-            _ => "gemini",
+            _ => "mldev",
         };
-        let setup = serde_json::to_value(&session.setup).unwrap_or(Value::Null);
         let setup_timeout_ms = u64::try_from(session.setup_timeout.as_millis()).unwrap_or(u64::MAX);
         let mut recorder = Self {
             path: config.path.clone(),
@@ -125,8 +120,10 @@ impl Recorder {
         };
         recorder.write_line(&json!({ "header": {
             "description": description,
+            "source": source,
+            "model": session.setup.model,
             "backend": backend,
-            "setup": setup,
+            "endpoint": endpoint,
             "setup_timeout_ms": setup_timeout_ms,
         }}));
         if recorder.out.is_none() {
@@ -160,12 +157,6 @@ impl Recorder {
                 Value::String(String::from_utf8_lossy(payload).into_owned()),
             ),
         }
-    }
-
-    /// Records an application command, in the fixtures' `cmd` form
-    /// (e.g. `{"text": "hi"}`, `{"audio": {"bytes": 640, "rate": 16000}}`).
-    pub fn command(&mut self, command: Value) {
-        self.step("cmd", command);
     }
 
     /// Records a fired deadline (`tick`).
@@ -296,7 +287,6 @@ mod tests {
         rec.send(r#"{"setup":{"model":"models/m"}}"#);
         tokio::time::advance(std::time::Duration::from_millis(412)).await;
         rec.recv(b"{\n  \"setupComplete\": {}\n}\n");
-        rec.command(json!({"text": "my key is AIzaSECRETKEY"}));
         rec.send(r#"{"realtimeInput":{"text":"my key is AIzaSECRETKEY"}}"#);
         rec.recv(b"not json");
         tokio::time::advance(std::time::Duration::from_millis(100)).await;
@@ -313,9 +303,11 @@ mod tests {
         assert_eq!(
             lines[0],
             json!({"header": {
-                "description": format!("recorded by gemlive-transport/{} from ws://127.0.0.1:1/ws", env!("CARGO_PKG_VERSION")),
-                "backend": "gemini",
-                "setup": {"model": "models/m"},
+                "description": format!("recorded by gemlive-transport/{}", env!("CARGO_PKG_VERSION")),
+                "source": format!("gemlive-transport/{}", env!("CARGO_PKG_VERSION")),
+                "model": "models/m",
+                "backend": "mldev",
+                "endpoint": "ws://127.0.0.1:1/ws",
                 "setup_timeout_ms": 15000
             }})
         );
@@ -329,15 +321,16 @@ mod tests {
         );
         assert_eq!(
             lines[3],
-            json!({"t_ms": 412, "cmd": {"text": "my key is <redacted>"}})
+            json!({"t_ms": 412, "send": {"realtimeInput": {"text": "my key is <redacted>"}}})
         );
-        assert_eq!(lines[5], json!({"t_ms": 412, "recv_raw": "not json"}));
-        assert_eq!(lines[6], json!({"t_ms": 512, "tick": true}));
+        assert_eq!(lines[4], json!({"t_ms": 412, "recv_raw": "not json"}));
+        assert_eq!(lines[5], json!({"t_ms": 512, "tick": true}));
         assert_eq!(
-            lines[7],
+            lines[6],
             json!({"t_ms": 512, "close": {"code": 1011, "reason": "Internal error encountered."}})
         );
-        assert_eq!(lines[8], json!({"t_ms": 512, "close": null}));
+        assert_eq!(lines[7], json!({"t_ms": 512, "close": null}));
+        assert_eq!(lines.len(), 8);
     }
 
     #[test]

@@ -231,10 +231,10 @@ async fn recording_a_real_session_scrubs_the_key() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let header = &lines[0]["header"];
-    assert_eq!(header["setup"]["model"], "models/gemini-live-test");
-    assert_eq!(header["backend"], "gemini");
-    let description = header["description"].as_str().unwrap();
-    assert!(description.contains("ws://127.0.0.1:"), "{description}");
+    assert_eq!(header["model"], "models/gemini-live-test");
+    assert_eq!(header["backend"], "mldev");
+    let endpoint = header["endpoint"].as_str().unwrap();
+    assert!(endpoint.starts_with("ws://127.0.0.1:"), "{endpoint}");
     assert_eq!(
         lines[1]["send"]["setup"]["model"],
         "models/gemini-live-test"
@@ -302,6 +302,7 @@ async fn a_recording_replays_as_a_fixture() {
     config.record = Some(RecorderConfig::new(&path).trim_audio(64));
     let (sender, mut events) = connect(config).await.unwrap();
     let mut live = Vec::new();
+    sender.send_audio(support::tone(0.1), 16_000).await.unwrap();
     for prompt in ["one", "two"] {
         sender.send_text(prompt).await.unwrap();
         live.extend(events.next_turn().collect().await.unwrap());
@@ -315,7 +316,7 @@ async fn a_recording_replays_as_a_fixture() {
     let trace = protocol::replay::replay(&fixture, std::time::Instant::now())
         .unwrap_or_else(|e| panic!("{e}\n{fixture}"));
     let sent = trace.iter().filter(|l| l.contains(" > ")).count();
-    assert_eq!(sent, 3, "setup and two texts: {trace:#?}");
+    assert_eq!(sent, 4, "setup, audio and two texts: {trace:#?}");
     let turns = trace.iter().filter(|l| l.contains("TurnComplete")).count();
     assert_eq!(turns, 2, "{trace:#?}");
     let live_turns = live
