@@ -177,6 +177,8 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         backend: config.endpoint.backend(),
         setup_timeout: config.setup_timeout,
     };
+    // Refuse a setup the session would refuse before any traffic.
+    drop(Session::new(session.clone(), Instant::now().into_std())?);
     let recorder = match &config.record {
         Some(record) => Some(Recorder::create(
             record,

@@ -362,3 +362,20 @@ async fn resuming_sends_the_handle() {
         Some("after-handle-7")
     );
 }
+
+#[tokio::test]
+async fn a_setup_the_protocol_refuses_fails_before_connecting() {
+    let server = echo_server(None).await;
+    let mut setup = Setup::new("gemini-3.1-flash-live-preview");
+    setup.generation_config = Some(GenerationConfig {
+        response_modalities: Some(vec![Modality::Text]),
+        ..GenerationConfig::default()
+    });
+    let err = connect(config(&server, setup)).await.unwrap_err();
+    assert!(
+        matches!(err, gemlive_transport::Error::Protocol(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("AUDIO"), "{err}");
+    assert!(server.requests().is_empty(), "no connection was made");
+}
