@@ -675,6 +675,7 @@ impl<C: Connection> Driver<C> {
     }
 
     async fn apply(&mut self, command: Command, reply: Reply) {
+        self.transport_error = None;
         let s = &mut self.session;
         let result = match command {
             Command::Text(text) => s.send_text(&text),

@@ -1,9 +1,10 @@
-//! The WebSocket [`Connection`]: tokio TCP (direct or through an HTTP
-//! CONNECT proxy), rustls, async-tungstenite. Liveness is an idle timeout:
-//! after half of it passes without any frame the connection sends a ping,
-//! and only when the whole timeout passes without any frame (pong included)
-//! is the connection declared dead. There is no ping deadline that could
-//! kill a healthy session whose server answers pings slowly.
+//! The WebSocket [`Connection`]: tokio TCP (direct, or through an HTTP(S)
+//! CONNECT or SOCKS5 proxy), rustls, async-tungstenite. Liveness is an idle
+//! timeout: after half of it passes without any frame the connection sends a
+//! ping, and only when the other half passes after that ping without any
+//! frame (pong included) is the connection declared dead: 30 s for a pong by
+//! default, far beyond the few seconds Google sometimes takes, so a healthy
+//! session is never killed by a strict ping deadline.
 
 use std::io;
 use std::pin::Pin;
@@ -35,8 +36,8 @@ use crate::proxy::{Io, ProxyConfig, connect_via_proxy};
 use crate::secret::redact_url;
 use crate::tls::TlsConfig;
 
-/// The default idle timeout: a ping goes out after 30 s of silence, the
-/// connection is declared dead after 60 s without any frame.
+/// The default idle timeout: a ping goes out after 30 s of silence, and the
+/// connection is declared dead when 30 more seconds pass without any frame.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to open a WebSocket.
@@ -126,7 +127,7 @@ pub struct WsConnection {
     ws: WebSocketStream<TokioAdapter<MaybeTls>>,
     idle_timeout: Option<Duration>,
     last_rx: Instant,
-    pinged: bool,
+    pinged_at: Option<Instant>,
     ended: bool,
 }
 
@@ -226,7 +227,7 @@ impl WsConnection {
             ws,
             idle_timeout: options.idle_timeout,
             last_rx: Instant::now(),
-            pinged: false,
+            pinged_at: None,
             ended: false,
         })
     }
@@ -270,9 +271,14 @@ impl Connection for WsConnection {
             if self.ended {
                 return Ok(Incoming::Close(None));
             }
-            let (ping_at, dead_at) = match self.idle_timeout {
-                Some(idle) => (Some(self.last_rx + idle / 2), Some(self.last_rx + idle)),
-                None => (None, None),
+            // A ping goes out after half the idle timeout without a frame; the
+            // connection is dead when the other half passes after the ping
+            // without any frame. Counting from the ping (not from the last
+            // frame) means a driver that paused reading is not penalised.
+            let (ping_at, dead_at) = match (self.idle_timeout, self.pinged_at) {
+                (Some(idle), None) => (Some(self.last_rx + idle / 2), None),
+                (Some(idle), Some(pinged)) => (None, Some(pinged + idle / 2)),
+                (None, _) => (None, None),
             };
             tokio::select! {
                 // The socket first: frames that are already buffered count as
@@ -295,7 +301,7 @@ impl Connection for WsConnection {
                         Some(Ok(message)) => message,
                     };
                     self.last_rx = Instant::now();
-                    self.pinged = false;
+                    self.pinged_at = None;
                     match message {
                         Message::Text(text) => return Ok(Incoming::Text(Bytes::from(text))),
                         Message::Binary(data) => return Ok(Incoming::Binary(data)),
@@ -309,12 +315,13 @@ impl Connection for WsConnection {
                         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                     }
                 }
-                () = sleep_until_opt(ping_at), if !self.pinged => {
-                    self.pinged = true;
+                () = sleep_until_opt(ping_at) => {
+                    let now = Instant::now();
+                    self.pinged_at = Some(now);
                     tracing::trace!("idle: sending ping");
                     let ping = self.ws.send(Message::Ping(Bytes::new()));
-                    let deadline = dead_at.unwrap_or_else(Instant::now);
-                    match tokio::time::timeout_at(deadline, ping).await {
+                    let grace = self.idle_timeout.unwrap_or_default() / 2;
+                    match tokio::time::timeout_at(now + grace, ping).await {
                         Ok(result) => result.map_err(map_ws_error)?,
                         Err(_) => {
                             self.ended = true;

@@ -276,6 +276,14 @@ async fn idle_timeout_kills_only_dead_connections() {
         outcome.is_err(),
         "a healthy quiet connection must survive: {outcome:?}"
     );
+    // Not reading for longer than the idle timeout (a busy driver) is no
+    // reason to declare the connection dead either.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let outcome = tokio::time::timeout(Duration::from_millis(600), ws.recv()).await;
+    assert!(
+        outcome.is_err(),
+        "a paused reader must not time out: {outcome:?}"
+    );
 
     // A server that never reads never answers the ping: declared dead.
     let stuck = LiveServer::start(None, |conn: ServerConn| async move {
