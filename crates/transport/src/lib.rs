@@ -75,7 +75,7 @@ mod ws;
 
 pub use client::{
     ClientConfig, DEFAULT_EVENT_CAPACITY, LiveEvents, LiveSender, SessionInfo, SessionOptions,
-    Turn, connect, start,
+    Turn, connect, start, start_resumable,
 };
 pub use connection::{Connection, Incoming};
 pub use endpoint::{API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, VertexApiVersion};
