@@ -829,10 +829,8 @@ impl<C: Connection> Driver<C> {
             {
                 self.go_away = Some(Instant::from_std(*deadline));
             }
-            Event::TurnComplete { status, .. } => {
-                if ends_interaction(status.as_ref()) {
-                    self.turn_active = false;
-                }
+            Event::TurnComplete { status, .. } if ends_interaction(status.as_ref()) => {
+                self.turn_active = false;
             }
             Event::Text { .. }
             | Event::Audio { .. }
