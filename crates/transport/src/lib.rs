@@ -15,6 +15,10 @@
 //! * One driver task owns the connection and the [`protocol::Session`].
 //!   Channels are bounded: a slow reader slows the socket down, never loses
 //!   events, and never blocks senders.
+//! * With [`ClientConfig::auto_resume`] the session outlives its connections:
+//!   after a `goAway` (once the running turn is done) or a retriable close,
+//!   the driver resumes on a new connection with the latest handle, and the
+//!   application keeps its handles.
 //! * [`RecorderConfig`] records every frame as a fixture (JSONL), secrets
 //!   scrubbed, audio optionally trimmed.
 //! * [`Connection`] is the seam: [`WsConnection`] in production,

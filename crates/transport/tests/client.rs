@@ -379,3 +379,61 @@ async fn a_setup_the_protocol_refuses_fails_before_connecting() {
     assert!(err.to_string().contains("AUDIO"), "{err}");
     assert!(server.requests().is_empty(), "no connection was made");
 }
+
+#[tokio::test]
+async fn auto_resume_over_websockets_after_go_away() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&connections);
+    let server = LiveServer::start(None, move |mut conn: ServerConn| {
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let setup = conn.recv_json().await.unwrap();
+            let handle = setup["setup"]["sessionResumption"]["handle"].clone();
+            conn.send_binary_json(&json!({"setupComplete": {}})).await;
+            if n == 0 {
+                assert!(handle.is_null());
+                conn.send_binary_json(
+                    &json!({"sessionResumptionUpdate": {"newHandle": "h-ws", "resumable": true}}),
+                )
+                .await;
+                conn.send_binary_json(&json!({"goAway": {"timeLeft": "20s"}}))
+                    .await;
+                // The client leaves; answer its close.
+                assert!(conn.recv_json().await.is_none());
+            } else {
+                assert_eq!(handle, "h-ws");
+                let text = conn.recv_json().await.unwrap();
+                let text = text["realtimeInput"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                conn.send_binary_json(
+                    &json!({"serverContent": {"modelTurn": {"parts": [{"text": text}]}}}),
+                )
+                .await;
+                conn.send_binary_json(&json!({"serverContent": {"turnComplete": true}}))
+                    .await;
+                conn.recv_json().await;
+            }
+        }
+    })
+    .await;
+    let mut setup = Setup::new("m");
+    setup.session_resumption = Some(Default::default());
+    let mut config = config(&server, setup);
+    config.auto_resume = true;
+    let (sender, mut events) = connect(config).await.unwrap();
+    loop {
+        match events.next().await {
+            Some(Event::SetupComplete { resumed: true, .. }) => break,
+            Some(Event::Closed(close)) => panic!("the session ended: {close}"),
+            Some(_) => {}
+            None => panic!("events ended"),
+        }
+    }
+    sender.send_text("on the second connection").await.unwrap();
+    let turn = events.next_turn().collect().await.unwrap();
+    assert_eq!(text_of(&turn), "on the second connection");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
