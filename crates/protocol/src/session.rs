@@ -1,0 +1,813 @@
+//! The sans-IO client session: frames in, events and frames out, time as an argument.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::close::Close;
+use crate::decode::decode_server;
+use crate::error::{Error, Misuse, Violation};
+use crate::event::Event;
+use crate::models::{self, Backend, ClientContentRule, ModelProfile};
+use crate::wire::{
+    ClientContent, ClientMessage, ContextUpdate, FunctionCall, FunctionResponse, Modality,
+    RealtimeInput, ServerContent, ServerMessage, SessionResumptionConfig, Setup, ToolResponse,
+    encode_base64_into,
+};
+
+/// Input audio rate the Live API expects natively.
+pub const INPUT_SAMPLE_RATE: u32 = 16_000;
+/// Output audio rate of the Live API.
+pub const OUTPUT_SAMPLE_RATE: u32 = 24_000;
+
+/// `audio/pcm;rate=N`.
+pub fn pcm_mime(sample_rate: u32) -> String {
+    format!("audio/pcm;rate={sample_rate}")
+}
+
+/// The rate of an `audio/pcm;rate=N` MIME type; `None` when absent or not PCM.
+pub fn pcm_rate(mime_type: &str) -> Option<u32> {
+    let mut parts = mime_type.split(';');
+    let base = parts.next()?.trim();
+    if !base.eq_ignore_ascii_case("audio/pcm") && !base.eq_ignore_ascii_case("audio/l16") {
+        return None;
+    }
+    parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("rate")
+            .then(|| v.trim().parse().ok())
+            .flatten()
+    })
+}
+
+/// How to start a session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionConfig {
+    /// The setup message, sent first. Its model name is used as given (see [`models`]).
+    pub setup: Setup,
+    /// The backend, for its rules (transparent resumption and explicit VAD are Vertex-only,
+    /// tool responses need ids on the Gemini API).
+    pub backend: Backend,
+    /// How long to wait for `setupComplete`.
+    pub setup_timeout: Duration,
+}
+
+impl SessionConfig {
+    /// A Gemini API session with a 15 s setup timeout.
+    pub fn new(setup: Setup) -> Self {
+        Self {
+            setup,
+            backend: Backend::GeminiApi,
+            setup_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What the session wants done next. Drain with [`Session::poll_output`] until `Idle`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Send this JSON as one text frame.
+    Transmit(String),
+    /// Hand this event to the application.
+    Event(Event),
+    /// Close the connection (code 1000).
+    Close,
+    /// Nothing to do; call [`Session::handle_timeout`] at `wake_at` if no input comes first.
+    Idle {
+        /// The next deadline, if any.
+        wake_at: Option<Instant>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum State {
+    AwaitingSetup { deadline: Instant },
+    Active,
+    Closing,
+    Closed(Close),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct PendingCall {
+    id: Option<String>,
+    name: String,
+}
+
+/// A client session over one connection.
+///
+/// The methods follow quinn's scheme:
+/// - **inputs** `handle_frame`, `handle_close`, `handle_timeout`: what happened on the connection;
+/// - **commands** `send_*`, `update_context`, `close`: what the application wants;
+/// - **outputs** `poll_output`: drain after every input or command, until [`Output::Idle`];
+/// - **getters**: `session_id`, `resumption_handle`, `is_ready`, `is_closed`, ...
+///
+/// Client messages after the setup are numbered from 1 on each connection. With transparent
+/// resumption (Vertex), the session keeps every message the server has not acknowledged through
+/// `lastConsumedClientMessageIndex`, and [`Session::next_connection`] replays them.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    profile: Option<ModelProfile>,
+    state: State,
+    out: VecDeque<Output>,
+    session_id: Option<String>,
+    resumption_handle: Option<String>,
+    resumed: bool,
+    go_away_deadline: Option<Instant>,
+    pending_calls: Vec<PendingCall>,
+    sent: u64,
+    unacknowledged: VecDeque<(u64, String)>,
+    replay_after_setup: Vec<String>,
+    history_open: bool,
+}
+
+impl Session {
+    /// Starts a session: checks the setup and queues it as the first frame.
+    pub fn new(config: SessionConfig, now: Instant) -> Result<Self, Error> {
+        let profile = models::lookup(&config.setup.model, config.backend);
+        check_setup(&config, profile.as_ref())?;
+        let history_open = config
+            .setup
+            .history_config
+            .as_ref()
+            .and_then(|h| h.initial_history_in_client_content)
+            .unwrap_or(false);
+        let deadline = now + config.setup_timeout;
+        let setup_frame = ClientMessage::Setup(config.setup.clone()).to_json();
+        let mut out = VecDeque::new();
+        out.push_back(Output::Transmit(setup_frame));
+        let resumed = config
+            .setup
+            .session_resumption
+            .as_ref()
+            .is_some_and(|r| r.handle.is_some());
+        Ok(Self {
+            config,
+            profile,
+            state: State::AwaitingSetup { deadline },
+            out,
+            session_id: None,
+            resumption_handle: None,
+            resumed,
+            go_away_deadline: None,
+            pending_calls: Vec::new(),
+            sent: 0,
+            unacknowledged: VecDeque::new(),
+            replay_after_setup: Vec::new(),
+            history_open,
+        })
+    }
+
+    /// A session for a new connection that resumes this one: the setup carries the latest
+    /// resumable handle (if any), pending tool calls carry over, and in transparent mode the
+    /// unacknowledged messages are replayed right after `setupComplete`.
+    pub fn next_connection(&self, now: Instant) -> Result<Self, Error> {
+        let mut config = self.config.clone();
+        if let Some(handle) = &self.resumption_handle {
+            let transparent = config
+                .setup
+                .session_resumption
+                .as_ref()
+                .and_then(|r| r.transparent);
+            config.setup.session_resumption = Some(SessionResumptionConfig {
+                handle: Some(handle.clone()),
+                transparent,
+            });
+        }
+        let mut next = Self::new(config, now)?;
+        next.resumption_handle = self.resumption_handle.clone();
+        next.pending_calls = self.pending_calls.clone();
+        next.replay_after_setup = self.unacknowledged.iter().map(|(_, f)| f.clone()).collect();
+        next.history_open = self.history_open && self.resumption_handle.is_none();
+        Ok(next)
+    }
+
+    // ----- inputs -----
+
+    /// Handles one frame from the server (text or binary payload).
+    ///
+    /// A malformed frame or a protocol violation is returned as an error *and* queued as an
+    /// event; the session goes on either way.
+    pub fn handle_frame(&mut self, frame: &[u8], now: Instant) -> Result<(), Error> {
+        if matches!(self.state, State::Closed(_)) {
+            return Ok(());
+        }
+        let decoded = match decode_server(frame) {
+            Ok(d) => d,
+            Err(e) => {
+                self.event(Event::Malformed(e.clone()));
+                return Err(Error::Decode(e));
+            }
+        };
+        let result = self.handle_message(decoded.message, now);
+        if !decoded.unknown.is_empty() {
+            self.event(Event::Unrecognized {
+                fields: decoded.unknown,
+            });
+        }
+        result
+    }
+
+    /// Handles the end of the connection: `Some` with the close frame's code and reason, `None`
+    /// when it ended without one.
+    pub fn handle_close(&mut self, close: Option<CloseInfo>, _now: Instant) {
+        if matches!(self.state, State::Closed(_)) {
+            return;
+        }
+        let close = match close {
+            Some(c) => c.classify(),
+            None => Close::abnormal(),
+        };
+        self.finish(close);
+    }
+
+    /// Handles the passing of time: the setup timeout.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let State::AwaitingSetup { deadline } = self.state
+            && now >= deadline
+        {
+            self.out.push_back(Output::Close);
+            self.finish(Close::setup_timeout(self.config.setup_timeout));
+        }
+    }
+
+    // ----- commands -----
+
+    /// Sends user text as `realtimeInput.text` (the way on 3.x models).
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
+            text: Some(text.to_owned()),
+            ..RealtimeInput::default()
+        }))
+    }
+
+    /// Sends a user turn the way the model prefers: `realtimeInput.text` on 3.x models,
+    /// `clientContent` with `turnComplete: true` on older ones.
+    pub fn send_user_turn(&mut self, text: &str) -> Result<(), Error> {
+        if self.profile.is_none_or(|p| p.text_via_realtime_input) {
+            self.send_text(text)
+        } else {
+            self.send_client_content(ClientContent {
+                turns: Some(vec![crate::wire::Content::user_text(text)]),
+                turn_complete: Some(true),
+            })
+        }
+    }
+
+    /// Sends `clientContent`: turns appended to the history (interrupts generation).
+    pub fn send_client_content(&mut self, content: ClientContent) -> Result<(), Error> {
+        self.ready()?;
+        if let Some(p) = self.profile
+            && p.client_content == ClientContentRule::InitialHistoryOnly
+            && !self.history_open
+        {
+            return Err(Misuse::ClientContentNotAllowed {
+                model: self.config.setup.model.clone(),
+            }
+            .into());
+        }
+        if content.turn_complete == Some(true) {
+            self.history_open = false;
+        }
+        self.transmit(ClientMessage::ClientContent(content))
+    }
+
+    /// Sends PCM16 little-endian mono audio as `realtimeInput.audio`.
+    pub fn send_audio(&mut self, pcm16le: &[u8], sample_rate: u32) -> Result<(), Error> {
+        self.ready()?;
+        if pcm16le.len() % 2 != 0 {
+            return Err(Misuse::OddPcmLength(pcm16le.len()).into());
+        }
+        if sample_rate == 0 {
+            return Err(Misuse::ZeroSampleRate.into());
+        }
+        // The hot path: written directly, base64 straight into the frame.
+        let mut frame = String::with_capacity(pcm16le.len().div_ceil(3) * 4 + 80);
+        frame.push_str(r#"{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate="#);
+        frame.push_str(&sample_rate.to_string());
+        frame.push_str(r#"","data":""#);
+        encode_base64_into(pcm16le, &mut frame);
+        frame.push_str(r#""}}}"#);
+        self.push_frame(frame);
+        Ok(())
+    }
+
+    /// Sends one image frame (`image/jpeg` or `image/png`) as `realtimeInput.video`.
+    pub fn send_video(&mut self, image: &[u8], mime_type: &str) -> Result<(), Error> {
+        self.ready()?;
+        if !mime_type.to_ascii_lowercase().starts_with("image/") {
+            return Err(Misuse::NotAnImage(mime_type.to_owned()).into());
+        }
+        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
+            video: Some(crate::wire::Blob::new(mime_type, image)),
+            ..RealtimeInput::default()
+        }))
+    }
+
+    /// Marks the start of user activity (automatic activity detection must be disabled).
+    pub fn send_activity_start(&mut self) -> Result<(), Error> {
+        self.ready()?;
+        if !self.manual_vad() {
+            return Err(Misuse::ManualActivityWithAutomaticVad.into());
+        }
+        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
+            activity_start: Some(Default::default()),
+            ..RealtimeInput::default()
+        }))
+    }
+
+    /// Marks the end of user activity: the user's turn is over.
+    pub fn send_activity_end(&mut self) -> Result<(), Error> {
+        self.ready()?;
+        if !self.manual_vad() {
+            return Err(Misuse::ManualActivityWithAutomaticVad.into());
+        }
+        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
+            activity_end: Some(Default::default()),
+            ..RealtimeInput::default()
+        }))
+    }
+
+    /// Tells the server the audio stream paused or ended (automatic activity detection only).
+    pub fn send_audio_stream_end(&mut self) -> Result<(), Error> {
+        self.ready()?;
+        if self.manual_vad() {
+            return Err(Misuse::AudioStreamEndWithManualVad.into());
+        }
+        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
+            audio_stream_end: Some(true),
+            ..RealtimeInput::default()
+        }))
+    }
+
+    /// Answers pending tool calls. Each response must name a pending call's id (on Vertex a
+    /// response without id is matched by function name). A response with `willContinue: true`
+    /// keeps its call pending for more responses.
+    pub fn send_tool_response(&mut self, responses: Vec<FunctionResponse>) -> Result<(), Error> {
+        self.ready()?;
+        if responses.is_empty() {
+            return Err(Misuse::EmptyToolResponse.into());
+        }
+        let mut answered = Vec::new();
+        for r in &responses {
+            let index = match &r.id {
+                Some(id) => self
+                    .pending_calls
+                    .iter()
+                    .position(|c| c.id.as_deref() == Some(id.as_str())),
+                None if self.config.backend == Backend::GeminiApi => {
+                    return Err(Misuse::MissingToolResponseId {
+                        name: r.name.clone().unwrap_or_default(),
+                    }
+                    .into());
+                }
+                None => self
+                    .pending_calls
+                    .iter()
+                    .position(|c| Some(&c.name) == r.name.as_ref()),
+            };
+            match index {
+                Some(i) => answered.push((i, r.will_continue == Some(true))),
+                None => {
+                    return Err(Misuse::UnknownToolCall(
+                        r.id.clone().or_else(|| r.name.clone()).unwrap_or_default(),
+                    )
+                    .into());
+                }
+            }
+        }
+        let mut done: Vec<usize> = answered
+            .into_iter()
+            .filter(|(_, more)| !more)
+            .map(|(i, _)| i)
+            .collect();
+        done.sort_unstable();
+        done.dedup();
+        for i in done.into_iter().rev() {
+            self.pending_calls.remove(i);
+        }
+        self.transmit(ClientMessage::ToolResponse(ToolResponse {
+            function_responses: responses,
+        }))
+    }
+
+    /// Updates the system instruction and/or tools mid-session (`contextUpdate`).
+    pub fn update_context(&mut self, update: ContextUpdate) -> Result<(), Error> {
+        self.transmit(ClientMessage::ContextUpdate(update))
+    }
+
+    /// Ends the session: queues [`Output::Close`]. The session is closed once the transport
+    /// reports the close with [`Session::handle_close`].
+    pub fn close(&mut self, _now: Instant) {
+        match self.state {
+            State::AwaitingSetup { .. } | State::Active => {
+                self.state = State::Closing;
+                self.out.push_back(Output::Close);
+            }
+            State::Closing | State::Closed(_) => {}
+        }
+    }
+
+    // ----- outputs -----
+
+    /// The next thing to do. Call until it returns [`Output::Idle`].
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(o) = self.out.pop_front() {
+            return o;
+        }
+        let wake_at = match self.state {
+            State::AwaitingSetup { deadline } => Some(deadline),
+            _ => None,
+        };
+        Output::Idle { wake_at }
+    }
+
+    // ----- getters -----
+
+    /// The setup this session sent.
+    pub fn setup(&self) -> &Setup {
+        &self.config.setup
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.config.backend
+    }
+
+    /// What the session knows about its model, if it is a known one.
+    pub fn model_profile(&self) -> Option<&ModelProfile> {
+        self.profile.as_ref()
+    }
+
+    /// Whether `setupComplete` arrived and the session is open.
+    pub fn is_ready(&self) -> bool {
+        self.state == State::Active
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed(_))
+    }
+
+    /// How it ended, once closed.
+    pub fn close_reason(&self) -> Option<&Close> {
+        match &self.state {
+            State::Closed(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Vertex's session id.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// The latest handle that came with `resumable: true`.
+    pub fn resumption_handle(&self) -> Option<&str> {
+        self.resumption_handle.as_deref()
+    }
+
+    /// When the server said it would end this connection.
+    pub fn go_away_deadline(&self) -> Option<Instant> {
+        self.go_away_deadline
+    }
+
+    /// Ids (or names, when the server gave no id) of tool calls waiting for a response.
+    pub fn pending_tool_calls(&self) -> impl Iterator<Item = &str> {
+        self.pending_calls
+            .iter()
+            .map(|c| c.id.as_deref().unwrap_or(&c.name))
+    }
+
+    /// Client messages sent on this connection after the setup.
+    pub fn messages_sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Messages kept for transparent replay (not yet acknowledged by the server).
+    pub fn unacknowledged(&self) -> usize {
+        self.unacknowledged.len()
+    }
+
+    // ----- internals -----
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn finish(&mut self, close: Close) {
+        self.state = State::Closed(close.clone());
+        self.event(Event::Closed(close));
+    }
+
+    fn ready(&self) -> Result<(), Error> {
+        match &self.state {
+            State::Active => Ok(()),
+            State::AwaitingSetup { .. } => Err(Misuse::NotReady.into()),
+            State::Closing => Err(Error::Closed(Close::from_wire(
+                1000,
+                "closed by the client",
+            ))),
+            State::Closed(c) => Err(Error::Closed(c.clone())),
+        }
+    }
+
+    fn manual_vad(&self) -> bool {
+        self.config
+            .setup
+            .realtime_input_config
+            .as_ref()
+            .and_then(|c| c.automatic_activity_detection.as_ref())
+            .and_then(|a| a.disabled)
+            .unwrap_or(false)
+    }
+
+    fn transparent(&self) -> bool {
+        self.config
+            .setup
+            .session_resumption
+            .as_ref()
+            .and_then(|r| r.transparent)
+            .unwrap_or(false)
+    }
+
+    fn transmit(&mut self, message: ClientMessage) -> Result<(), Error> {
+        self.ready()?;
+        self.push_frame(message.to_json());
+        Ok(())
+    }
+
+    fn push_frame(&mut self, frame: String) {
+        self.sent += 1;
+        if self.transparent() {
+            self.unacknowledged.push_back((self.sent, frame.clone()));
+        }
+        self.out.push_back(Output::Transmit(frame));
+    }
+
+    fn handle_message(&mut self, msg: ServerMessage, now: Instant) -> Result<(), Error> {
+        let mut violation = None;
+        if let Some(setup) = msg.setup_complete {
+            if matches!(self.state, State::AwaitingSetup { .. }) {
+                self.state = State::Active;
+                self.session_id = setup.session_id.clone();
+                self.event(Event::SetupComplete {
+                    session_id: setup.session_id,
+                    resumed: self.resumed,
+                });
+                for frame in std::mem::take(&mut self.replay_after_setup) {
+                    self.push_frame(frame);
+                }
+            } else {
+                violation = Some(Violation::DuplicateSetupComplete);
+            }
+        } else if matches!(self.state, State::AwaitingSetup { .. }) {
+            if let Some(what) = first_content_key(&msg) {
+                violation = Some(Violation::BeforeSetupComplete(what));
+            }
+        }
+        let mut usage = msg.usage_metadata;
+        if let Some(content) = msg.server_content {
+            self.handle_content(content, &mut usage);
+        }
+        if let Some(u) = usage {
+            self.event(Event::Usage(u));
+        }
+        if let Some(call) = msg.tool_call {
+            for c in &call.function_calls {
+                self.pending_calls.push(PendingCall {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                });
+            }
+            self.event(Event::ToolCall {
+                calls: call.function_calls,
+            });
+        }
+        if let Some(cancel) = msg.tool_call_cancellation {
+            self.pending_calls
+                .retain(|c| !c.id.as_ref().is_some_and(|id| cancel.ids.contains(id)));
+            self.event(Event::ToolCallCancellation { ids: cancel.ids });
+        }
+        if let Some(go_away) = msg.go_away {
+            let time_left = go_away.time_left.map(|d| d.0).unwrap_or_default();
+            let deadline = now + time_left;
+            self.go_away_deadline = Some(deadline);
+            self.event(Event::GoAway {
+                time_left,
+                deadline,
+            });
+        }
+        if let Some(update) = msg.session_resumption_update {
+            let resumable = update.resumable.unwrap_or(false);
+            let handle = update.new_handle.filter(|h| !h.is_empty());
+            if resumable && let Some(h) = &handle {
+                self.resumption_handle = Some(h.clone());
+            }
+            if let Some(index) = update.last_consumed_client_message_index {
+                while self
+                    .unacknowledged
+                    .front()
+                    .is_some_and(|(i, _)| i64::try_from(*i).is_ok_and(|i| i <= index))
+                {
+                    self.unacknowledged.pop_front();
+                }
+            }
+            self.event(Event::Resumption {
+                handle,
+                resumable,
+                last_consumed_index: update.last_consumed_client_message_index,
+            });
+        }
+        if let Some(activity) = msg.voice_activity {
+            self.event(Event::VoiceActivity {
+                kind: activity
+                    .r#type
+                    .unwrap_or(crate::wire::VoiceActivityType::Unspecified),
+                audio_offset: activity.audio_offset.map(|d| d.0),
+            });
+        }
+        if let Some(signal) = msg.voice_activity_detection_signal {
+            self.event(Event::VadSignal {
+                kind: signal
+                    .vad_signal_type
+                    .unwrap_or(crate::wire::VadSignalType::Unspecified),
+            });
+        }
+        match violation {
+            Some(v) => {
+                self.event(Event::Violation(v.clone()));
+                Err(Error::Violation(v))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn handle_content(
+        &mut self,
+        content: ServerContent,
+        usage: &mut Option<crate::wire::UsageMetadata>,
+    ) {
+        if let Some(t) = content.input_transcription {
+            self.event(Event::InputTranscript {
+                text: t.text.unwrap_or_default(),
+                finished: t.finished.unwrap_or(false),
+                interim: false,
+            });
+        }
+        if let Some(t) = content.interim_input_transcription {
+            self.event(Event::InputTranscript {
+                text: t.text.unwrap_or_default(),
+                finished: t.finished.unwrap_or(false),
+                interim: true,
+            });
+        }
+        if let Some(turn) = content.model_turn {
+            for part in turn.parts {
+                if let Some(text) = part.text {
+                    self.event(Event::Text {
+                        text,
+                        thought: part.thought.unwrap_or(false),
+                    });
+                }
+                if let Some(blob) = part.inline_data {
+                    let data: Bytes = blob.data.0;
+                    if blob.mime_type.to_ascii_lowercase().starts_with("audio/") {
+                        let sample_rate = pcm_rate(&blob.mime_type).unwrap_or(OUTPUT_SAMPLE_RATE);
+                        self.event(Event::Audio { data, sample_rate });
+                    } else {
+                        self.event(Event::InlineData {
+                            mime_type: blob.mime_type,
+                            data,
+                        });
+                    }
+                }
+                if let Some(code) = part.executable_code {
+                    self.event(Event::ExecutableCode(code));
+                }
+                if let Some(result) = part.code_execution_result {
+                    self.event(Event::CodeExecutionResult(result));
+                }
+                if let Some(sig) = part.thought_signature {
+                    self.event(Event::ThoughtSignature(sig.0));
+                }
+            }
+        }
+        if let Some(t) = content.output_transcription {
+            self.event(Event::OutputTranscript {
+                text: t.text.unwrap_or_default(),
+                finished: t.finished.unwrap_or(false),
+            });
+        }
+        if let Some(g) = content.grounding_metadata
+            && g != Default::default()
+        {
+            self.event(Event::Grounding(g));
+        }
+        if let Some(u) = content.url_context_metadata {
+            self.event(Event::UrlContext(u));
+        }
+        if content.generation_complete == Some(true) {
+            self.event(Event::GenerationComplete);
+        }
+        if content.interrupted == Some(true) {
+            self.event(Event::Interrupted);
+        }
+        if content.waiting_for_input == Some(true) {
+            self.event(Event::WaitingForInput);
+        }
+        if content.turn_complete == Some(true) {
+            if let Some(u) = usage.take() {
+                self.event(Event::Usage(u));
+            }
+            self.event(Event::TurnComplete {
+                reason: content.turn_complete_reason,
+                status: content.interaction_status,
+            });
+        }
+    }
+}
+
+/// The code and reason of a close frame, as the transport received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The close code.
+    pub code: u16,
+    /// The reason text.
+    pub reason: String,
+}
+
+impl CloseInfo {
+    /// A close frame's content.
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// What it means.
+    pub fn classify(&self) -> Close {
+        Close::from_wire(self.code, &self.reason)
+    }
+}
+
+fn first_content_key(msg: &ServerMessage) -> Option<&'static str> {
+    if msg
+        .server_content
+        .as_ref()
+        .is_some_and(|c| *c != ServerContent::default())
+    {
+        Some("serverContent")
+    } else if msg.tool_call.is_some() {
+        Some("toolCall")
+    } else if msg.tool_call_cancellation.is_some() {
+        Some("toolCallCancellation")
+    } else if msg.session_resumption_update.is_some() {
+        Some("sessionResumptionUpdate")
+    } else {
+        None
+    }
+}
+
+fn check_setup(config: &SessionConfig, profile: Option<&ModelProfile>) -> Result<(), Error> {
+    let setup = &config.setup;
+    let modalities = setup.response_modalities();
+    if modalities.len() > 1 {
+        let names: Vec<&str> = modalities.iter().map(Modality::as_str).collect();
+        return Err(Misuse::MultipleModalities(names.join(", ")).into());
+    }
+    if let Some(p) = profile
+        && p.audio_only
+        && modalities.first().is_some_and(|m| *m != Modality::Audio)
+    {
+        return Err(Misuse::AudioOnlyModel {
+            model: setup.model.clone(),
+        }
+        .into());
+    }
+    if config.backend == Backend::GeminiApi {
+        if setup
+            .session_resumption
+            .as_ref()
+            .and_then(|r| r.transparent)
+            .is_some()
+        {
+            return Err(Misuse::TransparentOnGeminiApi.into());
+        }
+        if setup.explicit_vad_signal.is_some() {
+            return Err(Misuse::ExplicitVadSignalOnGeminiApi.into());
+        }
+    }
+    Ok(())
+}
+
+/// Summaries used by tests and traces.
+impl FunctionCall {
+    /// The id, or the name when the server gave no id.
+    pub fn key(&self) -> &str {
+        self.id.as_deref().unwrap_or(&self.name)
+    }
+}
