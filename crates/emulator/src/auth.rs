@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use protocol::decode::{to_camel_case, to_snake_case};
 use serde_json::{Map, Value};
 
 use crate::close::Close;
@@ -121,38 +122,7 @@ pub(crate) struct MintError {
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, camel: &str) -> Option<&'a Value> {
-    obj.get(camel).or_else(|| obj.get(&to_snake(camel)))
-}
-
-/// `generationConfig` -> `generation_config`.
-pub(crate) fn to_snake(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 4);
-    for c in s.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `generation_config` -> `generationConfig`.
-fn to_camel(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut up = false;
-    for c in s.chars() {
-        if c == '_' {
-            up = true;
-        } else if up {
-            out.push(c.to_ascii_uppercase());
-            up = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    obj.get(camel).or_else(|| obj.get(&to_snake_case(camel)))
 }
 
 impl TokenStore {
@@ -189,7 +159,7 @@ impl TokenStore {
         ];
         if let Some(unknown) = obj
             .keys()
-            .find(|k| !KNOWN.iter().any(|c| c == k || to_snake(c) == **k) && *k != "name")
+            .find(|k| !KNOWN.iter().any(|c| c == k || to_snake_case(c) == **k) && *k != "name")
         {
             return Err(bad(format!(
                 "Invalid JSON payload received. Unknown name \"{unknown}\" at 'auth_token': Cannot find field."
@@ -206,7 +176,10 @@ impl TokenStore {
                 None => Ok(now + default),
                 Some(Value::String(s)) => {
                     let t = parse_rfc3339(s).ok_or_else(|| {
-                        bad(format!("Invalid value at 'auth_token.{}'", to_snake(name)))
+                        bad(format!(
+                            "Invalid value at 'auth_token.{}'",
+                            to_snake_case(name)
+                        ))
                     })?;
                     if t > now + Duration::from_secs(20 * 3600) {
                         return Err(bad(format!(
@@ -217,7 +190,7 @@ impl TokenStore {
                 }
                 Some(_) => Err(bad(format!(
                     "Invalid value at 'auth_token.{}'",
-                    to_snake(name)
+                    to_snake_case(name)
                 ))),
             }
         };
@@ -334,15 +307,17 @@ impl TokenRecord {
 
 /// Top-level keys of a setup in camelCase (inner keys are accepted in either spelling by the decoder).
 fn normalize_keys(m: &Map<String, Value>) -> Map<String, Value> {
-    m.iter().map(|(k, v)| (to_camel(k), v.clone())).collect()
+    m.iter()
+        .map(|(k, v)| (to_camel_case(k), v.clone()))
+        .collect()
 }
 
 fn lookup(obj: &Map<String, Value>, segs: &[&str]) -> Option<Value> {
     let (first, rest) = segs.split_first()?;
     let v = obj
         .get(*first)
-        .or_else(|| obj.get(&to_snake(first)))
-        .or_else(|| obj.get(&to_camel(first)))?;
+        .or_else(|| obj.get(&to_snake_case(first)))
+        .or_else(|| obj.get(&to_camel_case(first)))?;
     if rest.is_empty() {
         return Some(v.clone());
     }
@@ -353,8 +328,8 @@ fn set_path(obj: &mut Map<String, Value>, segs: &[&str], value: Option<Value>) {
     let Some((first, rest)) = segs.split_first() else {
         return;
     };
-    let camel = to_camel(first);
-    let snake = to_snake(&camel);
+    let camel = to_camel_case(first);
+    let snake = to_snake_case(&camel);
     if rest.is_empty() {
         obj.remove(&snake);
         obj.remove(&camel);

@@ -1,4 +1,6 @@
-//! The closes the emulator sends, with Google's codes and reason texts.
+//! The closes the emulator sends, with Google's codes and reason texts (from `protocol::close::reasons`).
+
+use protocol::close::reasons;
 
 /// A WebSocket close the emulator decided on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,50 +19,42 @@ impl Close {
 
     /// 1007 `Request contains an invalid argument.`
     pub(crate) fn invalid_argument() -> Self {
-        Self::new(1007, "Request contains an invalid argument.")
+        Self::new(1007, reasons::INVALID_ARGUMENT)
     }
 
     /// 1007 `API key not valid. Please pass a valid API key.`
     pub(crate) fn api_key_invalid() -> Self {
-        Self::new(1007, "API key not valid. Please pass a valid API key.")
+        Self::new(1007, reasons::API_KEY_INVALID)
     }
 
     /// 1007 `Missing or malformed auth token`
     pub(crate) fn missing_auth_token() -> Self {
-        Self::new(1007, "Missing or malformed auth token")
+        Self::new(1007, reasons::MALFORMED_AUTH_TOKEN)
     }
 
     /// 1008: no credentials, or a token on the unconstrained method.
     pub(crate) fn unregistered_caller() -> Self {
-        Self::new(
-            1008,
-            "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
-        )
+        Self::new(1008, reasons::UNREGISTERED_CALLER)
     }
 
     /// 1008: unknown model, or one without Live support.
     pub(crate) fn model_not_found(model: &str, version: &str) -> Self {
-        Self::new(
-            1008,
-            format!(
-                "{model} is not found for API version {version}, or is not supported for bidiGenerateContent. Call ModelService.ListModels to see the list of available models and their supported methods."
-            ),
-        )
+        Self::new(1008, reasons::model_not_found(model, version))
     }
 
     /// 1011 `Internal error encountered.`
     pub(crate) fn internal() -> Self {
-        Self::new(1011, "Internal error encountered.")
+        Self::new(1011, reasons::INTERNAL)
     }
 
     /// 1011 `Deadline expired before operation could complete.` (end of a connection's lifetime).
     pub(crate) fn deadline_expired() -> Self {
-        Self::new(1011, "Deadline expired before operation could complete.")
+        Self::new(1011, reasons::DEADLINE_EXPIRED)
     }
 
     /// 1011 quota text (too many simultaneous sessions).
     pub(crate) fn quota() -> Self {
-        Self::new(1011, "Resource has been exhausted (e.g. check quota).")
+        Self::new(1011, reasons::RESOURCE_EXHAUSTED)
     }
 
     /// 1009: a client message above the configured limit.

@@ -9,11 +9,15 @@ use async_tungstenite::WebSocketStream;
 use async_tungstenite::tokio::TokioAdapter;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{self, Message};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde_json::{Map, Value, json};
+use protocol::wire::{
+    Blob, Content, FunctionCall, GoAway, Modality, ModalityTokenCount, Part, ProtoDuration,
+    ServerContent, ServerMessage, SessionResumptionUpdate, SetupComplete, ToolCall,
+    ToolCallCancellation, Transcription, UsageMetadata, VoiceActivity, VoiceActivityType,
+    decode_base64,
+};
+use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
@@ -25,25 +29,26 @@ use crate::replay::{Direction, Replay};
 use crate::responder::{Role as TurnRole, Turn, speech_placeholder};
 use crate::route::{Backend, LiveEndpoint};
 use crate::server::{Io, Shared};
-use crate::setup::{Family, content_text, function_decls, session_setup};
+use crate::setup::{content_text, function_decls, session_setup};
 
 type Ws = WebSocketStream<TokioAdapter<Box<dyn Io>>>;
 
 /// How long the server waits for the first (setup) message.
 const SETUP_WAIT: Duration = Duration::from_secs(30);
 
-/// Decodes a client frame strictly and returns its canonical JSON (camelCase, standard base64).
-/// Any unknown field closes with 1007 and Google's wording.
+/// Decodes a client frame strictly and returns its canonical JSON (camelCase, standard base64, int64 as
+/// strings). Any unknown field closes with 1007 and Google's wording.
 pub(crate) fn canonical(frame: &[u8]) -> Result<Value, Close> {
-    serde_json::from_slice(frame)
-        .map_err(|e| Close::new(1007, format!("Invalid JSON payload received. {e}")))
-}
-
-/// Encodes a server message (given as canonical JSON) the way Google sends it: pretty-printed.
-fn server_frame(v: &Value) -> Bytes {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    Bytes::from(s)
+    let decoded = protocol::decode_client(frame).map_err(|e| {
+        Close::new(
+            1007,
+            format!("Invalid JSON payload received. {}", e.message()),
+        )
+    })?;
+    if let Some(field) = decoded.unknown.first() {
+        return Err(Close::new(1007, field.google_reason()));
+    }
+    serde_json::from_str(&decoded.message.to_json()).map_err(|_| Close::internal())
 }
 
 /// `audio/pcm;rate=16000` -> 16000 (plain `audio/pcm` is 16 kHz).
@@ -63,16 +68,14 @@ fn pcm16(bytes: &[u8]) -> Vec<i16> {
 fn blob_bytes(blob: &Value) -> Vec<u8> {
     blob.get("data")
         .and_then(Value::as_str)
-        .and_then(|d| B64.decode(d).ok())
+        .and_then(|d| decode_base64(d).ok())
         .unwrap_or_default()
 }
 
-fn proto_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{}.{:03}s", ms / 1000, ms % 1000)
+fn server_content(sc: ServerContent) -> ServerMessage {
+    ServerMessage {
+        server_content: Some(sc),
+        ..ServerMessage::default()
     }
 }
 
@@ -158,7 +161,7 @@ pub(crate) async fn serve(
         consumed: 0,
         transparent: false,
         token_expiry: None,
-        strict_31: false,
+        refuse_media_chunks: false,
     };
     if let Some(replay) = conn.shared.replay.clone() {
         return conn.replay(&req, &replay, stop).await;
@@ -183,7 +186,8 @@ struct Connection {
     consumed: i64,
     transparent: bool,
     token_expiry: Option<SystemTime>,
-    strict_31: bool,
+    /// `--strict-models` and the model refuses `realtimeInput.mediaChunks`.
+    refuse_media_chunks: bool,
 }
 
 impl Connection {
@@ -199,8 +203,12 @@ impl Connection {
         }
     }
 
-    async fn send_json(&mut self, v: &Value) -> bool {
-        let frame = server_frame(v);
+    /// Sends a server message as Google does: a binary frame of pretty-printed camelCase JSON.
+    async fn send(&mut self, msg: &ServerMessage) -> bool {
+        self.send_raw(Bytes::from(msg.to_json_pretty())).await
+    }
+
+    async fn send_raw(&mut self, frame: Bytes) -> bool {
         self.recorder.frame(Direction::Server, &frame);
         self.ws.send(Message::Binary(frame)).await.is_ok()
     }
@@ -220,12 +228,7 @@ impl Connection {
     }
 
     /// Validates the first message; on success returns the engine and the session id.
-    fn admit(
-        &mut self,
-        req: &Request,
-        first: &[u8],
-        live: usize,
-    ) -> Result<(Engine, u64, Family), Close> {
+    fn admit(&mut self, req: &Request, first: &[u8], live: usize) -> Result<(Engine, u64), Close> {
         if live > self.shared.config.max_sessions {
             return Err(Close::quota());
         }
@@ -263,13 +266,14 @@ impl Connection {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        let (session, family) = session_setup(
+        let (session, profile) = session_setup(
             &setup,
             &raw_setup,
             &self.endpoint,
             self.shared.config.strict_models,
         )?;
-        self.strict_31 = self.shared.config.strict_models && family == Family::Live31;
+        self.refuse_media_chunks =
+            self.shared.config.strict_models && !profile.accepts_media_chunks;
         self.transparent = session.resumption
             && self.endpoint.backend == Backend::Vertex
             && setup
@@ -294,7 +298,7 @@ impl Connection {
             seed: self.shared.seed,
             script: self.shared.script.clone(),
         };
-        Ok((Engine::new(session, opts, memory), sid, family))
+        Ok((Engine::new(session, opts, memory), sid))
     }
 
     async fn run(
@@ -313,7 +317,7 @@ impl Connection {
             Ok(Recv::Ended) | Err(_) => return Ok(()),
         };
         self.recorder.frame(Direction::Client, &first);
-        let (mut engine, sid, _family) = match self.admit(req, &first, live) {
+        let (mut engine, sid) = match self.admit(req, &first, live) {
             Ok(ok) => ok,
             Err(close) => {
                 self.close(&close).await;
@@ -342,12 +346,16 @@ impl Connection {
         let end_at = start + lifetime;
         let go_away_at = start + lifetime.saturating_sub(self.shared.config.go_away_notice);
         let mut go_away_sent = false;
-        let mut complete = json!({"setupComplete": {}});
-        if self.endpoint.backend == Backend::Vertex {
-            complete["setupComplete"]["sessionId"] =
-                Value::from(crate::ids::uuid(self.shared.seed, "session", self.number));
-        }
-        if !self.send_json(&complete).await {
+        let session_id = (self.endpoint.backend == Backend::Vertex)
+            .then(|| crate::ids::uuid(self.shared.seed, "session", self.number));
+        let complete = ServerMessage {
+            setup_complete: Some(SetupComplete {
+                session_id,
+                ..SetupComplete::default()
+            }),
+            ..ServerMessage::default()
+        };
+        if !self.send(&complete).await {
             return End::Gone;
         }
         if engine.setup_resumption() && !self.resumption_update(engine, sid, true).await {
@@ -371,8 +379,14 @@ impl Connection {
             if now >= go_away_at && !go_away_sent {
                 go_away_sent = true;
                 let left = end_at.saturating_duration_since(now);
+                let go_away = GoAway {
+                    time_left: Some(ProtoDuration(left)),
+                };
                 if !self
-                    .send_json(&json!({"goAway": {"timeLeft": proto_duration(left)}}))
+                    .send(&ServerMessage {
+                        go_away: Some(go_away),
+                        ..ServerMessage::default()
+                    })
                     .await
                 {
                     return End::Gone;
@@ -407,70 +421,108 @@ impl Connection {
     }
 
     async fn resumption_update(&mut self, engine: &Engine, sid: u64, resumable: bool) -> bool {
-        let mut update = Map::new();
-        if resumable {
-            let handle = self
-                .shared
-                .sessions
-                .checkpoint(sid, engine.memory(), self.shared.seed);
-            update.insert("newHandle".into(), Value::from(handle));
-        }
-        update.insert("resumable".into(), Value::Bool(resumable));
-        if self.transparent {
-            update.insert(
-                "lastConsumedClientMessageIndex".into(),
-                Value::from(self.consumed.to_string()),
-            );
-        }
-        self.send_json(&json!({ "sessionResumptionUpdate": update }))
-            .await
+        let update = SessionResumptionUpdate {
+            new_handle: resumable.then(|| {
+                self.shared
+                    .sessions
+                    .checkpoint(sid, engine.memory(), self.shared.seed)
+            }),
+            resumable: Some(resumable),
+            last_consumed_client_message_index: self.transparent.then_some(self.consumed),
+        };
+        self.send(&ServerMessage {
+            session_resumption_update: Some(update),
+            ..ServerMessage::default()
+        })
+        .await
     }
 
     /// Sends one engine output; `Some` ends the connection.
     async fn emit(&mut self, engine: &Engine, sid: u64, out: Out) -> Option<End> {
         let vertex = self.endpoint.backend == Backend::Vertex;
-        let model_turn = |parts: Value| {
-            let mut turn = json!({ "parts": parts });
-            if vertex {
-                turn["role"] = Value::from("model");
-            }
-            turn
+        let model_turn = |part: Part| Content {
+            role: vertex.then(|| "model".to_owned()),
+            parts: vec![part],
         };
         let msg = match out {
-            Out::Text(t) => {
-                json!({"serverContent": {"modelTurn": model_turn(json!([{"text": t}]))}})
-            }
+            Out::Text(text) => server_content(ServerContent {
+                model_turn: Some(model_turn(Part {
+                    text: Some(text),
+                    ..Part::default()
+                })),
+                ..ServerContent::default()
+            }),
             Out::Audio { pcm, transcript } => {
                 let mime = if vertex {
                     "audio/pcm"
                 } else {
                     "audio/pcm;rate=24000"
                 };
-                let mut sc = json!({"modelTurn": model_turn(json!([{"inlineData": {"mimeType": mime, "data": B64.encode(&pcm)}}]))});
-                if let Some(t) = transcript {
-                    sc["outputTranscription"] = json!({ "text": t });
-                }
-                json!({ "serverContent": sc })
+                let part = Part {
+                    inline_data: Some(Blob::new(mime, pcm)),
+                    ..Part::default()
+                };
+                server_content(ServerContent {
+                    model_turn: Some(model_turn(part)),
+                    output_transcription: transcript.map(|t| Transcription {
+                        text: Some(t),
+                        ..Transcription::default()
+                    }),
+                    ..ServerContent::default()
+                })
             }
-            Out::InputTranscript(t) => {
-                json!({"serverContent": {"inputTranscription": {"text": t}}})
-            }
-            Out::GenerationComplete => json!({"serverContent": {"generationComplete": true}}),
-            Out::Interrupted => json!({"serverContent": {"interrupted": true}}),
-            Out::TurnComplete(u) => {
-                json!({"serverContent": {"turnComplete": true}, "usageMetadata": usage_json(&u, vertex)})
-            }
+            Out::InputTranscript(t) => server_content(ServerContent {
+                input_transcription: Some(Transcription {
+                    text: Some(t),
+                    ..Transcription::default()
+                }),
+                ..ServerContent::default()
+            }),
+            Out::GenerationComplete => server_content(ServerContent {
+                generation_complete: Some(true),
+                ..ServerContent::default()
+            }),
+            Out::Interrupted => server_content(ServerContent {
+                interrupted: Some(true),
+                ..ServerContent::default()
+            }),
+            Out::TurnComplete(u) => ServerMessage {
+                usage_metadata: Some(usage_metadata(&u, vertex)),
+                ..server_content(ServerContent {
+                    turn_complete: Some(true),
+                    ..ServerContent::default()
+                })
+            },
             Out::ToolCall(calls) => {
-                let calls: Vec<Value> = calls
+                let function_calls = calls
                     .into_iter()
-                    .map(|c| json!({"id": c.id, "name": c.name, "args": c.args}))
+                    .map(|c| FunctionCall {
+                        id: Some(c.id),
+                        name: c.name,
+                        args: Some(c.args),
+                        ..FunctionCall::default()
+                    })
                     .collect();
-                json!({"toolCall": {"functionCalls": calls}})
+                ServerMessage {
+                    tool_call: Some(ToolCall { function_calls }),
+                    ..ServerMessage::default()
+                }
             }
-            Out::ToolCallCancellation(ids) => json!({"toolCallCancellation": {"ids": ids}}),
-            Out::VoiceActivity { start, offset } => json!({"voiceActivity": {
-                "type": if start { "ACTIVITY_START" } else { "ACTIVITY_END" },
-                "audioOffset": proto_duration(offset)}}),
+            Out::ToolCallCancellation(ids) => ServerMessage {
+                tool_call_cancellation: Some(ToolCallCancellation { ids }),
+                ..ServerMessage::default()
+            },
+            Out::VoiceActivity { start, offset } => ServerMessage {
+                voice_activity: Some(VoiceActivity {
+                    r#type: Some(if start {
+                        VoiceActivityType::ActivityStart
+                    } else {
+                        VoiceActivityType::ActivityEnd
+                    }),
+                    audio_offset: Some(ProtoDuration(offset)),
+                }),
+                ..ServerMessage::default()
+            },
             Out::Resumption { resumable } => {
                 return (!self.resumption_update(engine, sid, resumable).await)
                     .then_some(End::Gone);
@@ -479,16 +531,10 @@ impl Connection {
             Out::Drop => return Some(End::Drop),
             Out::Malformed => {
                 let bad = Bytes::from_static(b"{\n  \"serverContent\": {\n    \"modelTurn\": \n");
-                self.recorder.frame(Direction::Server, &bad);
-                return self
-                    .ws
-                    .send(Message::Binary(bad))
-                    .await
-                    .is_err()
-                    .then_some(End::Gone);
+                return (!self.send_raw(bad).await).then_some(End::Gone);
             }
         };
-        (!self.send_json(&msg).await).then_some(End::Gone)
+        (!self.send(&msg).await).then_some(End::Gone)
     }
 
     /// Decodes a client message after the setup into engine inputs.
@@ -523,7 +569,7 @@ impl Connection {
                 });
             }
             "realtimeInput" => {
-                if self.strict_31 && body.get("mediaChunks").is_some() {
+                if self.refuse_media_chunks && body.get("mediaChunks").is_some() {
                     return Err(Close::invalid_argument());
                 }
                 let chunk = body
@@ -639,7 +685,9 @@ impl Connection {
                 let due = start + self.shared.config.paced(at);
                 tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
             }
-            if !self.send_json(&f.frame).await {
+            let mut frame = serde_json::to_string_pretty(&f.frame).unwrap_or_default();
+            frame.push('\n');
+            if !self.send_raw(Bytes::from(frame)).await {
                 return Ok(());
             }
         }
@@ -690,26 +738,42 @@ fn turn_of(content: &Value) -> Turn {
     Turn { role, text }
 }
 
-fn usage_json(u: &Usage, vertex: bool) -> Value {
-    let prompt = u.prompt_text + u.prompt_audio + u.prompt_image;
-    let mut details = Vec::new();
-    for (m, n) in [
-        ("TEXT", u.prompt_text),
-        ("AUDIO", u.prompt_audio),
-        ("IMAGE", u.prompt_image),
-    ] {
-        if n > 0 {
-            details.push(json!({"modality": m, "tokenCount": n}));
-        }
-    }
-    let response_details = json!([{"modality": if u.response_audio { "AUDIO" } else { "TEXT" }, "tokenCount": u.response}]);
-    let (count, detail) = if vertex {
-        ("candidatesTokenCount", "candidatesTokensDetails")
-    } else {
-        ("responseTokenCount", "responseTokensDetails")
+fn usage_metadata(u: &Usage, vertex: bool) -> UsageMetadata {
+    let count = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    let detail = |modality: Modality, n: i64| ModalityTokenCount {
+        modality: Some(modality),
+        token_count: Some(count(n)),
     };
-    let mut v = json!({"promptTokenCount": prompt, "totalTokenCount": prompt + u.response, "promptTokensDetails": details});
-    v[count] = Value::from(u.response);
-    v[detail] = response_details;
-    v
+    let prompt = u.prompt_text + u.prompt_audio + u.prompt_image;
+    let prompt_details = [
+        (Modality::Text, u.prompt_text),
+        (Modality::Audio, u.prompt_audio),
+        (Modality::Image, u.prompt_image),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(m, n)| detail(m, n))
+    .collect();
+    let response_details = vec![detail(
+        if u.response_audio {
+            Modality::Audio
+        } else {
+            Modality::Text
+        },
+        u.response,
+    )];
+    let mut meta = UsageMetadata {
+        prompt_token_count: Some(count(prompt)),
+        total_token_count: Some(count(prompt + u.response)),
+        prompt_tokens_details: Some(prompt_details),
+        ..UsageMetadata::default()
+    };
+    if vertex {
+        meta.candidates_token_count = Some(count(u.response));
+        meta.candidates_tokens_details = Some(response_details);
+    } else {
+        meta.response_token_count = Some(count(u.response));
+        meta.response_tokens_details = Some(response_details);
+    }
+    meta
 }

@@ -3,6 +3,7 @@
 //! Client frames are decoded strictly by the protocol crate, then handled in their canonical JSON form
 //! (camelCase, standard base64), so the emulator accepts every spelling real clients send.
 
+use protocol::models::{ClientContentRule, ModelProfile};
 use serde_json::{Map, Value};
 
 use crate::close::Close;
@@ -11,75 +12,14 @@ use crate::route::{Backend, LiveEndpoint};
 use crate::tools::FunctionDecl;
 use crate::vad::VadConfig;
 
-/// Kinds of Live models, for the model-specific rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Family {
-    /// Native audio input, TTS output: TEXT or AUDIO.
-    HalfCascade,
-    /// 2.5 native audio: AUDIO only, NON_BLOCKING allowed.
-    NativeAudio,
-    /// 3.1 Flash Live: AUDIO only, clientContent only for the initial history, blocking tools only.
-    Live31,
-    /// 3.5 live translate.
-    Translate,
-    /// 3.8 Live: AUDIO only, NON_BLOCKING by default.
-    Live38,
-}
-
-const GEMINI_MODELS: [(&str, Family); 11] = [
-    ("gemini-2.0-flash-live-001", Family::HalfCascade),
-    ("gemini-live-2.5-flash-preview", Family::HalfCascade),
-    (
-        "gemini-2.5-flash-preview-native-audio-dialog",
-        Family::NativeAudio,
-    ),
-    (
-        "gemini-2.5-flash-exp-native-audio-thinking-dialog",
-        Family::NativeAudio,
-    ),
-    (
-        "gemini-2.5-flash-native-audio-preview-09-2025",
-        Family::NativeAudio,
-    ),
-    (
-        "gemini-2.5-flash-native-audio-preview-12-2025",
-        Family::NativeAudio,
-    ),
-    ("gemini-2.5-flash-native-audio-latest", Family::NativeAudio),
-    ("gemini-3.1-flash-live-preview", Family::Live31),
-    ("gemini-3.5-live-translate-preview", Family::Translate),
-    ("gemini-3.8-live", Family::Live38),
-    ("gemini-3.8-live-extended-thinking", Family::Live38),
-];
-
-const VERTEX_MODELS: [(&str, Family); 5] = [
-    ("gemini-2.0-flash-live-preview-04-09", Family::HalfCascade),
-    ("gemini-live-2.5-flash", Family::HalfCascade),
-    (
-        "gemini-live-2.5-flash-preview-native-audio-09-2025",
-        Family::NativeAudio,
-    ),
-    ("gemini-live-2.5-flash-native-audio", Family::NativeAudio),
-    ("gemini-3.8-live", Family::Live38),
-];
-
-/// The model family of a `setup.model` on `backend`, or `None` (unknown / not a Live model).
-pub(crate) fn model_family(model: &str, backend: Backend) -> Option<Family> {
-    let (id, table): (&str, &[(&str, Family)]) = match backend {
-        Backend::GeminiApi => (
-            model.strip_prefix("models/").unwrap_or(model),
-            &GEMINI_MODELS,
-        ),
-        Backend::Vertex => {
-            let id = match model.rsplit_once("/models/") {
-                Some((prefix, id)) if prefix.ends_with("publishers/google") => id,
-                Some(_) => return None,
-                None => model.strip_prefix("models/").unwrap_or(model),
-            };
-            (id, &VERTEX_MODELS)
-        }
+/// The profile of a `setup.model` on `backend`: `None` for an unknown model (and, with `strict`, a
+/// retired one).
+pub(crate) fn model_profile(model: &str, backend: Backend, strict: bool) -> Option<ModelProfile> {
+    let backend = match backend {
+        Backend::GeminiApi => protocol::Backend::GeminiApi,
+        Backend::Vertex => protocol::Backend::Vertex,
     };
-    table.iter().find(|(name, _)| *name == id).map(|(_, f)| *f)
+    protocol::models::lookup(model, backend).filter(|p| !(strict && p.retired))
 }
 
 fn bool_at(v: &Value, key: &str) -> Option<bool> {
@@ -150,7 +90,7 @@ fn unknown(name: &str, path: &str) -> Close {
 
 /// The raw spelling the client used for a key (`camel` or its snake_case form), if present.
 fn raw_key(raw: &Map<String, Value>, camel: &str) -> Option<String> {
-    let snake = crate::auth::to_snake(camel);
+    let snake = protocol::decode::to_snake_case(camel);
     [camel.to_owned(), snake]
         .into_iter()
         .find(|k| raw.contains_key(k))
@@ -163,7 +103,7 @@ pub(crate) fn session_setup(
     raw: &Map<String, Value>,
     endpoint: &LiveEndpoint,
     strict_models: bool,
-) -> Result<(SessionSetup, Family), Close> {
+) -> Result<(SessionSetup, ModelProfile), Close> {
     let vertex = endpoint.backend == Backend::Vertex;
     let raw_obj = |k: &str| {
         raw_key(raw, k)
@@ -194,7 +134,7 @@ pub(crate) fn session_setup(
         .get("model")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let family = model_family(model, endpoint.backend)
+    let profile = model_profile(model, endpoint.backend, strict_models)
         .ok_or_else(|| Close::model_not_found(model, &endpoint.version))?;
     let gc = setup
         .get("generationConfig")
@@ -215,32 +155,9 @@ pub(crate) fn session_setup(
     }
     let audio_out = modalities.first().is_none_or(|m| m == "AUDIO");
     let tools = setup.get("tools").cloned().unwrap_or(Value::Null);
-    let functions = function_decls(&tools, family == Family::Live38);
+    let functions = function_decls(&tools, profile.non_blocking_by_default);
     if strict_models {
-        match family {
-            Family::Live31 if !audio_out => return Err(Close::internal()),
-            Family::NativeAudio | Family::Live38 | Family::Translate if !audio_out => {
-                return Err(Close::invalid_argument());
-            }
-            Family::Live31 if functions.iter().any(|f| f.non_blocking) => {
-                return Err(Close::invalid_argument());
-            }
-            Family::Live31 | Family::Live38 if gc.get("enableAffectiveDialog").is_some() => {
-                return Err(Close::invalid_argument());
-            }
-            Family::Live38 if gc.get("thinkingConfig").is_some() => {
-                return Err(Close::invalid_argument());
-            }
-            Family::Live38
-                if setup
-                    .get("proactivity")
-                    .and_then(|p| bool_at(p, "proactiveAudio"))
-                    == Some(false) =>
-            {
-                return Err(Close::invalid_argument());
-            }
-            _ => {}
-        }
+        strict_rules(&profile, &setup_view(setup, &gc), audio_out, &functions)?;
     }
     let ric = setup
         .get("realtimeInputConfig")
@@ -265,11 +182,7 @@ pub(crate) fn session_setup(
     });
     let no_interruption =
         ric.get("activityHandling").and_then(Value::as_str) == Some("NO_INTERRUPTION");
-    let context_limit: i64 = if family == Family::HalfCascade {
-        32_768
-    } else {
-        131_072
-    };
+    let context_limit: i64 = if profile.audio_only { 131_072 } else { 32_768 };
     let compression = setup.get("contextWindowCompression").map(|c| {
         let trigger = int_at(c, "triggerTokens").unwrap_or(context_limit * 4 / 5);
         let target = c
@@ -295,14 +208,63 @@ pub(crate) fn session_setup(
             compression,
             context_limit,
             initial_history_in_client_content: initial_history,
-            client_content_only_initial: strict_models && family == Family::Live31,
+            client_content_only_initial: strict_models
+                && profile.client_content == ClientContentRule::InitialHistoryOnly,
             system_instruction: setup
                 .get("systemInstruction")
                 .map(content_text)
                 .filter(|s| !s.is_empty()),
         },
-        family,
+        profile,
     ))
+}
+
+/// The parts of a setup the model rules look at.
+struct SetupView {
+    affective_dialog: bool,
+    thinking: bool,
+    proactivity: bool,
+    proactive_audio_off: bool,
+}
+
+fn setup_view(setup: &Value, gc: &Value) -> SetupView {
+    let proactivity = setup.get("proactivity");
+    SetupView {
+        affective_dialog: gc.get("enableAffectiveDialog").is_some(),
+        thinking: gc.get("thinkingConfig").is_some(),
+        proactivity: proactivity.is_some(),
+        proactive_audio_off: proactivity.and_then(|p| bool_at(p, "proactiveAudio")) == Some(false),
+    }
+}
+
+/// `--strict-models`: what a model refuses (reference §3, §6 and the model table).
+fn strict_rules(
+    p: &ModelProfile,
+    s: &SetupView,
+    audio_out: bool,
+    functions: &[FunctionDecl],
+) -> Result<(), Close> {
+    if p.audio_only && !audio_out {
+        // 3.1 answers a TEXT modality with an internal error (python-genai#2238); others reject it.
+        return Err(
+            if p.client_content == ClientContentRule::InitialHistoryOnly {
+                Close::internal()
+            } else {
+                Close::invalid_argument()
+            },
+        );
+    }
+    let always_proactive = p.id.starts_with("gemini-3.8");
+    let refused = (functions.iter().any(|f| f.non_blocking) && !p.supports_non_blocking)
+        || (s.affective_dialog && !p.supports_affective_dialog)
+        || (s.thinking && !p.supports_thinking)
+        || (s.proactivity && !p.supports_proactivity)
+        || (always_proactive && s.proactive_audio_off);
+    if refused {
+        Err(Close::invalid_argument())
+    } else {
+        Ok(())
+    }
 }
 
 /// Checks the `bidiGenerateContentSetup` of a token mint request like a Live setup.
@@ -322,28 +284,39 @@ mod tests {
 
     #[test]
     fn catalogue() {
-        assert_eq!(
-            model_family("models/gemini-3.1-flash-live-preview", Backend::GeminiApi),
-            Some(Family::Live31)
+        let p = model_profile(
+            "models/gemini-3.1-flash-live-preview",
+            Backend::GeminiApi,
+            true,
+        )
+        .unwrap();
+        assert_eq!(p.client_content, ClientContentRule::InitialHistoryOnly);
+        assert!(model_profile("models/gemini-2.0-flash-exp", Backend::GeminiApi, false).is_none());
+        assert!(
+            model_profile(
+                "models/gemini-live-2.5-flash-preview",
+                Backend::GeminiApi,
+                false
+            )
+            .is_some()
         );
-        assert_eq!(
-            model_family("models/gemini-2.0-flash-exp", Backend::GeminiApi),
-            None
+        assert!(
+            model_profile(
+                "models/gemini-live-2.5-flash-preview",
+                Backend::GeminiApi,
+                true
+            )
+            .is_none()
         );
-        assert_eq!(
-            model_family(
-                "projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash-native-audio",
-                Backend::Vertex
-            ),
-            Some(Family::NativeAudio)
-        );
-        assert_eq!(
-            model_family("publishers/google/models/gemini-3.8-live", Backend::Vertex),
-            Some(Family::Live38)
-        );
-        assert_eq!(
-            model_family("models/gemini-3.1-flash-live-preview", Backend::Vertex),
-            None
+        let vertex = "projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash-native-audio";
+        assert!(model_profile(vertex, Backend::Vertex, true).is_some());
+        assert!(
+            model_profile(
+                "models/gemini-3.1-flash-live-preview",
+                Backend::Vertex,
+                false
+            )
+            .is_none()
         );
     }
 }
