@@ -10,10 +10,12 @@ pub(crate) struct Close {
 }
 
 impl Close {
+    /// A close with `reason` cut to what fits a close frame, as Google's long reasons arrive.
     pub(crate) fn new(code: u16, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
         Self {
             code,
-            reason: reason.into(),
+            reason: fit_close_reason(&reason).to_owned(),
         }
     }
 
@@ -64,4 +66,18 @@ impl Close {
             format!("Message exceeds the maximum allowed size of {limit} bytes."),
         )
     }
+}
+
+/// The longest prefix of `reason` that fits a WebSocket close frame (123 bytes of UTF-8, RFC 6455 §5.5).
+/// Google's longer reasons (the unknown-model and unregistered-caller texts) reach clients cut this way.
+pub fn fit_close_reason(reason: &str) -> &str {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
 }

@@ -47,6 +47,7 @@ mod vad;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use close::fit_close_reason;
 pub use config::{EmulatorConfig, TlsConfig, Voice};
 pub use replay::Replay;
 pub use script::Script;
