@@ -288,10 +288,10 @@ impl TokenRecord {
             None => {
                 let model = client.remove("model");
                 *client = normalize_keys(locked);
-                if !client.contains_key("model") {
-                    if let Some(m) = model {
-                        client.insert("model".into(), m);
-                    }
+                if !client.contains_key("model")
+                    && let Some(m) = model
+                {
+                    client.insert("model".into(), m);
                 }
             }
             Some(mask) => {

@@ -115,7 +115,7 @@ impl EmulatorConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {
-        if !(self.speed > 0.0) {
+        if self.speed.is_nan() || self.speed <= 0.0 {
             return Err(crate::Error::Config(format!(
                 "speed must be greater than zero (f64::INFINITY disables pacing), got {}",
                 self.speed

@@ -661,15 +661,12 @@ impl Connection {
                 match frame {
                     Recv::Frame(bytes) => {
                         self.recorder.frame(Direction::Client, &bytes);
-                        if received == 0 {
-                            if let Err(close) = authenticate(
-                                req,
-                                &self.endpoint,
-                                self.shared.config.api_key.as_deref(),
-                            ) {
-                                self.close(&close).await;
-                                return Ok(());
-                            }
+                        let api_key = self.shared.config.api_key.as_deref();
+                        if received == 0
+                            && let Err(close) = authenticate(req, &self.endpoint, api_key)
+                        {
+                            self.close(&close).await;
+                            return Ok(());
                         }
                         received += 1;
                     }

@@ -300,13 +300,13 @@ impl Engine {
     }
 
     fn finish_turn(&mut self, now: Instant) {
-        if let Some(turn) = self.turn.take() {
-            if !turn.spoken.trim().is_empty() {
-                self.mem.history.push(Turn {
-                    role: Role::Model,
-                    text: turn.spoken.trim().to_owned(),
-                });
-            }
+        if let Some(turn) = self.turn.take()
+            && !turn.spoken.trim().is_empty()
+        {
+            self.mem.history.push(Turn {
+                role: Role::Model,
+                text: turn.spoken.trim().to_owned(),
+            });
         }
         if self.setup.resumption {
             let resumable = self.resumable();

@@ -199,7 +199,7 @@ impl Script {
             path: path.to_owned(),
             source: e,
         })?;
-        Self::from_json(&text, path.parent().unwrap_or(Path::new(".")))
+        Self::from_json(&text, path.parent().unwrap_or_else(|| Path::new(".")))
     }
 
     /// The first rule matching the `turn`-th user turn saying `text`, skipping `once` rules already `fired`.

@@ -200,7 +200,13 @@ async fn backend_and_version_specific_fields() {
         (1007, "Invalid JSON payload received. Unknown name \"transparent\" at 'setup.session_resumption': Cannot find field.".into())
     );
     let frame = json!({"setup": {"model": MODEL_38, "proactivity": {"proactiveAudio": true}}});
-    let got = rejected(fast(), &format!("{V1BETA}?key=k"), &[], &[frame.clone()]).await;
+    let got = rejected(
+        fast(),
+        &format!("{V1BETA}?key=k"),
+        &[],
+        std::slice::from_ref(&frame),
+    )
+    .await;
     assert_eq!(got, (1007, "Invalid JSON payload received. Unknown name \"proactivity\" at 'setup': Cannot find field.".into()));
     let emu = start(fast()).await;
     let mut c = Client::connect(&emu, &format!("{V1ALPHA}?key=k"), &[]).await;
