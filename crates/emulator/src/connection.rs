@@ -25,7 +25,7 @@ use crate::auth::{Identity, authenticate};
 use crate::close::Close;
 use crate::engine::{Engine, EngineOptions, FnResponse, Input, Memory, Out, Poll, Usage};
 use crate::http::{Request, upgrade_response};
-use crate::replay::{Direction, Replay};
+use crate::replay::{Replay, Step};
 use crate::responder::{Role as TurnRole, Turn, speech_placeholder};
 use crate::route::{Backend, LiveEndpoint};
 use crate::server::{Io, Shared};
@@ -77,6 +77,13 @@ fn server_content(sc: ServerContent) -> ServerMessage {
         server_content: Some(sc),
         ..ServerMessage::default()
     }
+}
+
+/// Who sent a frame (for the recorder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Client,
+    Server,
 }
 
 /// Appends frames to `DIR/<n>.jsonl` in the conformance corpus format.
@@ -649,8 +656,8 @@ impl Connection {
         let needed = replay.client_frames_needed();
         let mut received = 0;
         let start = Instant::now();
-        for (i, f) in replay.frames.iter().enumerate() {
-            if f.dir == Direction::Client {
+        for (i, step) in replay.steps.iter().enumerate() {
+            if matches!(step.step, Step::Client(_)) {
                 continue;
             }
             while received < needed[i] {
@@ -678,12 +685,23 @@ impl Connection {
                     Recv::Ended => return Ok(()),
                 }
             }
-            if let Some(at) = f.at {
+            if let Some(at) = step.at {
                 let due = start + self.shared.config.paced(at);
                 tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
             }
-            let mut frame = serde_json::to_string_pretty(&f.frame).unwrap_or_default();
-            frame.push('\n');
+            let frame = match &step.step {
+                Step::Server(v) => {
+                    let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
+                    text.push('\n');
+                    text
+                }
+                Step::ServerRaw(raw) => raw.clone(),
+                Step::Close { code, reason } => {
+                    self.close(&Close::new(*code, reason.clone())).await;
+                    return Ok(());
+                }
+                Step::Drop | Step::Client(_) => return Ok(()),
+            };
             if !self.send_raw(Bytes::from(frame)).await {
                 return Ok(());
             }

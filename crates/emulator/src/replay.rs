@@ -2,12 +2,15 @@
 //!
 //! Two formats are read, one JSON object per line:
 //! - the conformance corpus: a `{"header": {...}}` line, then `{"dir": "client"|"server", "frame": {...}}`;
-//! - the fixtures: `{"t_ms": 412, "recv": {...}}` (a server frame), `{"t_ms": 0, "send": {...}}` (a client
-//!   frame); `cmd` and `tick` lines are ignored.
+//! - the scenario fixtures (`protocol::replay`): a header carrying the `setup`, then steps at `t_ms`:
+//!   `send` (a client frame), `recv` (a server frame), `recv_raw` (a server frame given verbatim),
+//!   `close` (`{"code", "reason"}`, or `null` to drop the connection without a close frame); `cmd` and `tick`
+//!   lines are the client's business and are skipped.
 //!
-//! The emulator walks the frames in order: a client frame waits for the client to send one (any message), a
-//! server frame is sent as a binary frame of pretty-printed JSON, at its `t_ms` when the recording has times.
-//! Client frames recorded before `setupComplete` (clients that pipeline) are not waited for after the setup.
+//! The emulator walks the steps in order: a client frame waits for the client to send one (any message), a
+//! server frame is sent as a binary frame of pretty-printed JSON, at its `t_ms` when the recording has times
+//! (scaled by [`EmulatorConfig::speed`](crate::EmulatorConfig::speed)). Client frames recorded before
+//! `setupComplete` (clients that pipeline) are not waited for before it.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,72 +19,116 @@ use serde_json::Value;
 
 use crate::Error;
 
-/// Who sent a recorded frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Client to server.
-    Client,
-    /// Server to client.
-    Server,
+/// One recorded step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The client sent this message.
+    Client(Value),
+    /// The server sent this message.
+    Server(Value),
+    /// The server sent this text verbatim (for malformed frames).
+    ServerRaw(String),
+    /// The server closed with this code and reason.
+    Close {
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// The server dropped the connection without a close frame.
+    Drop,
 }
 
-/// One recorded frame.
+/// A step and when it happened, if the recording has times.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReplayFrame {
-    /// Who sent it.
-    pub dir: Direction,
-    /// Time since the start of the session, when recorded.
+pub struct ReplayStep {
+    /// Time since the start of the session.
     pub at: Option<Duration>,
-    /// The JSON message.
-    pub frame: Value,
+    /// What happened.
+    pub step: Step,
 }
 
 /// A recorded session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Replay {
-    /// The frames, in recorded order.
-    pub frames: Vec<ReplayFrame>,
+    /// The steps, in recorded order.
+    pub steps: Vec<ReplayStep>,
 }
 
 impl Replay {
     /// Parses either format (see the [module docs](self)).
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let mut frames = Vec::new();
+        let mut steps = Vec::new();
+        let mut header_setup = None;
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
             let bad = |m: &str| Error::Replay(format!("line {}: {m}", n + 1));
             let v: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
-            if v.get("header").is_some() || v.get("cmd").is_some() || v.get("tick").is_some() {
+            if let Some(h) = v.get("header") {
+                header_setup = h.get("setup").cloned();
+                continue;
+            }
+            if v.get("cmd").is_some() || v.get("tick").is_some() {
                 continue;
             }
             let at = v
                 .get("t_ms")
                 .and_then(Value::as_u64)
                 .map(Duration::from_millis);
-            let (dir, frame) = match (
-                v.get("dir").and_then(Value::as_str),
-                v.get("frame"),
-                v.get("recv"),
-                v.get("send"),
-            ) {
-                (Some("client"), Some(f), _, _) => (Direction::Client, f),
-                (Some("server"), Some(f), _, _) => (Direction::Server, f),
-                (None, None, Some(f), None) => (Direction::Server, f),
-                (None, None, None, Some(f)) => (Direction::Client, f),
-                _ => return Err(bad("expected `dir` + `frame`, `recv` or `send`")),
+            let step = match (v.get("dir").and_then(Value::as_str), v.get("frame")) {
+                (Some("client"), Some(f)) => Step::Client(f.clone()),
+                (Some("server"), Some(f)) => Step::Server(f.clone()),
+                _ => {
+                    if let Some(f) = v.get("send") {
+                        Step::Client(f.clone())
+                    } else if let Some(f) = v.get("recv") {
+                        Step::Server(f.clone())
+                    } else if let Some(raw) = v.get("recv_raw").and_then(Value::as_str) {
+                        Step::ServerRaw(raw.to_owned())
+                    } else if let Some(close) = v.get("close") {
+                        match close {
+                            Value::Null => Step::Drop,
+                            c => Step::Close {
+                                code: c
+                                    .get("code")
+                                    .and_then(Value::as_u64)
+                                    .and_then(|c| u16::try_from(c).ok())
+                                    .ok_or_else(|| bad("close needs a code"))?,
+                                reason: c
+                                    .get("reason")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                            },
+                        }
+                    } else {
+                        return Err(bad(
+                            "expected `dir` + `frame`, `send`, `recv`, `recv_raw` or `close`",
+                        ));
+                    }
+                }
             };
-            frames.push(ReplayFrame {
-                dir,
-                at,
-                frame: frame.clone(),
-            });
+            steps.push(ReplayStep { at, step });
         }
-        if frames.is_empty() {
+        let has_setup = steps
+            .iter()
+            .any(|s| matches!(&s.step, Step::Client(f) if f.get("setup").is_some()));
+        if let (Some(setup), false) = (header_setup, has_setup) {
+            let step = Step::Client(serde_json::json!({ "setup": setup }));
+            steps.insert(
+                0,
+                ReplayStep {
+                    at: Some(Duration::ZERO),
+                    step,
+                },
+            );
+        }
+        if steps.is_empty() {
             return Err(Error::Replay("no frames".into()));
         }
-        Ok(Self { frames })
+        Ok(Self { steps })
     }
 
     /// Reads and parses a recording.
@@ -93,24 +140,22 @@ impl Replay {
         Self::parse(&text)
     }
 
-    /// For each frame, how many client frames must have arrived before it is sent.
+    /// For each step, how many client frames must have arrived before the server acts on it.
     pub(crate) fn client_frames_needed(&self) -> Vec<usize> {
         let mut seen = 0;
         let mut setup_done = false;
-        self.frames
+        self.steps
             .iter()
-            .map(|f| match f.dir {
-                Direction::Client => {
+            .map(|s| match &s.step {
+                Step::Client(_) => {
                     seen += 1;
                     seen
                 }
-                Direction::Server => {
-                    if !setup_done && f.frame.get("setupComplete").is_some() {
-                        setup_done = true;
-                        return seen.min(1);
-                    }
-                    seen
+                Step::Server(f) if !setup_done && f.get("setupComplete").is_some() => {
+                    setup_done = true;
+                    seen.min(1)
                 }
+                _ => seen,
             })
             .collect()
     }
@@ -119,6 +164,7 @@ impl Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn both_formats_and_pipelined_clients() {
@@ -130,12 +176,24 @@ mod tests {
 {"dir":"client","bytes":1,"frame":{"realtimeInput":{"text":"again"}}}
 {"dir":"server","bytes":1,"frame":{"serverContent":{"turnComplete":true}}}"#;
         let r = Replay::parse(corpus).unwrap();
-        assert_eq!(r.frames.len(), 6);
+        assert_eq!(r.steps.len(), 6);
         assert_eq!(r.client_frames_needed(), vec![1, 2, 1, 2, 3, 3]);
-        let fixture = "{\"t_ms\":0,\"send\":{\"setup\":{}}}\n{\"t_ms\":5,\"recv\":{\"setupComplete\":{}}}\n{\"t_ms\":9,\"tick\":true}";
+        let fixture = r#"{"header": {"description": "d", "setup": {"model": "models/m"}}}
+{"t_ms": 5, "recv": {"setupComplete": {}}}
+{"t_ms": 6, "cmd": {"text": "hi"}}
+{"t_ms": 7, "send": {"realtimeInput": {"text": "hi"}}}
+{"t_ms": 8, "recv_raw": "{oops"}
+{"t_ms": 9, "tick": true}
+{"t_ms": 10, "close": null}"#;
         let r = Replay::parse(fixture).unwrap();
-        assert_eq!(r.frames[1].at, Some(Duration::from_millis(5)));
-        assert_eq!(r.frames[1].dir, Direction::Server);
+        assert_eq!(
+            r.steps[0].step,
+            Step::Client(json!({"setup": {"model": "models/m"}}))
+        );
+        assert_eq!(r.steps[1].at, Some(Duration::from_millis(5)));
+        assert_eq!(r.steps[3].step, Step::ServerRaw("{oops".into()));
+        assert_eq!(r.steps[4].step, Step::Drop);
+        assert_eq!(r.client_frames_needed(), vec![1, 1, 2, 2, 2]);
         assert!(Replay::parse("{\"x\":1}").is_err());
     }
 }

@@ -8,7 +8,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use gemlive_emulator::{EmulatorConfig, Replay, replay::Direction};
+use gemlive_emulator::replay::Step;
+use gemlive_emulator::{EmulatorConfig, Replay};
 use serde_json::Value;
 
 fn corpus() -> PathBuf {
@@ -50,14 +51,15 @@ async fn every_conformance_session_replays() {
         } else {
             Client::dev(&emu).await
         };
-        for frame in &replay.frames {
-            match frame.dir {
-                Direction::Client => c.send(frame.frame.clone()).await,
-                Direction::Server => {
+        for step in &replay.steps {
+            match &step.step {
+                Step::Client(frame) => c.send(frame.clone()).await,
+                Step::Server(frame) => {
                     let got: Value = c.msg().await;
-                    assert_eq!(got, frame.frame, "{}", file.display());
+                    assert_eq!(&got, frame, "{}", file.display());
                     server_frames += 1;
                 }
+                other => panic!("the corpus records frames only: {other:?}"),
             }
         }
         c.close().await;
@@ -66,5 +68,42 @@ async fn every_conformance_session_replays() {
     assert!(
         server_frames > 700,
         "{server_frames} server frames replayed"
+    );
+}
+
+#[tokio::test]
+async fn fixture_format_with_times_raw_frames_and_close() {
+    let fixture = r#"{"header": {"description": "d", "setup": {"model": "models/gemini-3.8-live"}}}
+{"t_ms": 0, "recv": {"setupComplete": {}}}
+{"t_ms": 10, "send": {"realtimeInput": {"text": "hi"}}}
+{"t_ms": 200, "recv": {"serverContent": {"turnComplete": true}}}
+{"t_ms": 210, "recv_raw": "{oops"}
+{"t_ms": 220, "close": {"code": 1011, "reason": "Internal error encountered."}}"#;
+    let replay = Replay::parse(fixture).unwrap();
+    let emu = start(EmulatorConfig {
+        replay: Some(replay),
+        speed: 1.0,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut c = Client::dev(&emu).await;
+    let t0 = std::time::Instant::now();
+    c.send(serde_json::json!({"setup": {"model": "models/gemini-3.8-live"}}))
+        .await;
+    assert_eq!(c.msg().await, serde_json::json!({"setupComplete": {}}));
+    c.send(serde_json::json!({"realtimeInput": {"text": "hi"}}))
+        .await;
+    assert_eq!(
+        c.msg().await,
+        serde_json::json!({"serverContent": {"turnComplete": true}})
+    );
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_millis(190),
+        "paced by t_ms"
+    );
+    assert_eq!(c.msg().await, Value::String("{oops".into()));
+    assert_eq!(
+        c.closed().await,
+        (1011, "Internal error encountered.".into())
     );
 }
