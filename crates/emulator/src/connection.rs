@@ -169,6 +169,7 @@ pub(crate) async fn serve(
         transparent: false,
         token_expiry: None,
         refuse_media_chunks: false,
+        pong_delay: None,
     };
     if let Some(replay) = conn.shared.replay.clone() {
         return conn.replay(&req, &replay, stop).await;
@@ -195,6 +196,8 @@ struct Connection {
     token_expiry: Option<SystemTime>,
     /// `--strict-models` and the model refuses `realtimeInput.mediaChunks`.
     refuse_media_chunks: bool,
+    /// Script fault: answer pings this late.
+    pong_delay: Option<Duration>,
 }
 
 impl Connection {
@@ -203,7 +206,13 @@ impl Connection {
             match self.ws.next().await {
                 Some(Ok(Message::Text(t))) => return Recv::Frame(t.as_bytes().to_vec()),
                 Some(Ok(Message::Binary(b))) => return Recv::Frame(b.to_vec()),
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                // The pong is queued and goes out with the next read or write: stalling here delays it.
+                Some(Ok(Message::Ping(_))) => {
+                    if let Some(d) = self.pong_delay {
+                        tokio::time::sleep(d).await;
+                    }
+                }
+                Some(Ok(Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Err(tungstenite::Error::Capacity(_))) => return Recv::TooBig,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return Recv::Ended,
             }
@@ -536,6 +545,10 @@ impl Connection {
             }
             Out::Close(c) => return Some(End::Close(c)),
             Out::Drop => return Some(End::Drop),
+            Out::SlowPongs(d) => {
+                self.pong_delay = Some(d);
+                return None;
+            }
             Out::Malformed => {
                 let bad = Bytes::from_static(b"{\n  \"serverContent\": {\n    \"modelTurn\": \n");
                 return (!self.send_raw(bad).await).then_some(End::Gone);

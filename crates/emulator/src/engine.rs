@@ -158,6 +158,8 @@ pub(crate) enum Out {
     Drop,
     /// A frame that is not valid JSON.
     Malformed,
+    /// Answer pings this late from now on.
+    SlowPongs(Duration),
 }
 
 /// What [`Engine::poll`] says.
@@ -607,9 +609,14 @@ impl Engine {
             let args = tools::fill_args(&decl, &text);
             return self.call_functions(now, vec![(decl.name.clone(), args, decl.non_blocking)]);
         }
-        let before = self.mem.history.len().saturating_sub(1);
-        let reply = responder::reply(&text, &self.mem.history[..before], self.mem.video_frames);
+        let reply = self.answer(&text);
         self.speak_turn(now, reply, None);
+    }
+
+    /// The responder's reply to `text`, the latest user turn (already in history).
+    fn answer(&self, text: &str) -> String {
+        let before = self.mem.history.len().saturating_sub(1);
+        responder::reply(text, &self.mem.history[..before], self.mem.video_frames)
     }
 
     fn scripted_reply(&mut self, now: Instant, r: ScriptReply) {
@@ -645,9 +652,7 @@ impl Engine {
             }
             Fault::Malformed => self.push(now, Out::Malformed),
             Fault::Delay(d) => {
-                let before = self.mem.history.len().saturating_sub(1);
-                let reply =
-                    responder::reply(&text, &self.mem.history[..before], self.mem.video_frames);
+                let reply = self.answer(&text);
                 self.speak_turn(now + d, reply, None);
             }
             Fault::Stall => {
@@ -659,10 +664,13 @@ impl Engine {
             Fault::PrematureTurnComplete => {
                 self.start_turn(now);
                 self.push(now, Out::TurnComplete(self.usage(0)));
-                let before = self.mem.history.len().saturating_sub(1);
-                let reply =
-                    responder::reply(&text, &self.mem.history[..before], self.mem.video_frames);
+                let reply = self.answer(&text);
                 self.turn = None;
+                self.speak_turn(now, reply, None);
+            }
+            Fault::SlowPongs(d) => {
+                self.push(now, Out::SlowPongs(d));
+                let reply = self.answer(&text);
                 self.speak_turn(now, reply, None);
             }
             Fault::EmptyAudioTurn => {

@@ -24,7 +24,8 @@
 //! - `fault`: `{"close": {"code", "reason"}}` closes with that code; `"drop"` drops the TCP connection without a
 //!   close frame; `{"delay_ms": n}` delays the reply; `"stall"` starts a turn and never sends anything more;
 //!   `"malformed"` sends a frame that is not JSON; `"premature_turn_complete"` sends `turnComplete` before the
-//!   reply; `"empty_audio_turn"` completes a turn that has no content.
+//!   reply; `"empty_audio_turn"` completes a turn that has no content; `{"slow_pongs_ms": n}` answers every
+//!   later ping `n` ms late (the connection stalls meanwhile), and the turn is answered as usual.
 //! - `seed` (optional) replaces the emulator's seed, so a script fully determines ids and handles.
 
 use std::path::Path;
@@ -89,6 +90,7 @@ enum FaultFile {
     Malformed,
     PrematureTurnComplete,
     EmptyAudioTurn,
+    SlowPongsMs(u64),
 }
 
 /// An injected fault.
@@ -101,6 +103,8 @@ pub(crate) enum Fault {
     Malformed,
     PrematureTurnComplete,
     EmptyAudioTurn,
+    /// From now on, answer each ping this late.
+    SlowPongs(Duration),
 }
 
 /// A function call a script makes.
@@ -174,6 +178,7 @@ impl Script {
                     FaultFile::Malformed => Fault::Malformed,
                     FaultFile::PrematureTurnComplete => Fault::PrematureTurnComplete,
                     FaultFile::EmptyAudioTurn => Fault::EmptyAudioTurn,
+                    FaultFile::SlowPongsMs(ms) => Fault::SlowPongs(Duration::from_millis(ms)),
                 }),
                 _ => {
                     return Err(Error::Script(format!(
