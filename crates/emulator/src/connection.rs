@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use protocol::wire::{
     Blob, Content, FunctionCall, GoAway, Modality, ModalityTokenCount, Part, ProtoDuration,
     ServerContent, ServerMessage, SessionResumptionUpdate, SetupComplete, ToolCall,
-    ToolCallCancellation, Transcription, UsageMetadata, VoiceActivity, VoiceActivityType,
-    decode_base64,
+    ToolCallCancellation, Transcription, UsageMetadata, VadSignalType, VoiceActivity,
+    VoiceActivityDetectionSignal, VoiceActivityType, decode_base64,
 };
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -545,6 +545,16 @@ impl Connection {
             }
             Out::Close(c) => return Some(End::Close(c)),
             Out::Drop => return Some(End::Drop),
+            Out::VadSignal { start } => ServerMessage {
+                voice_activity_detection_signal: Some(VoiceActivityDetectionSignal {
+                    vad_signal_type: Some(if start {
+                        VadSignalType::StartOfSpeech
+                    } else {
+                        VadSignalType::EndOfSpeech
+                    }),
+                }),
+                ..ServerMessage::default()
+            },
             Out::SlowPongs(d) => {
                 self.pong_delay = Some(d);
                 return None;

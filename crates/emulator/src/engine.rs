@@ -30,6 +30,8 @@ const TEXT_DELTA_GAP: Duration = Duration::from_millis(40);
 #[derive(Debug, Clone)]
 pub(crate) struct SessionSetup {
     pub(crate) vertex: bool,
+    /// Vertex `explicitVadSignal`: send `voiceActivityDetectionSignal` events.
+    pub(crate) explicit_vad_signal: bool,
     pub(crate) audio_out: bool,
     pub(crate) input_transcription: bool,
     pub(crate) output_transcription: bool,
@@ -158,6 +160,10 @@ pub(crate) enum Out {
     Drop,
     /// A frame that is not valid JSON.
     Malformed,
+    /// Vertex `voiceActivityDetectionSignal` (start or end of speech).
+    VadSignal {
+        start: bool,
+    },
     /// Answer pings this late from now on.
     SlowPongs(Duration),
 }
@@ -470,13 +476,7 @@ impl Engine {
                 }
                 self.manual_activity = Some(Duration::ZERO);
                 let offset = self.mem.audio_offset;
-                self.push(
-                    now,
-                    Out::VoiceActivity {
-                        start: true,
-                        offset,
-                    },
-                );
+                self.activity_signal(true, offset, now);
                 if self.turn.is_some() && !self.setup.no_interruption {
                     self.interrupt(now);
                 }
@@ -486,13 +486,7 @@ impl Engine {
                     return;
                 };
                 let offset = self.mem.audio_offset;
-                self.push(
-                    now,
-                    Out::VoiceActivity {
-                        start: false,
-                        offset,
-                    },
-                );
+                self.activity_signal(false, offset, now);
                 self.speech_turn(now, speech);
             }
             Input::AudioStreamEnd => {
@@ -539,32 +533,26 @@ impl Engine {
         }
     }
 
+    /// Voice activity as the backend reports it: `voiceActivity` on the Gemini API,
+    /// `voiceActivityDetectionSignal` on Vertex when `explicitVadSignal` asked for it.
+    fn activity_signal(&mut self, start: bool, offset: Duration, now: Instant) {
+        if !self.setup.vertex {
+            self.push(now, Out::VoiceActivity { start, offset });
+        } else if self.setup.explicit_vad_signal {
+            self.push(now, Out::VadSignal { start });
+        }
+    }
+
     fn vad_event(&mut self, ev: VadEvent, now: Instant) {
         match ev {
             VadEvent::Start { offset } => {
-                if !self.setup.vertex {
-                    self.push(
-                        now,
-                        Out::VoiceActivity {
-                            start: true,
-                            offset,
-                        },
-                    );
-                }
+                self.activity_signal(true, offset, now);
                 if self.turn.is_some() && !self.setup.no_interruption {
                     self.interrupt(now);
                 }
             }
             VadEvent::End { offset, speech } => {
-                if !self.setup.vertex {
-                    self.push(
-                        now,
-                        Out::VoiceActivity {
-                            start: false,
-                            offset,
-                        },
-                    );
-                }
+                self.activity_signal(false, offset, now);
                 self.speech_turn(now, speech);
             }
         }
@@ -857,6 +845,7 @@ mod tests {
     pub(crate) fn setup(audio: bool) -> SessionSetup {
         SessionSetup {
             vertex: false,
+            explicit_vad_signal: false,
             audio_out: audio,
             input_transcription: true,
             output_transcription: true,

@@ -96,7 +96,10 @@ enum FaultFile {
 /// An injected fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Fault {
-    Close { code: u16, reason: String },
+    Close {
+        code: u16,
+        reason: String,
+    },
     Drop,
     Delay(Duration),
     Stall,

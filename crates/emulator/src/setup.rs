@@ -198,6 +198,8 @@ pub(crate) fn session_setup(
     Ok((
         SessionSetup {
             vertex,
+            explicit_vad_signal: vertex
+                && setup.get("explicitVadSignal").and_then(Value::as_bool) == Some(true),
             audio_out,
             input_transcription: setup.get("inputAudioTranscription").is_some(),
             output_transcription: setup.get("outputAudioTranscription").is_some(),

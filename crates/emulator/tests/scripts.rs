@@ -121,21 +121,35 @@ async fn fault_stall_sends_nothing_more() {
 async fn fault_slow_pongs() {
     use async_tungstenite::tungstenite::Message;
     use futures_util::StreamExt;
-    let emu = scripted(r#"{"rules": [{"when": {"contains": "lag"}, "fault": {"slow_pongs_ms": 400}}]}"#).await;
+    let emu =
+        scripted(r#"{"rules": [{"when": {"contains": "lag"}, "fault": {"slow_pongs_ms": 400}}]}"#)
+            .await;
     let mut c = session(&emu).await;
     let ping = async |c: &mut Client| {
         let t0 = Instant::now();
-        c.ws.send(Message::Ping(b"p".to_vec().into())).await.unwrap();
+        c.ws.send(Message::Ping(b"p".to_vec().into()))
+            .await
+            .unwrap();
         loop {
-            match tokio::time::timeout(Duration::from_secs(5), c.ws.next()).await.unwrap() {
+            match tokio::time::timeout(Duration::from_secs(5), c.ws.next())
+                .await
+                .unwrap()
+            {
                 Some(Ok(Message::Pong(_))) => return t0.elapsed(),
                 Some(Ok(_)) => {}
                 other => panic!("{other:?}"),
             }
         }
     };
-    assert!(ping(&mut c).await < Duration::from_millis(200), "prompt pongs before the fault");
-    c.send(json!({"realtimeInput": {"text": "lag please"}})).await;
+    assert!(
+        ping(&mut c).await < Duration::from_millis(200),
+        "prompt pongs before the fault"
+    );
+    c.send(json!({"realtimeInput": {"text": "lag please"}}))
+        .await;
     c.turn().await;
-    assert!(ping(&mut c).await >= Duration::from_millis(390), "slow pongs after it");
+    assert!(
+        ping(&mut c).await >= Duration::from_millis(390),
+        "slow pongs after it"
+    );
 }
