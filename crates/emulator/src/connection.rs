@@ -323,7 +323,11 @@ impl Connection {
         live: usize,
         mut stop: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
-        let first = match tokio::time::timeout(SETUP_WAIT, self.recv()).await {
+        let first = tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            first = tokio::time::timeout(SETUP_WAIT, self.recv()) => first,
+        };
+        let first = match first {
             Ok(Recv::Frame(f)) => f,
             Ok(Recv::TooBig) => {
                 self.close(&Close::too_big(self.shared.config.max_message_bytes))

@@ -179,3 +179,21 @@ async fn espeak_voice_speaks_the_reply() {
     assert!(pcm.len() > 24_000, "{} bytes", pcm.len());
     c.close().await;
 }
+
+#[tokio::test]
+async fn shutdown_closes_sessions_and_does_not_hang_on_idle_peers() {
+    let emu = start(fast()).await;
+    let _idle = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_38})).await;
+    let t0 = std::time::Instant::now();
+    let (closed, ()) = tokio::join!(c.closed(), emu.shutdown());
+    assert_eq!(closed.0, 1001);
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t0.elapsed()
+    );
+}
