@@ -229,7 +229,7 @@ impl Close {
                 true,
                 "internal server error; retry and resume (a resume while the old connection is still open also fails this way: close it first)",
             ),
-            1012 | 1013 | 1014 => (
+            1012..=1014 => (
                 CloseKind::Unavailable,
                 Fault::Server,
                 true,

@@ -207,7 +207,7 @@ fn excerpt(frame: &[u8], line: usize, column: usize) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     if start > 0 {
-        out.insert_str(0, "…");
+        out.insert(0, '…');
     }
     if end < text.len() {
         out.push('…');

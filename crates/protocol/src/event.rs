@@ -69,9 +69,9 @@ pub enum Event {
         finished: bool,
     },
     /// Search grounding for the turn.
-    Grounding(GroundingMetadata),
+    Grounding(Box<GroundingMetadata>),
     /// URL context retrieval results.
-    UrlContext(UrlContextMetadata),
+    UrlContext(Box<UrlContextMetadata>),
     /// The model finished generating (not sent when interrupted); playback may still be running.
     GenerationComplete,
     /// User input cut the generation: flush playback now.
@@ -79,7 +79,7 @@ pub enum Event {
     /// The model waits for the user to continue.
     WaitingForInput,
     /// Token usage, before the `TurnComplete` it came with.
-    Usage(UsageMetadata),
+    Usage(Box<UsageMetadata>),
     /// The model's turn is over.
     TurnComplete {
         /// Why, when the server says.

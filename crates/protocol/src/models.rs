@@ -94,6 +94,7 @@ const fn gemini_31(id: &'static str, backend: Backend) -> ModelProfile {
         client_content: ClientContentRule::InitialHistoryOnly,
         supports_non_blocking: false,
         accepts_media_chunks: false,
+        text_via_realtime_input: true,
         ..profile(id, backend)
     }
 }
@@ -104,6 +105,7 @@ const fn gemini_38(id: &'static str, backend: Backend) -> ModelProfile {
         supports_proactivity: true,
         supports_thinking: false,
         accepts_media_chunks: false,
+        text_via_realtime_input: true,
         ..profile(id, backend)
     }
 }

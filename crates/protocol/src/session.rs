@@ -135,7 +135,7 @@ impl Session {
             .and_then(|h| h.initial_history_in_client_content)
             .unwrap_or(false);
         let deadline = now + config.setup_timeout;
-        let setup_frame = ClientMessage::Setup(config.setup.clone()).to_json();
+        let setup_frame = ClientMessage::Setup(Box::new(config.setup.clone())).to_json();
         let mut out = VecDeque::new();
         out.push_back(Output::Transmit(setup_frame));
         let resumed = config
@@ -277,7 +277,7 @@ impl Session {
     /// Sends PCM16 little-endian mono audio as `realtimeInput.audio`.
     pub fn send_audio(&mut self, pcm16le: &[u8], sample_rate: u32) -> Result<(), Error> {
         self.ready()?;
-        if pcm16le.len() % 2 != 0 {
+        if !pcm16le.len().is_multiple_of(2) {
             return Err(Misuse::OddPcmLength(pcm16le.len()).into());
         }
         if sample_rate == 0 {
@@ -563,17 +563,17 @@ impl Session {
             } else {
                 violation = Some(Violation::DuplicateSetupComplete);
             }
-        } else if matches!(self.state, State::AwaitingSetup { .. }) {
-            if let Some(what) = first_content_key(&msg) {
-                violation = Some(Violation::BeforeSetupComplete(what));
-            }
+        } else if matches!(self.state, State::AwaitingSetup { .. })
+            && let Some(what) = first_content_key(&msg)
+        {
+            violation = Some(Violation::BeforeSetupComplete(what));
         }
         let mut usage = msg.usage_metadata;
         if let Some(content) = msg.server_content {
             self.handle_content(content, &mut usage);
         }
         if let Some(u) = usage {
-            self.event(Event::Usage(u));
+            self.event(Event::Usage(Box::new(u)));
         }
         if let Some(call) = msg.tool_call {
             for c in &call.function_calls {
@@ -704,10 +704,10 @@ impl Session {
         if let Some(g) = content.grounding_metadata
             && g != Default::default()
         {
-            self.event(Event::Grounding(g));
+            self.event(Event::Grounding(Box::new(g)));
         }
         if let Some(u) = content.url_context_metadata {
-            self.event(Event::UrlContext(u));
+            self.event(Event::UrlContext(Box::new(u)));
         }
         if content.generation_complete == Some(true) {
             self.event(Event::GenerationComplete);
@@ -720,7 +720,7 @@ impl Session {
         }
         if content.turn_complete == Some(true) {
             if let Some(u) = usage.take() {
-                self.event(Event::Usage(u));
+                self.event(Event::Usage(Box::new(u)));
             }
             self.event(Event::TurnComplete {
                 reason: content.turn_complete_reason,

@@ -4,6 +4,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+#[allow(clippy::disallowed_methods)] // Tests pick an origin; the crate itself never reads the clock.
+fn origin() -> Instant {
+    Instant::now()
+}
+
 use gemlive_protocol::replay::check_conformance;
 
 fn corpus_dir() -> Option<PathBuf> {
@@ -17,8 +22,13 @@ fn corpus_dir() -> Option<PathBuf> {
 #[test]
 fn recorded_sessions_conform() {
     let Some(dir) = corpus_dir() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must have the conformance corpus at ../shared/conformance");
-        eprintln!("conformance corpus not found (../shared/conformance); set GEMLIVE_CONFORMANCE_DIR to run this test");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the conformance corpus at ../shared/conformance"
+        );
+        eprintln!(
+            "conformance corpus not found (../shared/conformance); set GEMLIVE_CONFORMANCE_DIR to run this test"
+        );
         return;
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("sessions"))
@@ -30,12 +40,20 @@ fn recorded_sessions_conform() {
     let (mut frames, mut failures) = (0, Vec::new());
     for path in &paths {
         let text = std::fs::read_to_string(path).expect("read a session");
-        let report = check_conformance(&text, Instant::now());
+        let report = check_conformance(&text, origin());
         frames += report.frames;
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         failures.extend(report.failures.into_iter().map(|f| format!("{name}: {f}")));
     }
-    eprintln!("conformance: {} sessions, {frames} frames, {} failures", paths.len(), failures.len());
-    assert!(paths.len() >= 99, "expected the 99 recorded sessions, found {}", paths.len());
+    eprintln!(
+        "conformance: {} sessions, {frames} frames, {} failures",
+        paths.len(),
+        failures.len()
+    );
+    assert!(
+        paths.len() >= 99,
+        "expected the 99 recorded sessions, found {}",
+        paths.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

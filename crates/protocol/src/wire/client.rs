@@ -12,7 +12,7 @@ use super::values::{Empty, wire_struct};
 #[non_exhaustive]
 pub enum ClientMessage {
     /// `setup`: first message only.
-    Setup(Setup),
+    Setup(Box<Setup>),
     /// `clientContent`: ordered conversation turns.
     ClientContent(ClientContent),
     /// `realtimeInput`: streaming audio, video, text and activity signals.
@@ -76,7 +76,7 @@ impl<'de> Deserialize<'de> for ClientMessage {
         let repr = ClientMessageRepr::deserialize(d)?;
         let mut found = Vec::with_capacity(1);
         if let Some(m) = repr.setup {
-            found.push(Self::Setup(m));
+            found.push(Self::Setup(Box::new(m)));
         }
         if let Some(m) = repr.client_content {
             found.push(Self::ClientContent(m));

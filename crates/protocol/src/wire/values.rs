@@ -139,9 +139,9 @@ impl fmt::Display for ProtoDuration {
         let nanos = self.0.subsec_nanos();
         if nanos == 0 {
             write!(f, "{secs}s")
-        } else if nanos % 1_000_000 == 0 {
+        } else if nanos.is_multiple_of(1_000_000) {
             write!(f, "{secs}.{:03}s", nanos / 1_000_000)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             write!(f, "{secs}.{:06}s", nanos / 1_000)
         } else {
             write!(f, "{secs}.{nanos:09}s")
@@ -334,55 +334,6 @@ macro_rules! wire_enum {
 }
 pub(crate) use wire_enum;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_accepts_both_alphabets_with_or_without_padding() {
-        for text in ["+//+AA==", "+//+AA", "-__-AA==", "-__-AA"] {
-            assert_eq!(
-                decode_base64(text).unwrap(),
-                [0xfb, 0xff, 0xfe, 0x00],
-                "{text}"
-            );
-        }
-        assert!(decode_base64("not base64!").is_err());
-    }
-
-    #[test]
-    fn durations_parse_and_print_canonically() {
-        let d = |t: &str| ProtoDuration::parse(t).unwrap();
-        assert_eq!(d("50s").0, Duration::from_secs(50));
-        assert_eq!(d("0.200s").0, Duration::from_millis(200));
-        assert_eq!(d("4.1s").0, Duration::from_millis(4100));
-        assert_eq!(d("1.000000001s").0, Duration::new(1, 1));
-        assert_eq!(d("0.200s").to_string(), "0.200s");
-        assert_eq!(d("50s").to_string(), "50s");
-        assert_eq!(d("1.5000s").to_string(), "1.500s");
-        for bad in ["", "s", "-1s", "1.2.3s", "abc", "1.0000000001s"] {
-            assert!(ProtoDuration::parse(bad).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn ints_accept_numbers_floats_and_strings() {
-        #[derive(Deserialize)]
-        struct T {
-            #[serde(default, deserialize_with = "opt_i32")]
-            a: Option<i32>,
-            #[serde(default, deserialize_with = "opt_i64")]
-            b: Option<i64>,
-        }
-        let t: T = serde_json::from_str(r#"{"a": 40.0, "b": "123456789012"}"#).unwrap();
-        assert_eq!((t.a, t.b), (Some(40), Some(123_456_789_012)));
-        let t: T = serde_json::from_str(r#"{"a": "7", "b": null}"#).unwrap();
-        assert_eq!((t.a, t.b), (Some(7), None));
-        assert!(serde_json::from_str::<T>(r#"{"a": 1.5}"#).is_err());
-        assert!(serde_json::from_str::<T>(r#"{"a": 3000000000}"#).is_err());
-    }
-}
-
 /// Whether a field holds nothing worth writing; unset fields are omitted when encoding.
 pub trait Unset {
     /// `true` for `None`, empty lists, maps and strings.
@@ -435,5 +386,54 @@ impl Unset for Base64 {
     /// Bytes are always written, even when empty.
     fn is_unset(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_accepts_both_alphabets_with_or_without_padding() {
+        for text in ["+//+AA==", "+//+AA", "-__-AA==", "-__-AA"] {
+            assert_eq!(
+                decode_base64(text).unwrap(),
+                [0xfb, 0xff, 0xfe, 0x00],
+                "{text}"
+            );
+        }
+        assert!(decode_base64("not base64!").is_err());
+    }
+
+    #[test]
+    fn durations_parse_and_print_canonically() {
+        let d = |t: &str| ProtoDuration::parse(t).unwrap();
+        assert_eq!(d("50s").0, Duration::from_secs(50));
+        assert_eq!(d("0.200s").0, Duration::from_millis(200));
+        assert_eq!(d("4.1s").0, Duration::from_millis(4100));
+        assert_eq!(d("1.000000001s").0, Duration::new(1, 1));
+        assert_eq!(d("0.200s").to_string(), "0.200s");
+        assert_eq!(d("50s").to_string(), "50s");
+        assert_eq!(d("1.5000s").to_string(), "1.500s");
+        for bad in ["", "s", "-1s", "1.2.3s", "abc", "1.0000000001s"] {
+            assert!(ProtoDuration::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ints_accept_numbers_floats_and_strings() {
+        #[derive(Deserialize)]
+        struct T {
+            #[serde(default, deserialize_with = "opt_i32")]
+            a: Option<i32>,
+            #[serde(default, deserialize_with = "opt_i64")]
+            b: Option<i64>,
+        }
+        let t: T = serde_json::from_str(r#"{"a": 40.0, "b": "123456789012"}"#).unwrap();
+        assert_eq!((t.a, t.b), (Some(40), Some(123_456_789_012)));
+        let t: T = serde_json::from_str(r#"{"a": "7", "b": null}"#).unwrap();
+        assert_eq!((t.a, t.b), (Some(7), None));
+        assert!(serde_json::from_str::<T>(r#"{"a": 1.5}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"a": 3000000000}"#).is_err());
     }
 }
