@@ -96,7 +96,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("tls", &self.tls)
             .field("voice", &self.voice)
             .field("script", &self.script.as_ref().map(|s| s.rules.len()))
-            .field("replay", &self.replay.as_ref().map(|r| r.steps.len()))
+            .field("replay", &self.replay.as_ref().map(|r| r.connections.len()))
             .field("record_dir", &self.record_dir)
             .field("connection_lifetime", &self.connection_lifetime)
             .field("go_away_notice", &self.go_away_notice)

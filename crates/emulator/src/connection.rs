@@ -25,7 +25,7 @@ use crate::auth::{Identity, authenticate};
 use crate::close::Close;
 use crate::engine::{Engine, EngineOptions, FnResponse, Input, Memory, Out, Poll, Usage};
 use crate::http::{Request, upgrade_response};
-use crate::replay::{Replay, Step};
+use crate::replay::{Replay, Step, client_frames_needed};
 use crate::responder::{Role as TurnRole, Turn, speech_placeholder};
 use crate::route::{Backend, LiveEndpoint};
 use crate::server::{Io, Shared};
@@ -680,10 +680,12 @@ impl Connection {
         replay: &Replay,
         mut stop: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
-        let needed = replay.client_frames_needed();
+        let steps = replay.connection(usize::try_from(self.number - 1).unwrap_or(usize::MAX));
+        let needed = client_frames_needed(steps);
+        let origin = steps.first().and_then(|s| s.at).unwrap_or_default();
         let mut received = 0;
         let start = Instant::now();
-        for (i, step) in replay.steps.iter().enumerate() {
+        for (i, step) in steps.iter().enumerate() {
             if matches!(step.step, Step::Client(_)) {
                 continue;
             }
@@ -713,7 +715,7 @@ impl Connection {
                 }
             }
             if let Some(at) = step.at {
-                let due = start + self.shared.config.paced(at);
+                let due = start + self.shared.config.paced(at.saturating_sub(origin));
                 tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
             }
             let frame = match &step.step {

@@ -120,6 +120,20 @@ impl Client {
         }
     }
 
+    /// The next data frame's text, unchecked (must be binary).
+    pub async fn raw(&mut self) -> String {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("server answered in time");
+            match next {
+                Some(Ok(Message::Binary(b))) => return String::from_utf8_lossy(&b).into_owned(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("expected a binary frame, got {other:?}"),
+            }
+        }
+    }
+
     pub async fn msg(&mut self) -> Value {
         match self.recv().await {
             Incoming::Msg(v) => v,
