@@ -94,10 +94,10 @@ impl Replay {
                 (Some("server"), Some(f)) => Step::Server(f.clone()),
                 _ => {
                     if let Some(f) = v.get("send") {
-                        if f.get("setup").is_some() {
-                            if let Some(last) = segment_setups.last_mut() {
-                                *last = Some(f.clone());
-                            }
+                        if f.get("setup").is_some()
+                            && let Some(last) = segment_setups.last_mut()
+                        {
+                            *last = Some(f.clone());
                         }
                         continue;
                     } else if let Some(f) = v.get("recv") {
