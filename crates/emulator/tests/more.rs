@@ -156,7 +156,7 @@ async fn record_dir_writes_the_corpus_format() {
         .unwrap()
         .path();
     let replay = gemlive_emulator::Replay::load(&file).expect("a recording replays");
-    assert_eq!(replay.steps.len(), 3 + turn.len());
+    assert_eq!(replay.connections[0].len(), 3 + turn.len());
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.lines().next().unwrap().contains("\"header\""));
 }
