@@ -378,7 +378,11 @@ impl Connection {
         if !self.send(&complete).await {
             return End::Gone;
         }
-        if engine.setup_resumption() && !self.resumption_update(engine, sid, true).await {
+        if engine.setup_resumption()
+            && !self
+                .resumption_update(engine, sid, engine.resumable())
+                .await
+        {
             return End::Gone;
         }
         loop {

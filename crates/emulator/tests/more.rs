@@ -197,3 +197,63 @@ async fn shutdown_closes_sessions_and_does_not_hang_on_idle_peers() {
         t0.elapsed()
     );
 }
+
+#[tokio::test]
+async fn vertex_completes_the_turn_after_a_tool_call() {
+    let emu = start(fast()).await;
+    let mut c = Client::connect(&emu, VERTEX, &[("authorization", "Bearer t")]).await;
+    c.setup(
+        json!({"model": VERTEX_MODEL, "outputAudioTranscription": {},
+        "tools": [{"functionDeclarations": [{"name": "GetWeather"}]}]}),
+    )
+    .await;
+    c.send(json!({"realtimeInput": {"text": "What is the weather in Seattle?"}}))
+        .await;
+    let turn = c.turn().await;
+    let call = &turn[0]["toolCall"]["functionCalls"][0];
+    assert_eq!(call["id"].as_str().unwrap().len(), 36, "UUID ids on Vertex");
+    assert!(
+        turn.iter()
+            .any(|m| m.pointer("/serverContent/generationComplete").is_some())
+    );
+    c.send(json!({"toolResponse": {"functionResponses": [{"id": call["id"], "response": {"output": "rain"}}]}})).await;
+    assert_eq!(transcript_of(&c.turn().await), "GetWeather returned rain.");
+    c.close().await;
+}
+
+#[tokio::test]
+async fn pending_calls_survive_resumption() {
+    let emu = start(fast()).await;
+    let mut a = Client::dev(&emu).await;
+    let setup = json!({"model": MODEL_38, "sessionResumption": {}, "outputAudioTranscription": {},
+        "tools": [{"functionDeclarations": [{"name": "GetWeather", "behavior": "BLOCKING"}]}]});
+    a.setup(setup.clone()).await;
+    let handle = a.msg().await["sessionResumptionUpdate"]["newHandle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.send(json!({"realtimeInput": {"text": "What is the weather in Oslo?"}}))
+        .await;
+    assert_eq!(
+        a.msg().await,
+        json!({"sessionResumptionUpdate": {"resumable": false}})
+    );
+    let id = a.msg().await["toolCall"]["functionCalls"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The connection drops while the call is pending; the last resumable handle restores the session.
+    a.close().await;
+    let mut b = Client::dev(&emu).await;
+    let mut resume = setup;
+    resume["sessionResumption"] = json!({"handle": handle});
+    b.setup(resume).await;
+    let update = b.msg().await;
+    assert_eq!(
+        update["sessionResumptionUpdate"]["resumable"], false,
+        "a call is still pending: {update}"
+    );
+    b.send(json!({"toolResponse": {"functionResponses": [{"id": id, "response": {"output": "snow"}}]}})).await;
+    assert_eq!(transcript_of(&b.turn().await), "GetWeather returned snow.");
+    b.close().await;
+}
