@@ -23,6 +23,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Identity, authenticate};
 use crate::close::Close;
+use crate::config::later;
 use crate::engine::{Engine, EngineOptions, FnResponse, Input, Memory, Out, Poll, Usage};
 use crate::http::{Request, upgrade_response};
 use crate::replay::{Replay, Step, client_frames_needed};
@@ -363,8 +364,11 @@ impl Connection {
     ) -> End {
         let start = Instant::now();
         let lifetime = self.shared.config.connection_lifetime;
-        let end_at = start + lifetime;
-        let go_away_at = start + lifetime.saturating_sub(self.shared.config.go_away_notice);
+        let end_at = later(start, lifetime);
+        let go_away_at = later(
+            start,
+            lifetime.saturating_sub(self.shared.config.go_away_notice),
+        );
         let mut go_away_sent = false;
         let session_id = (self.endpoint.backend == Backend::Vertex)
             .then(|| crate::ids::uuid(self.shared.seed, "session", self.number));
@@ -719,7 +723,7 @@ impl Connection {
                 }
             }
             if let Some(at) = step.at {
-                let due = start + self.shared.config.paced(at.saturating_sub(origin));
+                let due = later(start, self.shared.config.paced(at.saturating_sub(origin)));
                 tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
             }
             let frame = match &step.step {

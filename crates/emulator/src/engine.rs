@@ -641,7 +641,7 @@ impl Engine {
             Fault::Malformed => self.push(now, Out::Malformed),
             Fault::Delay(d) => {
                 let reply = self.answer(&text);
-                self.speak_turn(now + d, reply, None);
+                self.speak_turn(crate::config::later(now, d), reply, None);
             }
             Fault::Stall => {
                 self.start_turn(now);

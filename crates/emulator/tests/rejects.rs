@@ -340,3 +340,41 @@ async fn unknown_paths_are_404() {
         .expect_err("no such endpoint");
     assert!(err.to_string().contains("404"), "{err}");
 }
+
+#[tokio::test]
+async fn garbage_is_rejected_not_crashed_on() {
+    let emu = start(fast()).await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    for bad in [
+        "not json",
+        "[1, 2]",
+        "{\"setup\": ",
+        "",
+        deep.as_str(),
+        "{\"setup\": {\"model\": 7}}",
+    ] {
+        let mut c = Client::dev(&emu).await;
+        c.send_raw(bad).await;
+        let (code, reason) = c.closed().await;
+        assert_eq!(code, 1007, "{bad:.20}: {reason}");
+        assert!(
+            reason.starts_with("Invalid JSON payload received.")
+                || reason == reasons::INVALID_ARGUMENT,
+            "{reason}"
+        );
+    }
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_38})).await;
+    c.send_raw(
+        "{\"realtimeInput\": {\"audio\": {\"mimeType\": \"audio/pcm\", \"data\": \"!!!\"}}}",
+    )
+    .await;
+    assert_eq!(c.closed().await.0, 1007, "bad base64");
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_38})).await;
+    c.send(json!({})).await;
+    assert_eq!(c.closed().await.0, 1007, "no message key");
+    // The server is still fine.
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_38})).await;
+}
