@@ -12,8 +12,8 @@ use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use protocol::wire::{
-    Blob, Content, FunctionCall, GoAway, Modality, ModalityTokenCount, Part, ProtoDuration,
-    ServerContent, ServerMessage, SessionResumptionUpdate, SetupComplete, ToolCall,
+    Blob, Content, FunctionCall, GoAway, GroundingMetadata, Modality, ModalityTokenCount, Part,
+    ProtoDuration, ServerContent, ServerMessage, SessionResumptionUpdate, SetupComplete, ToolCall,
     ToolCallCancellation, Transcription, UsageMetadata, VadSignalType, VoiceActivity,
     VoiceActivityDetectionSignal, VoiceActivityType, decode_base64,
 };
@@ -502,6 +502,7 @@ impl Connection {
             Out::InputTranscript(t) => server_content(ServerContent {
                 input_transcription: Some(Transcription {
                     text: Some(t),
+                    finished: vertex.then_some(true),
                     ..Transcription::default()
                 }),
                 ..ServerContent::default()
@@ -516,8 +517,10 @@ impl Connection {
             }),
             Out::TurnComplete(u) => ServerMessage {
                 usage_metadata: Some(usage_metadata(&u, vertex)),
+                // Vertex sends an empty groundingMetadata alongside turnComplete.
                 ..server_content(ServerContent {
                     turn_complete: Some(true),
+                    grounding_metadata: vertex.then(GroundingMetadata::default),
                     ..ServerContent::default()
                 })
             },
