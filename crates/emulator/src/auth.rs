@@ -442,7 +442,9 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600); // 2026-01-01T00:00:00Z
         let body = json!({"uses": 0, "expireTime": "2026-01-01T00:30:00+00:00",
             "newSessionExpireTime": "2026-01-01T00:01:00Z"});
-        let reply = store.mint(body.to_string().as_bytes(), now, 1, |_| Ok(())).unwrap();
+        let reply = store
+            .mint(body.to_string().as_bytes(), now, 1, |_| Ok(()))
+            .unwrap();
         assert_eq!(reply["expireTime"], "2026-01-01T00:30:00.000000Z");
         assert!(reply.get("uses").is_none(), "0 = unlimited");
         let name = reply["name"].as_str().unwrap();
@@ -450,12 +452,29 @@ mod tests {
             assert!(store.admit(name, now, false).is_ok());
         }
         let after_new_session_deadline = now + Duration::from_secs(120);
-        assert_eq!(store.admit(name, after_new_session_deadline, false).unwrap_err(), Close::missing_auth_token());
-        assert!(store.admit(name, after_new_session_deadline, true).is_ok(), "resumes still work");
+        assert_eq!(
+            store
+                .admit(name, after_new_session_deadline, false)
+                .unwrap_err(),
+            Close::missing_auth_token()
+        );
+        assert!(
+            store.admit(name, after_new_session_deadline, true).is_ok(),
+            "resumes still work"
+        );
         let expired = now + Duration::from_secs(1800);
-        assert_eq!(store.admit(name, expired, true).unwrap_err(), Close::missing_auth_token());
+        assert_eq!(
+            store.admit(name, expired, true).unwrap_err(),
+            Close::missing_auth_token()
+        );
         let too_far = json!({"expireTime": "2026-01-02T00:00:00Z"});
-        assert_eq!(store.mint(too_far.to_string().as_bytes(), now, 1, |_| Ok(())).unwrap_err().status, 400);
+        assert_eq!(
+            store
+                .mint(too_far.to_string().as_bytes(), now, 1, |_| Ok(()))
+                .unwrap_err()
+                .status,
+            400
+        );
     }
 
     #[test]

@@ -455,7 +455,7 @@ impl Engine {
                         .rposition(|t| t.role == Role::User)
                         .map(|i| self.mem.history[i].text.clone())
                         .unwrap_or_default();
-                    self.user_turn(now, user, false);
+                    self.user_turn(now, user);
                 }
             }
             Input::Text(text) => {
@@ -465,7 +465,7 @@ impl Engine {
                         role: Role::User,
                         text: text.clone(),
                     });
-                    self.user_turn(now, text, false);
+                    self.user_turn(now, text);
                 }
             }
             Input::Audio { pcm, rate } => self.audio(pcm, rate, now),
@@ -572,11 +572,11 @@ impl Engine {
             role: Role::User,
             text: text.clone(),
         });
-        self.user_turn(now, text, true);
+        self.user_turn(now, text);
     }
 
     /// The user finished a turn (already in history): script, tools, or the responder answers.
-    fn user_turn(&mut self, now: Instant, text: String, _spoken: bool) {
+    fn user_turn(&mut self, now: Instant, text: String) {
         self.mem.user_turns += 1;
         let rule = self.opts.script.as_ref().and_then(|s| {
             s.matching(&text, self.mem.user_turns, &self.mem.fired_rules)

@@ -111,7 +111,10 @@ async fn vertex_shapes() {
     let usage = &turn.last().unwrap()["usageMetadata"];
     assert!(usage["candidatesTokenCount"].as_i64().unwrap() > 0);
     assert!(usage.get("responseTokenCount").is_none());
-    assert_eq!(turn.last().unwrap()["serverContent"]["groundingMetadata"], json!({}));
+    assert_eq!(
+        turn.last().unwrap()["serverContent"]["groundingMetadata"],
+        json!({})
+    );
     c.close().await;
 }
 
