@@ -250,7 +250,10 @@ impl Connection {
             return Err(Close::quota());
         }
         let identity = authenticate(req, &self.endpoint, self.shared.config.api_key.as_deref())?;
-        let mut raw: Value = canonical(first)?;
+        canonical(first)?;
+        // Valid JSON from here on; the raw form keeps the client's key spellings for Google-style reasons.
+        let mut raw: Value =
+            serde_json::from_slice(first).map_err(|_| Close::invalid_argument())?;
         let resume_handle = {
             let Some(setup) = raw.get("setup").and_then(Value::as_object) else {
                 return Err(Close::invalid_argument());
