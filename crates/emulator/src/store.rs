@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::close::Close;
 use crate::engine::Memory;
 
 #[derive(Debug)]
@@ -22,6 +21,15 @@ struct Inner {
     handles: HashMap<String, u64>,
     next_session: u64,
     next_handle: u64,
+}
+
+/// Why a resume fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResumeError {
+    /// Another connection still holds the session (Google answers 1011).
+    Busy,
+    /// Unknown or expired handle, or a different model (1007).
+    Invalid,
 }
 
 /// All sessions of one emulator.
@@ -64,29 +72,23 @@ impl SessionStore {
         handle
     }
 
-    /// Attaches a connection to the session behind `handle`. Fails with 1011 while another connection still
-    /// holds it (as Google does), and with 1007 for an unknown or expired handle or a different model.
+    /// Attaches a connection to the session behind `handle`: [`ResumeError::Busy`] while another connection
+    /// still holds it, [`ResumeError::Invalid`] for an unknown or expired handle or a different model.
     pub(crate) fn resume(
         &self,
         handle: &str,
         model: &str,
         now: Instant,
         ttl: Duration,
-    ) -> Result<(u64, Memory), Close> {
+    ) -> Result<(u64, Memory), ResumeError> {
         let mut inner = self.lock();
-        let id = *inner
-            .handles
-            .get(handle)
-            .ok_or_else(Close::invalid_argument)?;
-        let s = inner
-            .sessions
-            .get_mut(&id)
-            .ok_or_else(Close::invalid_argument)?;
+        let id = *inner.handles.get(handle).ok_or(ResumeError::Invalid)?;
+        let s = inner.sessions.get_mut(&id).ok_or(ResumeError::Invalid)?;
         if s.attached {
-            return Err(Close::internal());
+            return Err(ResumeError::Busy);
         }
         if s.detached_at.is_some_and(|t| now.duration_since(t) > ttl) || s.model != model {
-            return Err(Close::invalid_argument());
+            return Err(ResumeError::Invalid);
         }
         s.attached = true;
         s.detached_at = None;
@@ -122,7 +124,7 @@ mod tests {
             store
                 .resume(&h, "models/m", now, Duration::from_secs(60))
                 .unwrap_err(),
-            Close::internal()
+            ResumeError::Busy
         );
         mem.user_turns = 4;
         store.detach(id, mem, now);
@@ -130,7 +132,7 @@ mod tests {
             store
                 .resume(&h, "models/x", now, Duration::from_secs(60))
                 .unwrap_err(),
-            Close::invalid_argument()
+            ResumeError::Invalid
         );
         let (rid, m) = store
             .resume(&h, "models/m", now, Duration::from_secs(60))
@@ -146,13 +148,13 @@ mod tests {
             store
                 .resume(&h, "models/m", late, Duration::from_secs(60))
                 .unwrap_err(),
-            Close::invalid_argument()
+            ResumeError::Invalid
         );
         assert_eq!(
             store
                 .resume("nope", "models/m", now, Duration::from_secs(60))
                 .unwrap_err(),
-            Close::invalid_argument()
+            ResumeError::Invalid
         );
     }
 }
