@@ -18,6 +18,21 @@ pub enum Voice {
     Espeak,
 }
 
+impl std::str::FromStr for Voice {
+    type Err = crate::Error;
+
+    /// `synthetic` or `espeak` (for command lines).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "synthetic" => Ok(Self::Synthetic),
+            "espeak" | "espeak-ng" => Ok(Self::Espeak),
+            other => Err(crate::Error::Config(format!(
+                "unknown voice {other:?} (synthetic or espeak)"
+            ))),
+        }
+    }
+}
+
 /// TLS settings: the emulator serves `wss://` with a certificate it generates on first use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsConfig {
