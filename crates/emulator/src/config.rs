@@ -161,3 +161,37 @@ pub(crate) fn paced(speed: f64, d: Duration) -> Duration {
 pub(crate) fn later(t: std::time::Instant, d: Duration) -> std::time::Instant {
     t.checked_add(d).or_else(|| t.checked_add(FAR)).unwrap_or(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voices_parse() {
+        assert_eq!("espeak".parse::<Voice>().unwrap(), Voice::Espeak);
+        assert_eq!("Synthetic".parse::<Voice>().unwrap(), Voice::Synthetic);
+        assert!("robot".parse::<Voice>().is_err());
+    }
+
+    #[test]
+    fn speed_is_validated_and_pacing_saturates() {
+        let bad = |speed| {
+            EmulatorConfig {
+                speed,
+                ..EmulatorConfig::default()
+            }
+            .validate()
+            .is_err()
+        };
+        assert!(bad(0.0) && bad(-1.0) && bad(f64::NAN));
+        assert!(!bad(f64::INFINITY) && !bad(1e-9));
+        assert_eq!(paced(f64::INFINITY, Duration::from_secs(5)), Duration::ZERO);
+        assert_eq!(
+            paced(2.0, Duration::from_secs(5)),
+            Duration::from_millis(2500)
+        );
+        assert!(paced(1e-300, Duration::from_secs(5)) > Duration::from_secs(1_000_000));
+        let now = std::time::Instant::now();
+        assert!(later(now, Duration::MAX) > now);
+    }
+}

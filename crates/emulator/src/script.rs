@@ -250,19 +250,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn voices_parse() {
-        assert_eq!(
-            "espeak".parse::<crate::Voice>().unwrap(),
-            crate::Voice::Espeak
-        );
-        assert_eq!(
-            "Synthetic".parse::<crate::Voice>().unwrap(),
-            crate::Voice::Synthetic
-        );
-        assert!("robot".parse::<crate::Voice>().is_err());
-    }
-
-    #[test]
     fn parses_the_documented_example() {
         let json = r#"{"seed": 7, "rules": [
             {"when": {"contains": "weather"}, "reply": {"tool_calls": [{"name": "get_weather", "args": {"city": "Paris"}}]}},
