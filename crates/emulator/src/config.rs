@@ -77,6 +77,9 @@ pub struct EmulatorConfig {
     pub max_sessions: usize,
     /// Seed of every pseudo-random choice (ids, handles). Same seed and same input give the same session.
     pub seed: u64,
+    /// Keep resumable sessions in this file, so that they survive a restart of the emulator (the
+    /// CLI's `--emulator` uses it for `--resume` across runs). `None` keeps them in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -97,6 +100,7 @@ impl Default for EmulatorConfig {
             max_message_bytes: 16 << 20,
             max_sessions: 64,
             seed: 0,
+            state_file: None,
         }
     }
 }
@@ -119,6 +123,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_sessions", &self.max_sessions)
             .field("seed", &self.seed)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }
