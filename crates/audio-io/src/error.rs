@@ -85,8 +85,9 @@ impl Error {
             hound::Error::IoError(e) => Self::Io(e),
             hound::Error::Unsupported => Self::UnsupportedWav {
                 path,
-                reason: "this WAV encoding (e.g. mu-law, A-law, ADPCM or 64-bit float) is not supported"
-                    .into(),
+                reason:
+                    "this WAV encoding (e.g. mu-law, A-law, ADPCM or 64-bit float) is not supported"
+                        .into(),
             },
             hound::Error::FormatError(reason) if reason.contains("bits per sample") => {
                 Self::UnsupportedWav {

@@ -214,7 +214,9 @@ mod tests {
         assert!(ChunkDuration::from_millis(19).is_err());
         assert!(ChunkDuration::from_millis(101).is_err());
         assert_eq!(
-            ChunkDuration::from_millis(100).unwrap().frames(SampleRate::LIVE_INPUT),
+            ChunkDuration::from_millis(100)
+                .unwrap()
+                .frames(SampleRate::LIVE_INPUT),
             1600
         );
     }

@@ -60,7 +60,10 @@ struct Shared {
 }
 
 /// Creates a playback buffer for mono audio at `rate` (the device rate).
-pub fn playback_buffer(rate: SampleRate, config: PlaybackConfig) -> (PlaybackQueue, PlaybackOutput) {
+pub fn playback_buffer(
+    rate: SampleRate,
+    config: PlaybackConfig,
+) -> (PlaybackQueue, PlaybackOutput) {
     let capacity = rate.frames_in(config.ring).max(1);
     let gate = rate.frames_in(config.prebuffer).min(capacity);
     let (producer, consumer) = rtrb::RingBuffer::new(capacity);

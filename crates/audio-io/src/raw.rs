@@ -81,7 +81,8 @@ impl<R: Read> RawSource<R> {
             self.bytes.copy_within(even..total, 0);
             self.filled = total - even;
             self.mono.clear();
-            self.mono.extend(self.samples.iter().map(|&s| i16_to_f32(s)));
+            self.mono
+                .extend(self.samples.iter().map(|&s| i16_to_f32(s)));
             self.resampler.process(&self.mono, &mut self.resampled);
         }
         self.chunker.push_f32(&self.resampled);

@@ -124,7 +124,8 @@ impl Resampler {
     /// resets, ready for an unrelated stream.
     pub fn finish(&mut self, out: &mut Vec<f32>) {
         if self.fft.is_some() {
-            let expected = (self.total_in * u64::from(self.to.hz())).div_ceil(u64::from(self.from.hz()));
+            let expected =
+                (self.total_in * u64::from(self.to.hz())).div_ceil(u64::from(self.from.hz()));
             if self.in_len > 0 {
                 self.run_chunk(Some(self.in_len), expected, out);
             }
@@ -180,8 +181,9 @@ impl Resampler {
 /// Resamples a whole clip.
 pub fn resample_all(input: &[f32], from: SampleRate, to: SampleRate) -> Result<Vec<f32>, Error> {
     let mut r = Resampler::new(from, to)?;
-    let mut out =
-        Vec::with_capacity((input.len() as u64 * u64::from(to.hz()) / u64::from(from.hz())) as usize + 16);
+    let mut out = Vec::with_capacity(
+        (input.len() as u64 * u64::from(to.hz()) / u64::from(from.hz())) as usize + 16,
+    );
     r.process(input, &mut out);
     r.finish(&mut out);
     Ok(out)
@@ -222,7 +224,14 @@ mod tests {
 
     #[test]
     fn output_length_is_exact_for_any_split() {
-        for (from, to) in [(48_000, 16_000), (44_100, 16_000), (24_000, 48_000), (24_000, 44_100), (8_000, 16_000), (22_050, 16_000)] {
+        for (from, to) in [
+            (48_000, 16_000),
+            (44_100, 16_000),
+            (24_000, 48_000),
+            (24_000, 44_100),
+            (8_000, 16_000),
+            (22_050, 16_000),
+        ] {
             let (from, to) = (rate(from), rate(to));
             for n in [1usize, 17, 441, 4_800, 12_345] {
                 let input = tone(440.0, from, n);
@@ -248,12 +257,19 @@ mod tests {
         let mid = &out[1_600..14_400];
         let at_1k = goertzel(mid, 1_000.0, to);
         let full = 0.25 * 0.25; // 0.5 amplitude
-        assert!(db(at_1k, full).abs() < 0.5, "1 kHz level {} dB", db(at_1k, full));
+        assert!(
+            db(at_1k, full).abs() < 0.5,
+            "1 kHz level {} dB",
+            db(at_1k, full)
+        );
         for f in [900.0, 1_100.0, 3_000.0, 5_000.0] {
             assert!(db(goertzel(mid, f, to), at_1k) < -40.0, "leak at {f} Hz");
         }
         // Zero crossings: 2 per period.
-        let crossings = mid.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
+        let crossings = mid
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
         let freq = crossings as f32 / 2.0 / (mid.len() as f32 / to.hz() as f32);
         assert!((freq - 1_000.0).abs() < 2.0, "measured {freq} Hz");
     }
@@ -276,15 +292,26 @@ mod tests {
         assert_eq!(out.len(), 48_000);
         let mid = &out[4_800..43_200];
         assert!(db(goertzel(mid, 440.0, to), 0.0625).abs() < 0.5);
-        assert!(db(goertzel(mid, 23_560.0, to), 0.0625) < -90.0, "image at 24 kHz - 440 Hz");
+        assert!(
+            db(goertzel(mid, 23_560.0, to), 0.0625) < -90.0,
+            "image at 24 kHz - 440 Hz"
+        );
     }
 
     #[test]
     fn latency_is_about_5_ms_and_alignment_holds() {
-        for (from, to) in [(48_000, 16_000), (44_100, 16_000), (24_000, 48_000), (24_000, 44_100)] {
+        for (from, to) in [
+            (48_000, 16_000),
+            (44_100, 16_000),
+            (24_000, 48_000),
+            (24_000, 44_100),
+        ] {
             let r = Resampler::new(rate(from), rate(to)).unwrap();
             let l = r.latency();
-            assert!(l > Duration::from_millis(2) && l < Duration::from_millis(8), "{from}->{to}: {l:?}");
+            assert!(
+                l > Duration::from_millis(2) && l < Duration::from_millis(8),
+                "{from}->{to}: {l:?}"
+            );
         }
         // An impulse at input sample 4800 (100 ms) comes out at 100 ms.
         let from = rate(48_000);

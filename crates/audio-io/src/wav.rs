@@ -205,7 +205,11 @@ impl WavSink<BufWriter<File>> {
 
 impl<W: Write + Seek> WavSink<W> {
     /// Writes a WAV stream to `writer`; `name` is used in error messages.
-    pub fn from_writer(writer: W, name: impl Into<PathBuf>, rate: SampleRate) -> Result<Self, Error> {
+    pub fn from_writer(
+        writer: W,
+        name: impl Into<PathBuf>,
+        rate: SampleRate,
+    ) -> Result<Self, Error> {
         let path = name.into();
         let spec = hound::WavSpec {
             channels: 1,
