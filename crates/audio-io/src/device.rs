@@ -195,7 +195,9 @@ fn select(sel: &DeviceSelector, dir: Direction) -> Result<(cpal::Device, String)
         DeviceSelector::Default => None,
         DeviceSelector::Index(i) => all.iter().position(|(_, info)| info.index == *i),
         DeviceSelector::Name(n) => {
-            let exact = all.iter().position(|(_, i)| i.name == *n || i.id == *n);
+            let exact = all.iter().position(|(_, i)| {
+                i.name == *n || i.id == *n || i.id.split_once(':').is_some_and(|(_, id)| id == n)
+            });
             exact.or_else(|| {
                 let lower = n.to_lowercase();
                 let hits: Vec<usize> = all
@@ -249,25 +251,54 @@ fn buffer_size(
     }
 }
 
+/// Non-fatal errors a stream's backend reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamErrors {
+    /// Over- or underruns of the device buffer.
+    pub xruns: u64,
+    /// Other transient backend errors.
+    pub other: u64,
+    /// The first of those, for diagnostics.
+    pub first_other: Option<String>,
+}
+
 /// Stream health, shared with the callbacks.
 #[derive(Debug, Default)]
 struct Health {
     xruns: AtomicU64,
+    errors: AtomicU64,
     overruns: AtomicU64,
     failed: AtomicBool,
     error: OnceLock<String>,
+    first_other: OnceLock<String>,
 }
 
 impl Health {
+    /// The error callback (not the real-time data callback). Xruns and
+    /// transient backend errors are counted; a device that went away or a
+    /// stream that was invalidated is fatal, and later calls report it.
     fn on_error(self: &Arc<Self>) -> impl FnMut(cpal::Error) + Send + 'static {
         let h = Arc::clone(self);
-        move |e: cpal::Error| {
-            if e.kind() == cpal::ErrorKind::Xrun {
+        move |e: cpal::Error| match e.kind() {
+            cpal::ErrorKind::Xrun => {
                 h.xruns.fetch_add(1, Ordering::Relaxed);
-            } else {
+            }
+            cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated => {
                 let _ = h.error.set(e.to_string());
                 h.failed.store(true, Ordering::Release);
             }
+            _ => {
+                h.errors.fetch_add(1, Ordering::Relaxed);
+                let _ = h.first_other.get_or_init(|| e.to_string());
+            }
+        }
+    }
+
+    fn stream_errors(&self) -> StreamErrors {
+        StreamErrors {
+            xruns: self.xruns.load(Ordering::Relaxed),
+            other: self.errors.load(Ordering::Relaxed),
+            first_other: self.first_other.get().cloned(),
         }
     }
 
@@ -494,6 +525,11 @@ impl MicSource {
         self.format
     }
 
+    /// Device xruns and other non-fatal stream errors reported by the backend.
+    pub fn stream_errors(&self) -> StreamErrors {
+        self.health.stream_errors()
+    }
+
     /// Drops audio captured but not yet returned (e.g. after push-to-talk).
     pub fn clear(&mut self) {
         let n = self.consumer.slots();
@@ -714,9 +750,9 @@ impl SpeakerSink {
         self.echo.take()
     }
 
-    /// Device xruns reported by the backend.
-    pub fn xruns(&self) -> u64 {
-        self.health.xruns.load(Ordering::Relaxed)
+    /// Device xruns and other non-fatal stream errors reported by the backend.
+    pub fn stream_errors(&self) -> StreamErrors {
+        self.health.stream_errors()
     }
 }
 
