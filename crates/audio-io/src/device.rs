@@ -320,7 +320,7 @@ pub struct MicConfig {
     pub chunk: ChunkDuration,
     /// Capacity of the capture ring: 2 s.
     pub ring: Duration,
-    /// Device period to ask for (None: the device's default): 10 ms.
+    /// Device period to ask for (None: the device's default): 20 ms.
     pub period: Option<Duration>,
     /// How long `next_chunk` waits for audio before [`Error::Stalled`]: 5 s.
     pub stall_timeout: Duration,
@@ -332,7 +332,7 @@ impl Default for MicConfig {
             rate: SampleRate::LIVE_INPUT,
             chunk: ChunkDuration::default(),
             ring: Duration::from_secs(2),
-            period: Some(Duration::from_millis(10)),
+            period: Some(Duration::from_millis(20)),
             stall_timeout: Duration::from_secs(5),
         }
     }
@@ -644,8 +644,11 @@ impl EchoReference {
 pub struct SpeakerConfig {
     /// Prebuffer gate and ring size.
     pub playback: PlaybackConfig,
-    /// Device period to ask for (None: the device's default): 10 ms. A
-    /// flush silences output within one period.
+    /// Device period to ask for (None: the device's default): 20 ms. A
+    /// flush silences output within one period (plus the device's own
+    /// buffer, two periods with cpal's ALSA host). Shorter periods stop
+    /// faster but drop out sooner on a busy machine: through PulseAudio on a
+    /// loaded 2-core machine 10 ms glitched, 40 ms never did.
     pub period: Option<Duration>,
     /// Keep a copy of what was played for an echo canceller.
     pub echo_reference: bool,
@@ -655,7 +658,7 @@ impl Default for SpeakerConfig {
     fn default() -> Self {
         Self {
             playback: PlaybackConfig::default(),
-            period: Some(Duration::from_millis(10)),
+            period: Some(Duration::from_millis(20)),
             echo_reference: false,
         }
     }
@@ -725,14 +728,43 @@ impl SpeakerSink {
         stream
             .play()
             .map_err(|e| device_err(format_args!("starting output device {name}"), e))?;
-        Ok(Self {
+        let sink = Self {
             sink: PlaybackSink::new(queue, input_rate)?,
             _stream: stream,
             name,
             format,
             health,
             echo,
-        })
+        };
+        sink.wait_running(Duration::from_secs(3))?;
+        Ok(sink)
+    }
+
+    /// Waits until the stream runs smoothly: callbacks arrive and the
+    /// backend has reported no error for 100 ms. ALSA's pulse plugin, for
+    /// one, reports errors and loses audio while its stream is starting.
+    fn wait_running(&self, timeout: Duration) -> Result<(), Error> {
+        let start = Instant::now();
+        let mut calm_since = (
+            self.sink.callbacks(),
+            self.health.stream_errors(),
+            Instant::now(),
+        );
+        loop {
+            self.health.check(&self.name)?;
+            let (calls, errors) = (self.sink.callbacks(), self.health.stream_errors());
+            if errors != calm_since.1 {
+                calm_since = (calls, errors, Instant::now());
+            } else if calls >= calm_since.0 + 3
+                && calm_since.2.elapsed() >= Duration::from_millis(100)
+            {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Stalled(timeout));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// The device's name.

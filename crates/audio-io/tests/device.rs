@@ -32,17 +32,18 @@ fn serial() -> MutexGuard<'static, ()> {
     guard
 }
 
-/// Speaker settings, with the device period from `GEMLIVE_PERIOD_MS`
-/// (0 = the device's default) when set.
+/// Speaker settings with a 40 ms device period, which never glitched on a
+/// loaded 2-core CI machine (10 and 20 ms sometimes did), or the period from
+/// `GEMLIVE_PERIOD_MS` (0 = the device's default).
 fn speaker_config() -> SpeakerConfig {
-    let mut c = SpeakerConfig::default();
-    if let Some(ms) = std::env::var("GEMLIVE_PERIOD_MS")
+    let ms = std::env::var("GEMLIVE_PERIOD_MS")
         .ok()
         .and_then(|v| v.parse().ok())
-    {
-        c.period = (ms > 0).then(|| Duration::from_millis(ms));
+        .unwrap_or(40);
+    SpeakerConfig {
+        period: (ms > 0).then(|| Duration::from_millis(ms)),
+        ..SpeakerConfig::default()
     }
-    c
 }
 
 fn run(cmd: &mut Command) {
