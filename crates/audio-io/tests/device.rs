@@ -94,6 +94,8 @@ fn envelope(x: &[f32], rate: usize) -> Vec<f32> {
 
 /// Finds where `reference` starts in `recording` (coarse by envelope, then
 /// sample-exact) and returns (offset, SNR in dB after a least-squares gain).
+/// Also checks that every loud 200 ms window sits at that same offset, i.e.
+/// that nothing was dropped or repeated in between.
 fn align(recording: &[f32], reference: &[f32], rate: usize) -> (usize, f32) {
     let (er, ef) = (envelope(recording, rate), envelope(reference, rate));
     assert!(er.len() > ef.len(), "recording shorter than the reference");
@@ -104,8 +106,31 @@ fn align(recording: &[f32], reference: &[f32], rate: usize) -> (usize, f32) {
         })
         .unwrap();
     let w = rate / 100;
-    let lo = (coarse * w).saturating_sub(2 * w);
-    let hi = (coarse * w + 2 * w).min(recording.len() - reference.len());
+    let lo = (coarse * w).saturating_sub(w);
+    let hi = (coarse * w + w).min(recording.len() - reference.len());
+    // Fine search on the loudest 200 ms of the reference (fast in debug builds).
+    let win = rate / 5;
+    let k = (0..reference.len() / win)
+        .max_by(|&a, &b| {
+            let e = |k: usize| {
+                reference[k * win..(k + 1) * win]
+                    .iter()
+                    .map(|x| x * x)
+                    .sum::<f32>()
+            };
+            e(a).total_cmp(&e(b))
+        })
+        .unwrap();
+    let part = &reference[k * win..(k + 1) * win];
+    let part_score = |o: usize| -> f32 {
+        part.iter()
+            .zip(&recording[o + k * win..])
+            .map(|(x, y)| x * y)
+            .sum()
+    };
+    let best = (lo..=hi)
+        .max_by(|&a, &b| part_score(a).total_cmp(&part_score(b)))
+        .unwrap();
     let score = |o: usize| -> f32 {
         reference
             .iter()
@@ -113,9 +138,6 @@ fn align(recording: &[f32], reference: &[f32], rate: usize) -> (usize, f32) {
             .map(|(x, y)| x * y)
             .sum()
     };
-    let best = (lo..=hi)
-        .max_by(|&a, &b| score(a).total_cmp(&score(b)))
-        .unwrap();
     let seg = &recording[best..best + reference.len()];
     let gain = score(best) / reference.iter().map(|x| x * x).sum::<f32>();
     let err: f32 = reference
@@ -126,14 +148,13 @@ fn align(recording: &[f32], reference: &[f32], rate: usize) -> (usize, f32) {
     let sig: f32 = reference.iter().map(|x| (gain * x).powi(2)).sum();
     let snr = 10.0 * (sig / err.max(1e-12)).log10();
     // Per 200 ms window: the best local offset and its SNR.
-    let win = rate / 5;
     let mut lags = Vec::new();
     for (k, r) in reference.chunks_exact(win).enumerate() {
         if r.iter().map(|x| x * x).sum::<f32>() < 1e-3 * win as f32 * 1e-2 {
             continue;
         }
         let base = best + k * win;
-        let span = rate / 100;
+        let span = rate / 500;
         let lo = base.saturating_sub(span);
         let hi = (base + span).min(recording.len() - win);
         let sc = |o: usize| -> f32 { r.iter().zip(&recording[o..]).map(|(x, y)| x * y).sum() };
@@ -154,6 +175,10 @@ fn align(recording: &[f32], reference: &[f32], rate: usize) -> (usize, f32) {
         ));
     }
     println!("window lags/SNR: {lags:?}");
+    assert!(
+        lags.iter().all(|&(_, lag, _)| lag == 0),
+        "audio moved against the reference between windows: {lags:?}"
+    );
     (best, snr)
 }
 
