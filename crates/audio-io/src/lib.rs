@@ -16,8 +16,8 @@
 //!   [`PlaybackSink`], and with `device` the speaker (`device::SpeakerSink`).
 //! * [`Resampler`] wraps rubato's FFT resampler for streams; the
 //!   [`playback`] module holds the network-to-callback buffer.
-//! * Feature `vad`: [`vad::VoiceDetector`] (earshot). Feature `aec`:
-//!   [`aec::EchoCanceller`] (sonora).
+//! * Feature `vad`: `vad::VoiceDetector` (earshot). Feature `aec`:
+//!   `aec::EchoCanceller` (sonora).
 //!
 //! Audio callbacks only convert formats, push or pop lock-free rings and
 //! count in atomics; resampling, files and logging stay on other threads.
