@@ -488,3 +488,121 @@ fn flush_mid_playback_stops_the_speaker() {
         f.after
     );
 }
+
+/// Routes the speaker's monitor into the virtual mic (an acoustic echo)
+/// while alive.
+#[cfg(feature = "aec")]
+struct EchoPath(String);
+
+#[cfg(feature = "aec")]
+impl EchoPath {
+    fn load() -> Self {
+        let out = Command::new("pactl")
+            .args([
+                "load-module",
+                "module-loopback",
+                "source=speaker.monitor",
+                "sink=micsink",
+                "latency_msec=40",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+#[cfg(feature = "aec")]
+impl Drop for EchoPath {
+    fn drop(&mut self) {
+        let _ = Command::new("pactl")
+            .args(["unload-module", &self.0])
+            .status();
+    }
+}
+
+/// With the speaker looped back into the mic, the echo canceller (fed with
+/// what the speaker actually played) removes the model's own voice from the
+/// capture.
+#[cfg(feature = "aec")]
+#[test]
+#[ignore = "needs PulseAudio: run via .ci/audio-env.sh"]
+fn echo_canceller_removes_the_speaker_from_the_mic() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, reply) = speech(dir.path(), 24_000);
+    let _echo = EchoPath::load();
+    let mut speaker = SpeakerSink::open(
+        &DeviceSelector::Default,
+        SampleRate::LIVE_OUTPUT,
+        SpeakerConfig {
+            echo_reference: true,
+            ..speaker_config()
+        },
+    )
+    .unwrap();
+    let reference = speaker.take_echo_reference().unwrap();
+    let mut raw = MicSource::open(&DeviceSelector::Default, MicConfig::default()).unwrap();
+    let mut cancelled = MicSource::open(&DeviceSelector::Default, MicConfig::default())
+        .unwrap()
+        .with_echo_canceller(reference)
+        .unwrap();
+    // Both mics are running: start the "model" talking, twice over.
+    raw.next_chunk().unwrap();
+    cancelled.next_chunk().unwrap();
+    for _ in 0..2 {
+        speaker.write(SampleRate::LIVE_OUTPUT, &reply).unwrap();
+    }
+    let total = 2 * reply.len() * 2 / 3; // at 16 kHz
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    while a.len() < total || b.len() < total {
+        if a.len() < total {
+            a.extend(raw.next_chunk().unwrap().unwrap().samples);
+        }
+        if b.len() < total {
+            b.extend(cancelled.next_chunk().unwrap().unwrap().samples);
+        }
+    }
+    // Judge the second half, after the canceller has converged.
+    let half = total / 2;
+    let (echo, left) = (
+        pcm::rms_dbfs(&a[half..total]),
+        pcm::rms_dbfs(&b[half..total]),
+    );
+    println!(
+        "mic without AEC {echo:.1} dBFS, with AEC {left:.1} dBFS: {:.1} dB removed",
+        echo - left
+    );
+    assert!(echo > -40.0, "the loopback did not carry the echo");
+    assert!(echo - left > 15.0, "only {:.1} dB removed", echo - left);
+
+    // Now the user talks (the speaker is silent): the voice must get through.
+    let (speech48, fed) = speech(dir.path(), 48_000);
+    let mut player = Command::new("paplay")
+        .arg("--device=micsink")
+        .arg(&speech48)
+        .spawn()
+        .unwrap();
+    let more = fed.len() / 3 + 8_000;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    while a.len() < more || b.len() < more {
+        if a.len() < more {
+            a.extend(raw.next_chunk().unwrap().unwrap().samples);
+        }
+        if b.len() < more {
+            b.extend(cancelled.next_chunk().unwrap().unwrap().samples);
+        }
+    }
+    assert!(player.wait().unwrap().success());
+    let (voice, kept) = (pcm::rms_dbfs(&a[..more]), pcm::rms_dbfs(&b[..more]));
+    println!("user voice without AEC {voice:.1} dBFS, with AEC {kept:.1} dBFS");
+    assert!(voice > -40.0, "the user's voice did not reach the mic");
+    assert!(
+        voice - kept < 6.0,
+        "the canceller suppressed the user ({kept:.1} dBFS)"
+    );
+}
