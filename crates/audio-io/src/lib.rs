@@ -22,6 +22,18 @@
 //! Audio callbacks only convert formats, push or pop lock-free rings and
 //! count in atomics; resampling, files and logging stay on other threads.
 //!
+//! # Tests
+//!
+//! `cargo test -p gemlive-audio` needs no sound card and no ALSA headers.
+//! The tests that run real cpal streams through a headless PulseAudio (a
+//! null sink as speaker, a virtual microphone) are ignored by default:
+//!
+//! ```sh
+//! source .ci/audio-env.sh   # installs packages if missing, starts PulseAudio
+//! cargo test -p gemlive-audio --all-features -- --include-ignored
+//! kill "$PULSE_PID"
+//! ```
+//!
 //! # Example
 //!
 //! Write a 24 kHz reply to a WAV file, then stream it back as 16 kHz chunks:
