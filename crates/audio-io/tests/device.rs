@@ -364,13 +364,19 @@ fn speaker_plays_a_24k_reply_intact() {
     let p = retry_on_glitch(|| {
         let rec = dir.path().join("monitor.raw");
         let recorder = Recorder::start(&rec);
+        let t_open = Instant::now();
         let mut sink = SpeakerSink::open(
             &DeviceSelector::Default,
             SampleRate::LIVE_OUTPUT,
             speaker_config(),
         )
         .unwrap();
-        println!("speaker: {} {:?}", sink.device_name(), sink.device_format());
+        println!(
+            "speaker: {} {:?}, running after {:?}",
+            sink.device_name(),
+            sink.device_format(),
+            t_open.elapsed()
+        );
         // The server sends faster than real time: write it all at once, as bytes.
         let t0 = Instant::now();
         for piece in reply.chunks(4_800) {
