@@ -170,10 +170,42 @@ fn device_tests() -> Result<()> {
 /// Runs the protocol benchmarks with `ARGS` passed to them (criterion's: `--test`, a filter,
 /// `--measurement-time 3`, ...), echoes their output, then repeats their `summary:` lines
 /// (same-run ratios, allocation counts, latency percentiles) under the machine they ran on.
+/// With `GEMLIVE_BENCH_PYTHON=<python with google-genai>`, the official Python SDK then decodes
+/// the same corpus right after (`crates/protocol/benches/python/sdk_decode.py`).
 fn bench(args: &[String]) -> Result<()> {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
+    fn echo_and_collect(cmd: &mut Command, summary: &mut Vec<String>) -> Result<()> {
+        eprintln!("$ {}", format!("{cmd:?}").replace('"', ""));
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("run {cmd:?}"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .context("capture the benchmarks' output")?;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.context("read the benchmarks' output")?;
+            println!("{line}");
+            if let Some(s) = line.strip_prefix("summary: ") {
+                summary.push(s.to_owned());
+            }
+        }
+        let status = child.wait().context("wait for the benchmarks")?;
+        if !status.success() {
+            bail!("{cmd:?} failed with {status}");
+        }
+        Ok(())
+    }
+
+    let python = std::env::var_os("GEMLIVE_BENCH_PYTHON");
+    // Absolute: cargo runs benchmarks in the package's directory.
+    let corpus = std::env::current_dir()
+        .context("find the workspace root")?
+        .join("target")
+        .join("bench-corpus.jsonl");
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.args([
         "bench",
@@ -183,25 +215,25 @@ fn bench(args: &[String]) -> Result<()> {
         "--benches",
         "--",
     ])
-    .args(args)
-    .stdout(Stdio::piped());
-    eprintln!("$ {}", format!("{cmd:?}").replace('"', ""));
-    let mut child = cmd.spawn().with_context(|| format!("run {cmd:?}"))?;
-    let stdout = child
-        .stdout
-        .take()
-        .context("capture the benchmarks' output")?;
-    let mut summary = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.context("read the benchmarks' output")?;
-        println!("{line}");
-        if let Some(s) = line.strip_prefix("summary: ") {
-            summary.push(s.to_owned());
-        }
+    .args(args);
+    if python.is_some() {
+        cmd.env("GEMLIVE_BENCH_CORPUS", &corpus);
     }
-    let status = child.wait().context("wait for the benchmarks")?;
-    if !status.success() {
-        bail!("{cmd:?} failed with {status}");
+    let mut summary = Vec::new();
+    echo_and_collect(&mut cmd, &mut summary)?;
+    if let Some(python) = python {
+        let rounds = if args.iter().any(|a| a == "--test") {
+            "1"
+        } else {
+            "30"
+        };
+        echo_and_collect(
+            Command::new(python)
+                .arg("crates/protocol/benches/python/sdk_decode.py")
+                .arg(&corpus)
+                .arg(rounds),
+            &mut summary,
+        )?;
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
