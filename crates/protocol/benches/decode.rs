@@ -126,6 +126,12 @@ fn main() {
     c.final_summary();
 
     let (allocations, _) = alloc::count(|| session_pass(&mut session, &corpus, now));
+    let audio = corpus
+        .frames
+        .iter()
+        .find(|f| f.pcm_len > 0)
+        .expect("an audio frame");
+    let (audio_allocations, _) = alloc::count(|| feed(&mut session, &audio.bytes, now));
     let rounds = if run::test_mode() { 1 } else { 200 };
     let times = paired::paired(
         rounds,
@@ -142,7 +148,7 @@ fn main() {
     let pcm = corpus.pcm_bytes() as f64;
     run::summary(&format!("decode corpus: {}", corpus.describe()));
     run::summary(&format!(
-        "decode session:  {:>9.0} frames/s {:>7.0} MB/s of PCM  ({:.2} allocations/frame)",
+        "decode session:  {:>9.0} frames/s {:>7.0} MB/s of PCM  ({:.2} allocations/frame, {audio_allocations} per audio frame)",
         corpus.len() as f64 / ours,
         pcm / ours / 1e6,
         allocations as f64 / corpus.len() as f64,

@@ -693,7 +693,11 @@ impl Session {
                 }
                 if let Some(blob) = part.inline_data {
                     let data: Bytes = blob.data.0;
-                    if blob.mime_type.to_ascii_lowercase().starts_with("audio/") {
+                    let is_audio = blob
+                        .mime_type
+                        .get(..6)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("audio/"));
+                    if is_audio {
                         let sample_rate = pcm_rate(&blob.mime_type).unwrap_or(OUTPUT_SAMPLE_RATE);
                         self.event(Event::Audio { data, sample_rate });
                     } else {
