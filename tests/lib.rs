@@ -1,1 +1,2 @@
-//! End-to-end tests that span several gemlive crates live in this package.
+//! Cross-crate tests: `client_emulator.rs` holds sessions between gemlive's own client
+//! (`gemlive-transport`) and the emulator over real loopback WebSockets.

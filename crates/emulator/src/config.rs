@@ -1,0 +1,202 @@
+//! Configuration of an emulator instance.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::replay::Replay;
+use crate::script::Script;
+
+/// How the emulator gives its replies a voice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Voice {
+    /// A deterministic synthetic signal: one tone burst per word, whose length follows the word's length.
+    #[default]
+    Synthetic,
+    /// Real speech from the `espeak-ng` program (must be on `PATH`); falls back to [`Voice::Synthetic`] if it fails.
+    Espeak,
+}
+
+impl std::str::FromStr for Voice {
+    type Err = crate::Error;
+
+    /// `synthetic` or `espeak` (for command lines).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "synthetic" => Ok(Self::Synthetic),
+            "espeak" | "espeak-ng" => Ok(Self::Espeak),
+            other => Err(crate::Error::Config(format!(
+                "unknown voice {other:?} (synthetic or espeak)"
+            ))),
+        }
+    }
+}
+
+/// TLS settings: the emulator serves `wss://` with a certificate it generates on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Directory holding `ca.pem` (the certificate clients must trust, e.g. through `SSL_CERT_FILE`),
+    /// `server.pem` and `server.key`. Created and filled on first use, reused afterwards.
+    pub dir: PathBuf,
+}
+
+/// Everything an [`Emulator`](crate::Emulator) needs. `Default` gives a loopback server on an ephemeral port
+/// that accepts any API key and paces audio in real time.
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    /// Address to bind. Default `127.0.0.1:0` (loopback, ephemeral port).
+    pub bind: SocketAddr,
+    /// The one API key accepted (`x-goog-api-key` / `?key=` / Vertex `Bearer`). `None` accepts any non-empty key.
+    pub api_key: Option<String>,
+    /// Output pacing factor: `1.0` streams audio in real time, `10.0` ten times faster.
+    /// `f64::INFINITY` disables pacing entirely. Must be greater than zero.
+    pub speed: f64,
+    /// Enforce the model-specific rules of the reference (for example: no `clientContent` after the initial
+    /// history on 3.1 models, AUDIO-only native-audio models, no NON_BLOCKING functions on 3.1).
+    pub strict_models: bool,
+    /// Serve TLS (`wss://`, `https://`) instead of plain TCP.
+    pub tls: Option<TlsConfig>,
+    /// Voice of the built-in responder.
+    pub voice: Voice,
+    /// A scenario that overrides the built-in responder on matching input.
+    pub script: Option<Script>,
+    /// Serve a recorded session to every client instead of the responder.
+    pub replay: Option<Replay>,
+    /// Write every connection's frames to `DIR/<connection>.jsonl` (conformance corpus format).
+    pub record_dir: Option<PathBuf>,
+    /// How long one WebSocket connection may last before it is closed (default 10 minutes).
+    pub connection_lifetime: Duration,
+    /// How long before the end of a connection the `goAway` is sent (default 50 s, clamped to the lifetime).
+    pub go_away_notice: Duration,
+    /// How long a resumption handle stays valid after its session's last connection ended (default 2 h).
+    pub resumption_ttl: Duration,
+    /// Largest accepted client message in bytes (default 16 MiB); a larger one closes with 1009.
+    pub max_message_bytes: usize,
+    /// Largest number of simultaneous Live connections (default 64); more close with 1011 and the quota text.
+    pub max_sessions: usize,
+    /// Seed of every pseudo-random choice (ids, handles). Same seed and same input give the same session.
+    pub seed: u64,
+    /// Keep resumable sessions in this file, so that they survive a restart of the emulator (the
+    /// CLI's `--emulator` uses it for `--resume` across runs). `None` keeps them in memory only.
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: None,
+            speed: 1.0,
+            strict_models: false,
+            tls: None,
+            voice: Voice::Synthetic,
+            script: None,
+            replay: None,
+            record_dir: None,
+            connection_lifetime: Duration::from_secs(600),
+            go_away_notice: Duration::from_secs(50),
+            resumption_ttl: Duration::from_secs(2 * 3600),
+            max_message_bytes: 16 << 20,
+            max_sessions: 64,
+            seed: 0,
+            state_file: None,
+        }
+    }
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("bind", &self.bind)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("speed", &self.speed)
+            .field("strict_models", &self.strict_models)
+            .field("tls", &self.tls)
+            .field("voice", &self.voice)
+            .field("script", &self.script.as_ref().map(|s| s.rules.len()))
+            .field("replay", &self.replay.as_ref().map(|r| r.connections.len()))
+            .field("record_dir", &self.record_dir)
+            .field("connection_lifetime", &self.connection_lifetime)
+            .field("go_away_notice", &self.go_away_notice)
+            .field("resumption_ttl", &self.resumption_ttl)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_sessions", &self.max_sessions)
+            .field("seed", &self.seed)
+            .field("state_file", &self.state_file)
+            .finish()
+    }
+}
+
+impl EmulatorConfig {
+    /// Scales an emulated duration (audio playback, generation delays) by [`speed`](Self::speed).
+    pub(crate) fn paced(&self, d: Duration) -> Duration {
+        paced(self.speed, d)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
+        if self.speed.is_nan() || self.speed <= 0.0 {
+            return Err(crate::Error::Config(format!(
+                "speed must be greater than zero (f64::INFINITY disables pacing), got {}",
+                self.speed
+            )));
+        }
+        if self.max_sessions == 0 {
+            return Err(crate::Error::Config(
+                "max_sessions must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A duration far enough to mean "never" without overflowing an `Instant`.
+const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// `d` of emulated time at pacing factor `speed` (`f64::INFINITY`: no time at all).
+pub(crate) fn paced(speed: f64, d: Duration) -> Duration {
+    if speed.is_infinite() {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(d.as_secs_f64() / speed).unwrap_or(FAR)
+    }
+}
+
+/// `t + d`, saturating at a far future instead of overflowing (durations come from configs and scripts).
+pub(crate) fn later(t: std::time::Instant, d: Duration) -> std::time::Instant {
+    t.checked_add(d).or_else(|| t.checked_add(FAR)).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voices_parse() {
+        assert_eq!("espeak".parse::<Voice>().unwrap(), Voice::Espeak);
+        assert_eq!("Synthetic".parse::<Voice>().unwrap(), Voice::Synthetic);
+        assert!("robot".parse::<Voice>().is_err());
+    }
+
+    #[test]
+    fn speed_is_validated_and_pacing_saturates() {
+        let bad = |speed| {
+            EmulatorConfig {
+                speed,
+                ..EmulatorConfig::default()
+            }
+            .validate()
+            .is_err()
+        };
+        assert!(bad(0.0) && bad(-1.0) && bad(f64::NAN));
+        assert!(!bad(f64::INFINITY) && !bad(1e-9));
+        assert_eq!(paced(f64::INFINITY, Duration::from_secs(5)), Duration::ZERO);
+        assert_eq!(
+            paced(2.0, Duration::from_secs(5)),
+            Duration::from_millis(2500)
+        );
+        assert!(paced(1e-300, Duration::from_secs(5)) > Duration::from_secs(1_000_000));
+        let now = std::time::Instant::now();
+        assert!(later(now, Duration::MAX) > now);
+    }
+}
