@@ -6,6 +6,8 @@
 //! - `cargo xtask replay`: replays `fixtures/*.jsonl` against their reviewed snapshots.
 //! - `cargo xtask conformance [DIR]`: checks the recorded sessions in `DIR/sessions`
 //!   (default `../shared/conformance`).
+//! - `cargo xtask bench [--test] [ARGS]`: the protocol crate's benchmarks (criterion), then a
+//!   summary with the machine; `--test` runs each once (CI). See `BENCHMARKS.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,13 +22,16 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(&root),
         Some("replay") => replay(),
+        Some("bench") => bench(&args[1..]),
         Some("conformance") => conformance(
             args.get(1)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| root.join("../shared/conformance")),
         ),
         _ => {
-            eprintln!("usage: cargo xtask <ci | replay | conformance [DIR]>");
+            eprintln!(
+                "usage: cargo xtask <ci | replay | conformance [DIR] | bench [--test] [ARGS]>"
+            );
             std::process::exit(2);
         }
     }
@@ -165,4 +170,88 @@ fn device_tests() -> Result<()> {
         );
         cargo(&["test", "-p", "gemlive-audio", "--all-features", "--locked"])
     }
+}
+
+/// Runs the protocol benchmarks with `ARGS` passed to them (criterion's: `--test`, a filter,
+/// `--measurement-time 3`, ...), echoes their output, then repeats their `summary:` lines
+/// (same-run ratios, allocation counts, latency percentiles) under the machine they ran on.
+/// With `GEMLIVE_BENCH_PYTHON=<python with google-genai>`, the official Python SDK then decodes
+/// the same corpus right after (`crates/protocol/benches/python/sdk_decode.py`).
+fn bench(args: &[String]) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    fn echo_and_collect(cmd: &mut Command, summary: &mut Vec<String>) -> Result<()> {
+        eprintln!("$ {}", format!("{cmd:?}").replace('"', ""));
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("run {cmd:?}"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .context("capture the benchmarks' output")?;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.context("read the benchmarks' output")?;
+            println!("{line}");
+            if let Some(s) = line.strip_prefix("summary: ") {
+                summary.push(s.to_owned());
+            }
+        }
+        let status = child.wait().context("wait for the benchmarks")?;
+        if !status.success() {
+            bail!("{cmd:?} failed with {status}");
+        }
+        Ok(())
+    }
+
+    let python = std::env::var_os("GEMLIVE_BENCH_PYTHON");
+    // Absolute: cargo runs benchmarks in the package's directory.
+    let corpus = std::env::current_dir()
+        .context("find the workspace root")?
+        .join("target")
+        .join("bench-corpus.jsonl");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args([
+        "bench",
+        "--locked",
+        "-p",
+        "gemlive-protocol",
+        "--benches",
+        "--",
+    ])
+    .args(args);
+    if python.is_some() {
+        cmd.env("GEMLIVE_BENCH_CORPUS", &corpus);
+    }
+    let mut summary = Vec::new();
+    echo_and_collect(&mut cmd, &mut summary)?;
+    if let Some(python) = python {
+        let rounds = if args.iter().any(|a| a == "--test") {
+            "1"
+        } else {
+            "30"
+        };
+        echo_and_collect(
+            Command::new(python)
+                .arg("crates/protocol/benches/python/sdk_decode.py")
+                .arg(&corpus)
+                .arg(rounds),
+            &mut summary,
+        )?;
+    }
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("\nbench summary: {cpu}, {cores} cores (see BENCHMARKS.md for how to read it)");
+    for s in &summary {
+        println!("  {s}");
+    }
+    Ok(())
 }

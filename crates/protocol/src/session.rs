@@ -1,6 +1,7 @@
 //! The sans-IO client session: frames in, events and frames out, time as an argument.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,6 +21,9 @@ use crate::wire::{
 pub const INPUT_SAMPLE_RATE: u32 = 16_000;
 /// Output audio rate of the Live API.
 pub const OUTPUT_SAMPLE_RATE: u32 = 24_000;
+
+/// Frame buffers [`Session::recycle`] keeps for reuse.
+pub const SPARE_FRAMES: usize = 4;
 
 /// `audio/pcm;rate=N`.
 pub fn pcm_mime(sample_rate: u32) -> String {
@@ -121,6 +125,7 @@ pub struct Session {
     unacknowledged: VecDeque<(u64, String)>,
     replay_after_setup: Vec<String>,
     history_open: bool,
+    spare: Vec<String>,
 }
 
 impl Session {
@@ -157,6 +162,7 @@ impl Session {
             unacknowledged: VecDeque::new(),
             replay_after_setup: Vec::new(),
             history_open,
+            spare: Vec::new(),
         })
     }
 
@@ -283,10 +289,13 @@ impl Session {
         if sample_rate == 0 {
             return Err(Misuse::ZeroSampleRate.into());
         }
-        // The hot path: written directly, base64 straight into the frame.
-        let mut frame = String::with_capacity(pcm16le.len().div_ceil(3) * 4 + 80);
+        // The hot path: written directly, base64 straight into the frame, in a recycled buffer
+        // when the driver hands frames back (see `recycle`).
+        let mut frame = self.spare.pop().unwrap_or_default();
+        frame.clear();
+        frame.reserve(pcm16le.len().div_ceil(3) * 4 + 80);
         frame.push_str(r#"{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate="#);
-        frame.push_str(&sample_rate.to_string());
+        let _ = write!(frame, "{sample_rate}");
         frame.push_str(r#"","data":""#);
         encode_base64_into(pcm16le, &mut frame);
         frame.push_str(r#""}}}"#);
@@ -422,6 +431,16 @@ impl Session {
             _ => None,
         };
         Output::Idle { wake_at }
+    }
+
+    /// Hands back a frame from [`Output::Transmit`] once it is written, so that the next
+    /// [`Session::send_audio`] reuses its buffer instead of allocating one. Optional: a driver
+    /// that moves frames into its socket library simply never calls it. Keeps at most
+    /// [`SPARE_FRAMES`] buffers.
+    pub fn recycle(&mut self, frame: String) {
+        if self.spare.len() < SPARE_FRAMES {
+            self.spare.push(frame);
+        }
     }
 
     // ----- getters -----
@@ -674,7 +693,11 @@ impl Session {
                 }
                 if let Some(blob) = part.inline_data {
                     let data: Bytes = blob.data.0;
-                    if blob.mime_type.to_ascii_lowercase().starts_with("audio/") {
+                    let is_audio = blob
+                        .mime_type
+                        .get(..6)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("audio/"));
+                    if is_audio {
                         let sample_rate = pcm_rate(&blob.mime_type).unwrap_or(OUTPUT_SAMPLE_RATE);
                         self.event(Event::Audio { data, sample_rate });
                     } else {
@@ -809,5 +832,45 @@ impl FunctionCall {
     /// The id, or the name when the server gave no id.
     pub fn key(&self) -> &str {
         self.id.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // any instant will do; the session never reads the clock
+    fn recycled_frames_are_reused_and_identical() {
+        let now = Instant::now();
+        let mut session = Session::new(SessionConfig::new(Setup::new("models/m")), now).unwrap();
+        assert!(matches!(session.poll_output(), Output::Transmit(_)));
+        session
+            .handle_frame(br#"{"setupComplete": {}}"#, now)
+            .unwrap();
+        assert!(matches!(session.poll_output(), Output::Event(_)));
+        let pcm = [1u8, 0, 255, 127, 0, 128];
+        session.send_audio(&pcm, 16_000).unwrap();
+        let Output::Transmit(fresh) = session.poll_output() else {
+            panic!("expected a frame")
+        };
+        let expected =
+            r#"{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate=16000","data":"AQD/fwCA"}}}"#;
+        assert_eq!(fresh, expected);
+        // A long frame handed back is reused for a shorter one, and nothing of it leaks through.
+        let mut old = "x".repeat(4096);
+        old.insert_str(0, "stale");
+        let old_ptr = old.as_ptr();
+        session.recycle(old);
+        session.send_audio(&pcm, 16_000).unwrap();
+        let Output::Transmit(reused) = session.poll_output() else {
+            panic!("expected a frame")
+        };
+        assert_eq!(reused, expected);
+        assert_eq!(reused.as_ptr(), old_ptr);
+        for _ in 0..2 * SPARE_FRAMES {
+            session.recycle(String::new());
+        }
+        assert_eq!(session.spare.len(), SPARE_FRAMES);
     }
 }

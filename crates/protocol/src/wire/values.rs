@@ -22,17 +22,33 @@ const URL_SAFE_LENIENT: Gp = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LE
 
 /// Decodes base64 in the standard or the URL-safe alphabet, padded or not.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    let url_safe = text.bytes().any(|b| b == b'-' || b == b'_');
-    if url_safe {
-        URL_SAFE_LENIENT.decode(text)
-    } else {
-        STANDARD_LENIENT.decode(text)
+    decode_base64_ascii(text.as_bytes())
+}
+
+/// [`decode_base64`] on the bytes of a JSON string: the alphabet check rejects anything that is
+/// not ASCII, so the text need not be validated as UTF-8 first.
+fn decode_base64_ascii(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+    // The hot path (every audio chunk): servers send canonical, padded, standard base64. The SIMD
+    // decoder takes exactly that (length a multiple of 4, at most two `=`, zero trailing bits),
+    // all of which the lenient decoders below accept with the same result; anything else falls
+    // through to them.
+    if let Ok(bytes) = base64_simd::STANDARD.decode_to_vec(text) {
+        return Ok(bytes);
     }
+    // Text with `-` or `_` can only be URL-safe (or invalid) and fails the standard alphabet, so
+    // trying it first gives the same outcome as choosing by a scan of the text.
+    STANDARD_LENIENT.decode(text).or_else(|e| {
+        if text.iter().any(|&b| b == b'-' || b == b'_') {
+            URL_SAFE_LENIENT.decode(text)
+        } else {
+            Err(e)
+        }
+    })
 }
 
 /// Appends the standard, padded base64 encoding of `bytes` to `out`.
 pub fn encode_base64_into(bytes: &[u8], out: &mut String) {
-    base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
+    base64_simd::STANDARD.encode_append(bytes, out);
 }
 
 /// Bytes that travel as base64 on the wire (`Blob.data`, `thoughtSignature`).
@@ -90,12 +106,17 @@ impl<'de> Deserialize<'de> for Base64 {
                 f.write_str("a base64 string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64, E> {
-                decode_base64(v)
+                self.visit_bytes(v.as_bytes())
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Base64, E> {
+                decode_base64_ascii(v)
                     .map(Base64::from)
                     .map_err(|e| E::custom(format_args!("invalid base64: {e}")))
             }
         }
-        d.deserialize_str(V)
+        // Audio payloads are most of every frame: asking for bytes lets serde_json hand over the
+        // string's raw bytes without a UTF-8 pass (serde_json's `Value` still gives a string).
+        d.deserialize_bytes(V)
     }
 }
 
@@ -403,6 +424,73 @@ mod tests {
             );
         }
         assert!(decode_base64("not base64!").is_err());
+        // One text never mixes the alphabets.
+        assert!(decode_base64("+//-AA==").is_err());
+        assert!(decode_base64("-__+AA").is_err());
+        assert_eq!(decode_base64("").unwrap(), b"");
+    }
+
+    #[test]
+    fn simd_base64_agrees_with_the_scalar_decoders() {
+        // Every length around the SIMD block sizes, canonical text and damaged variants: the fast
+        // path must give what the lenient scalar decoders give, value or error.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for len in 0..200 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    (state >> 56) as u8
+                })
+                .collect();
+            let mut text = String::new();
+            encode_base64_into(&bytes, &mut text);
+            assert_eq!(
+                text,
+                base64::engine::general_purpose::STANDARD.encode(&bytes)
+            );
+            let mut variants = vec![text.clone(), text.trim_end_matches('=').to_owned()];
+            for damage in ["=", "==", "A", "-", "*", " "] {
+                variants.push(format!("{text}{damage}"));
+                let mid = text.len() / 2;
+                variants.push(format!("{}{damage}{}", &text[..mid], &text[mid..]));
+            }
+            for v in &variants {
+                let scalar = STANDARD_LENIENT.decode(v).or_else(|e| {
+                    if v.contains(['-', '_']) {
+                        URL_SAFE_LENIENT.decode(v)
+                    } else {
+                        Err(e)
+                    }
+                });
+                assert_eq!(decode_base64(v).ok(), scalar.ok(), "{v:?}");
+            }
+            assert_eq!(decode_base64(&text).unwrap(), bytes);
+        }
+        // Non-canonical trailing bits, stray and misplaced padding.
+        for v in [
+            "AB==", "AAB=", "AB", "AAB", "A===", "AA=", "=AAA", "AA==AAAA", "====",
+        ] {
+            let scalar = STANDARD_LENIENT.decode(v);
+            assert_eq!(decode_base64(v).ok(), scalar.ok(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn base64_fields_decode_from_json_strings_escapes_and_values() {
+        let from = |json: &str| serde_json::from_str::<Base64>(json).map(|b| b.0.to_vec());
+        assert_eq!(from(r#""+//+AA==""#).unwrap(), [0xfb, 0xff, 0xfe, 0x00]);
+        assert_eq!(from(r#""\u002b//+AA""#).unwrap(), [0xfb, 0xff, 0xfe, 0x00]);
+        assert_eq!(from(r#""-__-AA==""#).unwrap(), [0xfb, 0xff, 0xfe, 0x00]);
+        for bad in [r#""\u00e9AAA""#, r#""AA A""#, "[1, 2]", "null", "12"] {
+            assert!(from(bad).is_err(), "{bad}");
+        }
+        let value = serde_json::json!("AAEC");
+        assert_eq!(
+            serde_json::from_value::<Base64>(value).unwrap().0.to_vec(),
+            [0, 1, 2]
+        );
     }
 
     #[test]
