@@ -77,6 +77,8 @@ fn ci(root: &Path) -> Result<()> {
     )?;
     replay()?;
     conformance(root.join("../shared/conformance"))?;
+    // Benchmarks are not timed tests: CI checks that they build and run once.
+    bench(&["--test".to_owned()])?;
     device_tests()?;
     eprintln!("ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
