@@ -1,0 +1,140 @@
+//! Configuration of an emulator instance.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::replay::Replay;
+use crate::script::Script;
+
+/// How the emulator gives its replies a voice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Voice {
+    /// A deterministic synthetic signal: one tone burst per word, whose length follows the word's length.
+    #[default]
+    Synthetic,
+    /// Real speech from the `espeak-ng` program (must be on `PATH`); falls back to [`Voice::Synthetic`] if it fails.
+    Espeak,
+}
+
+/// TLS settings: the emulator serves `wss://` with a certificate it generates on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Directory holding `ca.pem` (the certificate clients must trust, e.g. through `SSL_CERT_FILE`),
+    /// `server.pem` and `server.key`. Created and filled on first use, reused afterwards.
+    pub dir: PathBuf,
+}
+
+/// Everything an [`Emulator`](crate::Emulator) needs. `Default` gives a loopback server on an ephemeral port
+/// that accepts any API key and paces audio in real time.
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    /// Address to bind. Default `127.0.0.1:0` (loopback, ephemeral port).
+    pub bind: SocketAddr,
+    /// The one API key accepted (`x-goog-api-key` / `?key=` / Vertex `Bearer`). `None` accepts any non-empty key.
+    pub api_key: Option<String>,
+    /// Output pacing factor: `1.0` streams audio in real time, `10.0` ten times faster.
+    /// `f64::INFINITY` disables pacing entirely. Must be greater than zero.
+    pub speed: f64,
+    /// Enforce the model-specific rules of the reference (for example: no `clientContent` after the initial
+    /// history on 3.1 models, AUDIO-only native-audio models, no NON_BLOCKING functions on 3.1).
+    pub strict_models: bool,
+    /// Serve TLS (`wss://`, `https://`) instead of plain TCP.
+    pub tls: Option<TlsConfig>,
+    /// Voice of the built-in responder.
+    pub voice: Voice,
+    /// A scenario that overrides the built-in responder on matching input.
+    pub script: Option<Script>,
+    /// Serve a recorded session to every client instead of the responder.
+    pub replay: Option<Replay>,
+    /// Write every connection's frames to `DIR/<connection>.jsonl` (conformance corpus format).
+    pub record_dir: Option<PathBuf>,
+    /// How long one WebSocket connection may last before it is closed (default 10 minutes).
+    pub connection_lifetime: Duration,
+    /// How long before the end of a connection the `goAway` is sent (default 50 s, clamped to the lifetime).
+    pub go_away_notice: Duration,
+    /// How long a resumption handle stays valid after its session's last connection ended (default 2 h).
+    pub resumption_ttl: Duration,
+    /// Largest accepted client message in bytes (default 16 MiB); a larger one closes with 1009.
+    pub max_message_bytes: usize,
+    /// Largest number of simultaneous Live connections (default 64); more close with 1011 and the quota text.
+    pub max_sessions: usize,
+    /// Seed of every pseudo-random choice (ids, handles). Same seed and same input give the same session.
+    pub seed: u64,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: None,
+            speed: 1.0,
+            strict_models: false,
+            tls: None,
+            voice: Voice::Synthetic,
+            script: None,
+            replay: None,
+            record_dir: None,
+            connection_lifetime: Duration::from_secs(600),
+            go_away_notice: Duration::from_secs(50),
+            resumption_ttl: Duration::from_secs(2 * 3600),
+            max_message_bytes: 16 << 20,
+            max_sessions: 64,
+            seed: 0,
+        }
+    }
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("bind", &self.bind)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("speed", &self.speed)
+            .field("strict_models", &self.strict_models)
+            .field("tls", &self.tls)
+            .field("voice", &self.voice)
+            .field("script", &self.script.as_ref().map(|s| s.rules.len()))
+            .field("replay", &self.replay.as_ref().map(|r| r.frames.len()))
+            .field("record_dir", &self.record_dir)
+            .field("connection_lifetime", &self.connection_lifetime)
+            .field("go_away_notice", &self.go_away_notice)
+            .field("resumption_ttl", &self.resumption_ttl)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_sessions", &self.max_sessions)
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+impl EmulatorConfig {
+    /// Scales an emulated duration (audio playback, generation delays) by [`speed`](Self::speed).
+    pub(crate) fn paced(&self, d: Duration) -> Duration {
+        paced(self.speed, d)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
+        if !(self.speed > 0.0) {
+            return Err(crate::Error::Config(format!(
+                "speed must be greater than zero (f64::INFINITY disables pacing), got {}",
+                self.speed
+            )));
+        }
+        if self.max_sessions == 0 {
+            return Err(crate::Error::Config(
+                "max_sessions must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `d` of emulated time at pacing factor `speed` (`f64::INFINITY`: no time at all).
+pub(crate) fn paced(speed: f64, d: Duration) -> Duration {
+    if speed.is_infinite() {
+        Duration::ZERO
+    } else {
+        d.div_f64(speed)
+    }
+}

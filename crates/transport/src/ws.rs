@@ -1,0 +1,364 @@
+//! The WebSocket [`Connection`]: tokio TCP (direct or through an HTTP
+//! CONNECT proxy), rustls, async-tungstenite. Liveness is an idle timeout:
+//! after half of it passes without any frame the connection sends a ping,
+//! and only when the whole timeout passes without any frame (pong included)
+//! is the connection declared dead. There is no ping deadline that could
+//! kill a healthy session whose server answers pings slowly.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_tungstenite::WebSocketStream;
+use async_tungstenite::tokio::TokioAdapter;
+use async_tungstenite::tungstenite::client::IntoClientRequest as _;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::{self, Message};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use http::HeaderMap;
+use protocol::CloseInfo;
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use url::Url;
+
+use crate::Error;
+use crate::connection::{Connection, Incoming};
+use crate::proxy::{ProxyConfig, connect_via_http_proxy};
+use crate::secret::redact_url;
+use crate::tls::TlsConfig;
+
+/// The default idle timeout: a ping goes out after 30 s of silence, the
+/// connection is declared dead after 60 s without any frame.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How to open a WebSocket.
+#[derive(Clone, Debug)]
+pub struct WsOptions {
+    /// Trusted CAs.
+    pub tls: TlsConfig,
+    /// Proxy selection.
+    pub proxy: ProxyConfig,
+    /// Declare the connection dead after this long without any frame from
+    /// the server (pings are sent at half of it). `None` disables liveness checks.
+    pub idle_timeout: Option<Duration>,
+    /// Limit for TCP connect, proxy tunnel, TLS and the HTTP upgrade together.
+    pub connect_timeout: Duration,
+}
+
+impl Default for WsOptions {
+    fn default() -> Self {
+        Self {
+            tls: TlsConfig::default(),
+            proxy: ProxyConfig::default(),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            connect_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A TCP stream, TLS or not.
+#[derive(Debug)]
+enum MaybeTls {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MaybeTls {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTls {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A WebSocket connection to a Live API server.
+#[derive(Debug)]
+pub struct WsConnection {
+    ws: WebSocketStream<TokioAdapter<MaybeTls>>,
+    idle_timeout: Option<Duration>,
+    last_rx: Instant,
+    pinged: bool,
+    ended: bool,
+}
+
+impl WsConnection {
+    /// Connects to `url` (`ws://` or `wss://`) and performs the WebSocket
+    /// upgrade with `headers` (credentials among them; they are never logged).
+    pub async fn connect(
+        url: &Url,
+        headers: HeaderMap,
+        options: &WsOptions,
+    ) -> Result<Self, Error> {
+        let limit = options.connect_timeout;
+        tokio::time::timeout(limit, Self::connect_inner(url, headers, options))
+            .await
+            .map_err(|_| Error::ConnectTimeout(limit))?
+    }
+
+    async fn connect_inner(
+        url: &Url,
+        headers: HeaderMap,
+        options: &WsOptions,
+    ) -> Result<Self, Error> {
+        let shown = redact_url(url);
+        let secure = match url.scheme() {
+            "wss" => true,
+            "ws" => false,
+            other => {
+                return Err(Error::Config(crate::ConfigError::UnsupportedScheme(
+                    other.to_owned(),
+                )));
+            }
+        };
+        let host = url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+            .unwrap_or_default();
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if secure { 443 } else { 80 });
+        // Build the TLS config first: a bad CA file should fail before any traffic.
+        let tls = if secure {
+            Some(options.tls.client_config()?)
+        } else {
+            None
+        };
+
+        let tcp = match options.proxy.proxy_for(url)? {
+            Some(proxy) => {
+                tracing::debug!(proxy = %redact_url(&proxy), target = %shown, "connecting through proxy");
+                connect_via_http_proxy(&proxy, &host, port).await?
+            }
+            None => {
+                tracing::debug!(target = %shown, "connecting");
+                TcpStream::connect((host.as_str(), port))
+                    .await
+                    .map_err(|source| Error::Connect {
+                        target: format!("{host}:{port}"),
+                        source,
+                    })?
+            }
+        };
+        tcp.set_nodelay(true).ok();
+
+        let stream = match tls {
+            Some(config) => {
+                let name = ServerName::try_from(host.clone()).map_err(|_| {
+                    Error::Config(crate::ConfigError::InvalidUrl(format!(
+                        "{host:?} is not a valid TLS server name"
+                    )))
+                })?;
+                let tls = TlsConnector::from(Arc::clone(&config))
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|source| Error::TlsHandshake {
+                        host: host.clone(),
+                        source,
+                    })?;
+                MaybeTls::Tls(Box::new(tls))
+            }
+            None => MaybeTls::Plain(tcp),
+        };
+
+        let mut request = url.as_str().into_client_request()?;
+        request.headers_mut().insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(concat!("gemlive/", env!("CARGO_PKG_VERSION"))),
+        );
+        for (name, value) in &headers {
+            request.headers_mut().insert(name, value.clone());
+        }
+        let (ws, response) = async_tungstenite::tokio::client_async(request, stream)
+            .await
+            .map_err(handshake_error)?;
+        tracing::debug!(status = %response.status(), target = %shown, "WebSocket open");
+        Ok(Self {
+            ws,
+            idle_timeout: options.idle_timeout,
+            last_rx: Instant::now(),
+            pinged: false,
+            ended: false,
+        })
+    }
+}
+
+fn handshake_error(error: tungstenite::Error) -> Error {
+    match error {
+        tungstenite::Error::Http(response) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(|b| {
+                    let text = String::from_utf8_lossy(b);
+                    text.chars().take(500).collect::<String>()
+                })
+                .unwrap_or_default();
+            Error::Handshake {
+                status: response.status().as_u16(),
+                body,
+            }
+        }
+        other => Error::WebSocket(other),
+    }
+}
+
+impl Connection for WsConnection {
+    async fn send(&mut self, frame: String) -> Result<(), Error> {
+        self.ws
+            .send(Message::text(frame))
+            .await
+            .map_err(map_ws_error)
+    }
+
+    async fn recv(&mut self) -> Result<Incoming, Error> {
+        loop {
+            if self.ended {
+                return Ok(Incoming::Close(None));
+            }
+            let (ping_at, dead_at) = match self.idle_timeout {
+                Some(idle) => (Some(self.last_rx + idle / 2), Some(self.last_rx + idle)),
+                None => (None, None),
+            };
+            tokio::select! {
+                // The socket first: frames that are already buffered count as
+                // liveness even when the driver was busy for a while.
+                biased;
+                message = self.ws.next() => {
+                    let message = match message {
+                        None => {
+                            self.ended = true;
+                            return Ok(Incoming::Close(None));
+                        }
+                        Some(Err(e)) => match map_ws_error(e) {
+                            Error::ConnectionLost(reason) => {
+                                self.ended = true;
+                                tracing::debug!("connection ended without a close frame: {reason}");
+                                return Ok(Incoming::Close(None));
+                            }
+                            other => return Err(other),
+                        },
+                        Some(Ok(message)) => message,
+                    };
+                    self.last_rx = Instant::now();
+                    self.pinged = false;
+                    match message {
+                        Message::Text(text) => return Ok(Incoming::Text(Bytes::from(text))),
+                        Message::Binary(data) => return Ok(Incoming::Binary(data)),
+                        Message::Close(frame) => {
+                            self.ended = true;
+                            return Ok(Incoming::Close(frame.map(|f| CloseInfo {
+                                code: u16::from(f.code),
+                                reason: f.reason.to_string(),
+                            })));
+                        }
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                    }
+                }
+                () = sleep_until_opt(ping_at), if !self.pinged => {
+                    self.pinged = true;
+                    tracing::trace!("idle: sending ping");
+                    self.ws.send(Message::Ping(Bytes::new())).await.map_err(map_ws_error)?;
+                }
+                () = sleep_until_opt(dead_at) => {
+                    self.ended = true;
+                    let idle = self.idle_timeout.unwrap_or_default();
+                    return Err(Error::IdleTimeout(idle));
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        match self.ws.close(Some(frame)).await {
+            Ok(()) => Ok(()),
+            Err(e) => match map_ws_error(e) {
+                Error::ConnectionLost(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        // Drive the close handshake (flush our close reply, read until the
+        // server hangs up), but never hang on a silent peer.
+        let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn map_ws_error(error: tungstenite::Error) -> Error {
+    use tungstenite::error::ProtocolError;
+    match error {
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            Error::ConnectionLost("the WebSocket is closed".to_owned())
+        }
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            Error::ConnectionLost(
+                "the server reset the connection without a close frame".to_owned(),
+            )
+        }
+        tungstenite::Error::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionAborted
+            ) =>
+        {
+            Error::ConnectionLost(e.to_string())
+        }
+        other => Error::WebSocket(other),
+    }
+}

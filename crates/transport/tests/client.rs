@@ -1,0 +1,290 @@
+//! `connect()` against a Live-protocol server on loopback: the whole stack
+//! (endpoint, auth header, TLS, proxy, driver, recorder).
+
+mod support;
+
+use std::time::Duration;
+
+use gemlive_transport::protocol::wire::{GenerationConfig, Modality, Setup};
+use gemlive_transport::protocol::{CloseKind, Event};
+use gemlive_transport::{
+    Auth, ClientConfig, Endpoint, ProxyConfig, RecorderConfig, TlsConfig, connect,
+};
+use serde_json::{Value, json};
+use support::{ConnectProxy, LiveServer, ServerConn, echo_session, pki};
+
+const KEY: &str = "AIzaTESTKEY-loopback";
+
+fn config(server: &LiveServer, setup: Setup) -> ClientConfig {
+    let mut config = ClientConfig::new(
+        Endpoint::custom(&server.base_url()).unwrap(),
+        Auth::api_key(KEY),
+        setup,
+    );
+    config.proxy = ProxyConfig::Direct;
+    config
+}
+
+async fn echo_server(tls: Option<std::sync::Arc<rustls::ServerConfig>>) -> LiveServer {
+    LiveServer::start(tls, |conn: ServerConn| echo_session(conn, Some(KEY))).await
+}
+
+fn text_of(events: &[Event]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_text_session_over_tls_with_header_auth() {
+    let pki = pki();
+    let server = echo_server(Some(pki.server_config.clone())).await;
+    let mut config = config(&server, Setup::new("gemini-live-test"));
+    config.tls = TlsConfig::only_ca_file(&pki.ca_file);
+    let (sender, mut events) = connect(config).await.unwrap();
+    sender.send_text("hello").await.unwrap();
+    let turn = events.next_turn().collect().await.unwrap();
+    assert_eq!(text_of(&turn), "echo: hello");
+    assert!(matches!(turn.last(), Some(Event::TurnComplete { .. })));
+    assert_eq!(sender.resumption_handle().as_deref(), Some("handle-1"));
+    sender.close().await.unwrap();
+    let mut last = None;
+    while let Some(event) = events.next().await {
+        last = Some(event);
+    }
+    assert!(
+        matches!(last, Some(Event::Closed(ref c)) if c.code == 1000),
+        "{last:?}"
+    );
+
+    let seen = server.requests();
+    assert_eq!(seen[0].header("x-goog-api-key"), Some(KEY));
+    assert!(!seen[0].uri.contains(KEY));
+}
+
+#[tokio::test]
+async fn setup_model_gets_the_models_prefix() {
+    let server = LiveServer::start(None, |mut conn: ServerConn| async move {
+        let setup = conn.recv_json().await.unwrap();
+        let model = setup["setup"]["model"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        conn.close(
+            1008,
+            &format!("{model} is not found for API version v1beta"),
+        )
+        .await;
+    })
+    .await;
+    let err = connect(config(&server, Setup::new("gemini-nope")))
+        .await
+        .unwrap_err();
+    let close = err.close().unwrap();
+    assert_eq!(
+        close.reason,
+        "models/gemini-nope is not found for API version v1beta"
+    );
+    assert_eq!(close.kind, CloseKind::ModelNotFound);
+}
+
+#[tokio::test]
+async fn closes_during_setup_carry_reason_and_hint() {
+    for (code, reason) in [
+        (1007, "API key not valid. Please pass a valid API key."),
+        (
+            1008,
+            "Method doesn't allow unregistered callers (callers without established identity).",
+        ),
+        (1011, "Internal error encountered."),
+    ] {
+        let server = LiveServer::start(None, move |mut conn: ServerConn| async move {
+            conn.recv_json().await;
+            conn.close(code, reason).await;
+        })
+        .await;
+        let err = connect(config(&server, Setup::new("m"))).await.unwrap_err();
+        let close = err
+            .close()
+            .unwrap_or_else(|| panic!("not a close: {err:?}"));
+        assert_eq!((close.code, close.reason.as_str()), (code, reason));
+        let shown = err.to_string();
+        assert!(
+            shown.contains(reason) && shown.contains(close.hint),
+            "{shown}"
+        );
+        assert!(!shown.contains(KEY) && !format!("{err:?}").contains(KEY));
+    }
+}
+
+#[tokio::test]
+async fn wrong_key_is_a_1007_from_the_server() {
+    let server = echo_server(None).await;
+    let mut config = config(&server, Setup::new("m"));
+    config.auth = Auth::api_key("AIzaWRONG");
+    let err = connect(config).await.unwrap_err();
+    let close = err.close().unwrap();
+    assert_eq!(close.code, 1007);
+    assert_eq!(close.kind, CloseKind::InvalidApiKey);
+}
+
+#[tokio::test]
+async fn close_mid_turn_over_the_socket() {
+    for (code, reason, kind) in [
+        (
+            1007,
+            "Request contains an invalid argument.",
+            CloseKind::InvalidArgument,
+        ),
+        (
+            1008,
+            "Requested entity was not found.",
+            CloseKind::NotSupported,
+        ),
+        (1011, "Internal error encountered.", CloseKind::Internal),
+    ] {
+        let server = LiveServer::start(None, move |mut conn: ServerConn| async move {
+            conn.recv_json().await;
+            conn.send_binary_json(&json!({"setupComplete": {}})).await;
+            conn.recv_json().await;
+            conn.send_binary_json(
+                &json!({"serverContent": {"modelTurn": {"parts": [{"text": "par"}]}}}),
+            )
+            .await;
+            conn.close(code, reason).await;
+        })
+        .await;
+        let (sender, mut events) = connect(config(&server, Setup::new("m"))).await.unwrap();
+        sender.send_text("go").await.unwrap();
+        let mut turn = events.next_turn();
+        assert!(matches!(turn.next().await, Ok(Some(Event::Text { .. }))));
+        let err = turn.next().await.unwrap_err();
+        let close = err.close().unwrap();
+        assert_eq!(
+            (close.code, close.reason.as_str(), close.kind),
+            (code, reason, kind)
+        );
+        assert!(!close.hint.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn audio_session_through_a_connect_proxy() {
+    let pki = pki();
+    let server = echo_server(Some(pki.server_config.clone())).await;
+    let proxy = ConnectProxy::start(None).await;
+    let mut setup = Setup::new("gemini-live-test");
+    setup.generation_config = Some(GenerationConfig {
+        response_modalities: Some(vec![Modality::Audio]),
+        ..GenerationConfig::default()
+    });
+    let mut config = config(&server, setup);
+    config.tls = TlsConfig::only_ca_file(&pki.ca_file);
+    config.proxy = ProxyConfig::url(&proxy.url()).unwrap();
+    let (sender, mut events) = connect(config).await.unwrap();
+    sender.send_text("sing").await.unwrap();
+    let turn = events.next_turn().collect().await.unwrap();
+    let audio: usize = turn
+        .iter()
+        .map(|e| match e {
+            Event::Audio { data, sample_rate } => {
+                assert_eq!(*sample_rate, 24_000);
+                data.len()
+            }
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(audio, support::tone(0.5).len());
+    assert!(
+        turn.iter()
+            .any(|e| matches!(e, Event::OutputTranscript { text, .. } if text == "echo: sing"))
+    );
+    assert_eq!(proxy.tunnels.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn recording_a_real_session_scrubs_the_key() {
+    let server = echo_server(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.jsonl");
+    let mut setup = Setup::new("gemini-live-test");
+    setup.generation_config = Some(GenerationConfig {
+        response_modalities: Some(vec![Modality::Audio]),
+        ..GenerationConfig::default()
+    });
+    let mut config = config(&server, setup);
+    config.record = Some(RecorderConfig::new(&path).trim_audio(64));
+    let (sender, mut events) = connect(config).await.unwrap();
+    sender.send_text(format!("my key is {KEY}")).await.unwrap();
+    events.next_turn().collect().await.unwrap();
+    sender.close().await.unwrap();
+    while events.next().await.is_some() {}
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(KEY), "the key never reaches a recording");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let header = &lines[0]["header"];
+    assert_eq!(header["model"], "models/gemini-live-test");
+    assert_eq!(header["backend"], "mldev");
+    assert!(
+        header["endpoint"]
+            .as_str()
+            .unwrap()
+            .starts_with("ws://127.0.0.1:")
+    );
+    assert_eq!(
+        lines[1]["send"]["setup"]["model"],
+        "models/gemini-live-test"
+    );
+    assert_eq!(lines[1]["t_ms"], 0);
+    assert_eq!(lines[2]["recv"], json!({"setupComplete": {}}));
+    let mut last_t = 0;
+    for line in &lines[1..] {
+        let t = line["t_ms"].as_u64().unwrap();
+        assert!(t >= last_t, "times are monotonic");
+        last_t = t;
+        if let Some(data) = line
+            .pointer("/recv/serverContent/modelTurn/parts/0/inlineData/data")
+            .and_then(Value::as_str)
+        {
+            assert!(data.len() <= 64);
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap();
+        }
+    }
+    assert!(lines.iter().any(|l| l.get("close").is_some()));
+}
+
+#[tokio::test]
+async fn idle_timeout_ends_the_session_when_the_server_stalls() {
+    let server = LiveServer::start(None, |mut conn: ServerConn| async move {
+        conn.recv_json().await;
+        conn.send_binary_json(&json!({"setupComplete": {}})).await;
+        // Stop reading: pings go unanswered.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let mut config = config(&server, Setup::new("m"));
+    config.idle_timeout = Some(Duration::from_millis(400));
+    let (_sender, mut events) = connect(config).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(Event::Closed(close)) = events.next().await {
+                return close;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed.code, 1006);
+    assert!(closed.reason.contains("idle"), "{}", closed.reason);
+}
