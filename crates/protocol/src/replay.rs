@@ -56,14 +56,16 @@ pub enum ReplayError {
     },
 }
 
+/// The header line. Fixtures carry the setup; recordings made by the transport's recorder carry
+/// `source`, `model`, `endpoint`, ... instead and start with the setup as their first `send`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Header {
     #[serde(default)]
     description: String,
     #[serde(default)]
     backend: Option<String>,
-    setup: Value,
+    #[serde(default)]
+    setup: Option<Value>,
     #[serde(default)]
     setup_timeout_ms: Option<u64>,
 }
@@ -170,8 +172,28 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
     let header = serde_json::from_str::<HeaderLine>(first)
         .map_err(|e| format_err(1, e))?
         .header;
+    // A recording: the setup is its first `send`, and every later `send` is replayed as a command.
+    let recording = header.setup.is_none();
+    let lines: Vec<(usize, &str)> = lines.collect();
+    let (setup_value, lines) = match header.setup {
+        Some(setup) => (setup, &lines[..]),
+        None => {
+            let (index, text) = lines
+                .first()
+                .ok_or_else(|| format_err(1, "a recording with no frames"))?;
+            let step: Value = serde_json::from_str(text).map_err(|e| format_err(index + 1, e))?;
+            let setup = step["send"]["setup"].clone();
+            if setup.is_null() {
+                return Err(format_err(
+                    index + 1,
+                    "the header has no setup, and the first step is not the setup `send`",
+                ));
+            }
+            (setup, &lines[1..])
+        }
+    };
     let setup: Setup =
-        serde_json::from_value(header.setup).map_err(|e| format_err(1, format!("setup: {e}")))?;
+        serde_json::from_value(setup_value).map_err(|e| format_err(1, format!("setup: {e}")))?;
     let mut config = SessionConfig::new(setup);
     config.backend = parse_backend(header.backend.as_deref()).map_err(|e| format_err(1, e))?;
     if let Some(ms) = header.setup_timeout_ms {
@@ -191,7 +213,7 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
     let mut sent: VecDeque<String> = VecDeque::new();
     drain(&mut session, 0, &mut trace, &mut sent);
 
-    for (index, text) in lines {
+    for &(index, text) in lines {
         let line = index + 1;
         let step: Step = serde_json::from_str(text).map_err(|e| format_err(line, e))?;
         let now = origin + Duration::from_millis(step.t_ms);
@@ -209,6 +231,21 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
                 line,
                 "a step has exactly one of send, recv, recv_raw, cmd, close, tick",
             ));
+        }
+        if recording && let Some(frame) = step.send {
+            let resent = crate::decode_client(frame.to_string().as_bytes())
+                .map_err(crate::Error::from)
+                .and_then(|decoded| resend(&mut session, decoded.message, now));
+            match resent {
+                Ok(Some(next)) => {
+                    trace.push(format!("{t:>6} ~ reconnect"));
+                    session = next;
+                }
+                Ok(None) => {}
+                Err(e) => trace.push(format!("{t:>6} ! {e}")),
+            }
+            drain(&mut session, t, &mut trace, &mut sent);
+            continue;
         }
         if let Some(expected) = step.send {
             let actual = sent.pop_front();
@@ -250,6 +287,42 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
         drain(&mut session, t, &mut trace, &mut sent);
     }
     Ok(trace)
+}
+
+/// Replays a recorded client message as the command that produced it. A second setup means the
+/// recording continued on a new connection: the resuming session is returned.
+fn resend(
+    session: &mut Session,
+    message: wire::ClientMessage,
+    now: Instant,
+) -> Result<Option<Session>, crate::Error> {
+    use wire::ClientMessage as M;
+    match message {
+        M::Setup(_) => return session.next_connection(now).map(Some),
+        M::ClientContent(c) => session.send_client_content(c)?,
+        M::ToolResponse(r) => session.send_tool_response(r.function_responses)?,
+        M::ContextUpdate(u) => session.update_context(u)?,
+        M::RealtimeInput(r) => {
+            let media = r
+                .audio
+                .or_else(|| r.media_chunks.and_then(|c| c.into_iter().next()));
+            if let Some(blob) = media.as_ref().filter(|b| b.mime_type.starts_with("audio/")) {
+                let rate = crate::pcm_rate(&blob.mime_type).unwrap_or(crate::INPUT_SAMPLE_RATE);
+                session.send_audio(blob.data.as_bytes(), rate)?;
+            } else if let Some(blob) = r.video.or(media) {
+                session.send_video(blob.data.as_bytes(), &blob.mime_type)?;
+            } else if let Some(text) = r.text {
+                session.send_text(&text)?;
+            } else if r.activity_start.is_some() {
+                session.send_activity_start()?;
+            } else if r.activity_end.is_some() {
+                session.send_activity_end()?;
+            } else if r.audio_stream_end == Some(true) {
+                session.send_audio_stream_end()?;
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -646,5 +719,23 @@ mod tests {
             replay(bad, origin()),
             Err(ReplayError::Format { line: 2, .. })
         ));
+    }
+
+    #[test]
+    fn recordings_replay_their_client_frames_as_commands() {
+        let recording = r#"{"header": {"source": "gemlive-transport/0.1.0", "model": "models/gemini-3.8-live", "backend": "mldev"}}
+{"t_ms": 0, "send": {"setup": {"model": "models/gemini-3.8-live"}}}
+{"t_ms": 40, "recv": {"setupComplete": {}}}
+{"t_ms": 50, "send": {"realtimeInput": {"text": "hi"}}}
+{"t_ms": 60, "send": {"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": "AAABAA=="}}}}
+{"t_ms": 90, "close": {"code": 1000, "reason": ""}}"#;
+        let trace = replay(recording, origin()).unwrap();
+        assert_eq!(
+            trace[0],
+            r#"     0 > {"setup":{"model":"models/gemini-3.8-live"}}"#
+        );
+        assert_eq!(trace[2], r#"    50 > {"realtimeInput":{"text":"hi"}}"#);
+        assert!(trace[3].contains("<4 bytes crc32="), "{}", trace[3]);
+        assert!(trace[4].contains("Closed 1000"), "{}", trace[4]);
     }
 }
