@@ -39,7 +39,7 @@ pub use setup::{
     ContextWindowCompressionConfig, CustomizedAvatar, FunctionDeclaration, GenerationConfig,
     GoogleSearch, HistoryConfig, LanguageHints, PrebuiltVoiceConfig, ProactivityConfig,
     RealtimeInputConfig, ReplicatedVoiceConfig, SafetySetting, Schema, SessionResumptionConfig,
-    Setup, SlidingWindow, SpeechConfig, ThinkingConfig, TranslationConfig, VoiceConfig,
+    Setup, SlidingWindow, SpeechConfig, ThinkingConfig, Tool, TranslationConfig, VoiceConfig,
     VoiceConsentSignature,
 };
 pub use values::{Base64, Empty, ProtoDuration, Unset, decode_base64, encode_base64_into};
