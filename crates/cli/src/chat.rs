@@ -61,7 +61,8 @@ fn input(args: &ChatArgs) -> Result<Input> {
     let turns: VecDeque<String> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !is_quit(l))
+        .take_while(|l| !is_quit(l))
+        .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect();
     if turns.is_empty() {

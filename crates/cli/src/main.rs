@@ -99,14 +99,20 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
     let emulator = emulator::Emulator::start(config)
         .await
         .context("cannot start the emulator")?;
-    println!("gemlive emulator listening on {}", emulator.base_url());
+    say(&format!(
+        "gemlive emulator listening on {}",
+        emulator.base_url()
+    ));
     if let Some(ca) = emulator.ca_file() {
-        println!("trust its certificate with: SSL_CERT_FILE={}", ca.display());
+        say(&format!(
+            "trust its certificate with: SSL_CERT_FILE={}",
+            ca.display()
+        ));
     }
-    println!(
+    say(&format!(
         "connect with: gemlive chat --endpoint {} \"Hello\"",
         emulator.base_url()
-    );
+    ));
     tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
     emulator.shutdown().await;
     Ok(())
@@ -119,16 +125,16 @@ fn replay(file: &std::path::Path) -> Result<()> {
     let trace = protocol::replay::replay(&text, origin)
         .map_err(|e| exit::Usage(format!("{}: {e}", file.display())))?;
     for line in trace {
-        println!("{line}");
+        say(&line);
     }
     Ok(())
 }
 
 fn models() {
-    println!(
+    say(&format!(
         "{:<52} {:<10} {:<10} {:<13} notes",
         "model", "backend", "output", "clientContent"
-    );
+    ));
     for p in protocol::models::all() {
         let mut notes = Vec::new();
         if p.non_blocking_by_default {
@@ -147,7 +153,7 @@ fn models() {
             protocol::models::ClientContentRule::Anytime => "anytime",
             protocol::models::ClientContentRule::InitialHistoryOnly => "history only",
         };
-        println!(
+        say(&format!(
             "{:<52} {:<10} {:<10} {:<13} {}",
             p.id,
             if p.backend == protocol::Backend::Vertex {
@@ -158,6 +164,14 @@ fn models() {
             if p.audio_only { "audio" } else { "text|audio" },
             content,
             notes.join(", ")
-        );
+        ));
     }
+}
+
+/// Prints a line to stdout; a closed pipe (`gemlive replay x | head`) is not an error.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }

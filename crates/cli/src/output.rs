@@ -72,7 +72,7 @@ impl Output {
     }
 
     fn clear_progress(&self) {
-        if self.progress && self.audio_seconds > 0.0 {
+        if self.progress && self.audio && self.audio_seconds > 0.0 {
             let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
         }
     }
