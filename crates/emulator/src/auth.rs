@@ -288,10 +288,10 @@ impl TokenRecord {
             None => {
                 let model = client.remove("model");
                 *client = normalize_keys(locked);
-                if !client.contains_key("model") {
-                    if let Some(m) = model {
-                        client.insert("model".into(), m);
-                    }
+                if !client.contains_key("model")
+                    && let Some(m) = model
+                {
+                    client.insert("model".into(), m);
                 }
             }
             Some(mask) => {
@@ -433,6 +433,47 @@ mod tests {
         assert_eq!(
             authenticate(&req(&[], &[("authorization", "Bearer ya29")]), &v, None),
             Ok(Identity::Bearer)
+        );
+    }
+
+    #[test]
+    fn expiry_and_new_session_deadline() {
+        let store = TokenStore::default();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600); // 2026-01-01T00:00:00Z
+        let body = json!({"uses": 0, "expireTime": "2026-01-01T00:30:00+00:00",
+            "newSessionExpireTime": "2026-01-01T00:01:00Z"});
+        let reply = store
+            .mint(body.to_string().as_bytes(), now, 1, |_| Ok(()))
+            .unwrap();
+        assert_eq!(reply["expireTime"], "2026-01-01T00:30:00.000000Z");
+        assert!(reply.get("uses").is_none(), "0 = unlimited");
+        let name = reply["name"].as_str().unwrap();
+        for _ in 0..3 {
+            assert!(store.admit(name, now, false).is_ok());
+        }
+        let after_new_session_deadline = now + Duration::from_secs(120);
+        assert_eq!(
+            store
+                .admit(name, after_new_session_deadline, false)
+                .unwrap_err(),
+            Close::missing_auth_token()
+        );
+        assert!(
+            store.admit(name, after_new_session_deadline, true).is_ok(),
+            "resumes still work"
+        );
+        let expired = now + Duration::from_secs(1800);
+        assert_eq!(
+            store.admit(name, expired, true).unwrap_err(),
+            Close::missing_auth_token()
+        );
+        let too_far = json!({"expireTime": "2026-01-02T00:00:00Z"});
+        assert_eq!(
+            store
+                .mint(too_far.to_string().as_bytes(), now, 1, |_| Ok(()))
+                .unwrap_err()
+                .status,
+            400
         );
     }
 

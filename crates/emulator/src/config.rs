@@ -96,7 +96,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("tls", &self.tls)
             .field("voice", &self.voice)
             .field("script", &self.script.as_ref().map(|s| s.rules.len()))
-            .field("replay", &self.replay.as_ref().map(|r| r.frames.len()))
+            .field("replay", &self.replay.as_ref().map(|r| r.connections.len()))
             .field("record_dir", &self.record_dir)
             .field("connection_lifetime", &self.connection_lifetime)
             .field("go_away_notice", &self.go_away_notice)
@@ -115,7 +115,7 @@ impl EmulatorConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {
-        if !(self.speed > 0.0) {
+        if self.speed.is_nan() || self.speed <= 0.0 {
             return Err(crate::Error::Config(format!(
                 "speed must be greater than zero (f64::INFINITY disables pacing), got {}",
                 self.speed
@@ -130,11 +130,19 @@ impl EmulatorConfig {
     }
 }
 
+/// A duration far enough to mean "never" without overflowing an `Instant`.
+const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// `d` of emulated time at pacing factor `speed` (`f64::INFINITY`: no time at all).
 pub(crate) fn paced(speed: f64, d: Duration) -> Duration {
     if speed.is_infinite() {
         Duration::ZERO
     } else {
-        d.div_f64(speed)
+        Duration::try_from_secs_f64(d.as_secs_f64() / speed).unwrap_or(FAR)
     }
+}
+
+/// `t + d`, saturating at a far future instead of overflowing (durations come from configs and scripts).
+pub(crate) fn later(t: std::time::Instant, d: Duration) -> std::time::Instant {
+    t.checked_add(d).or_else(|| t.checked_add(FAR)).unwrap_or(t)
 }

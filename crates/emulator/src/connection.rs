@@ -12,10 +12,10 @@ use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use protocol::wire::{
-    Blob, Content, FunctionCall, GoAway, Modality, ModalityTokenCount, Part, ProtoDuration,
-    ServerContent, ServerMessage, SessionResumptionUpdate, SetupComplete, ToolCall,
-    ToolCallCancellation, Transcription, UsageMetadata, VoiceActivity, VoiceActivityType,
-    decode_base64,
+    Blob, Content, FunctionCall, GoAway, GroundingMetadata, Modality, ModalityTokenCount, Part,
+    ProtoDuration, ServerContent, ServerMessage, SessionResumptionUpdate, SetupComplete, ToolCall,
+    ToolCallCancellation, Transcription, UsageMetadata, VadSignalType, VoiceActivity,
+    VoiceActivityDetectionSignal, VoiceActivityType, decode_base64,
 };
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -23,9 +23,10 @@ use tokio::sync::watch;
 
 use crate::auth::{Identity, authenticate};
 use crate::close::Close;
+use crate::config::later;
 use crate::engine::{Engine, EngineOptions, FnResponse, Input, Memory, Out, Poll, Usage};
 use crate::http::{Request, upgrade_response};
-use crate::replay::{Direction, Replay};
+use crate::replay::{Replay, Step, client_frames_needed};
 use crate::responder::{Role as TurnRole, Turn, speech_placeholder};
 use crate::route::{Backend, LiveEndpoint};
 use crate::server::{Io, Shared};
@@ -77,6 +78,13 @@ fn server_content(sc: ServerContent) -> ServerMessage {
         server_content: Some(sc),
         ..ServerMessage::default()
     }
+}
+
+/// Who sent a frame (for the recorder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Client,
+    Server,
 }
 
 /// Appends frames to `DIR/<n>.jsonl` in the conformance corpus format.
@@ -162,6 +170,7 @@ pub(crate) async fn serve(
         transparent: false,
         token_expiry: None,
         refuse_media_chunks: false,
+        pong_delay: None,
     };
     if let Some(replay) = conn.shared.replay.clone() {
         return conn.replay(&req, &replay, stop).await;
@@ -188,6 +197,8 @@ struct Connection {
     token_expiry: Option<SystemTime>,
     /// `--strict-models` and the model refuses `realtimeInput.mediaChunks`.
     refuse_media_chunks: bool,
+    /// Script fault: answer pings this late.
+    pong_delay: Option<Duration>,
 }
 
 impl Connection {
@@ -196,7 +207,13 @@ impl Connection {
             match self.ws.next().await {
                 Some(Ok(Message::Text(t))) => return Recv::Frame(t.as_bytes().to_vec()),
                 Some(Ok(Message::Binary(b))) => return Recv::Frame(b.to_vec()),
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                // The pong is queued and goes out with the next read or write: stalling here delays it.
+                Some(Ok(Message::Ping(_))) => {
+                    if let Some(d) = self.pong_delay {
+                        tokio::time::sleep(d).await;
+                    }
+                }
+                Some(Ok(Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Err(tungstenite::Error::Capacity(_))) => return Recv::TooBig,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return Recv::Ended,
             }
@@ -307,7 +324,11 @@ impl Connection {
         live: usize,
         mut stop: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
-        let first = match tokio::time::timeout(SETUP_WAIT, self.recv()).await {
+        let first = tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            first = tokio::time::timeout(SETUP_WAIT, self.recv()) => first,
+        };
+        let first = match first {
             Ok(Recv::Frame(f)) => f,
             Ok(Recv::TooBig) => {
                 self.close(&Close::too_big(self.shared.config.max_message_bytes))
@@ -343,8 +364,11 @@ impl Connection {
     ) -> End {
         let start = Instant::now();
         let lifetime = self.shared.config.connection_lifetime;
-        let end_at = start + lifetime;
-        let go_away_at = start + lifetime.saturating_sub(self.shared.config.go_away_notice);
+        let end_at = later(start, lifetime);
+        let go_away_at = later(
+            start,
+            lifetime.saturating_sub(self.shared.config.go_away_notice),
+        );
         let mut go_away_sent = false;
         let session_id = (self.endpoint.backend == Backend::Vertex)
             .then(|| crate::ids::uuid(self.shared.seed, "session", self.number));
@@ -358,7 +382,11 @@ impl Connection {
         if !self.send(&complete).await {
             return End::Gone;
         }
-        if engine.setup_resumption() && !self.resumption_update(engine, sid, true).await {
+        if engine.setup_resumption()
+            && !self
+                .resumption_update(engine, sid, engine.resumable())
+                .await
+        {
             return End::Gone;
         }
         loop {
@@ -474,6 +502,7 @@ impl Connection {
             Out::InputTranscript(t) => server_content(ServerContent {
                 input_transcription: Some(Transcription {
                     text: Some(t),
+                    finished: vertex.then_some(true),
                     ..Transcription::default()
                 }),
                 ..ServerContent::default()
@@ -488,8 +517,10 @@ impl Connection {
             }),
             Out::TurnComplete(u) => ServerMessage {
                 usage_metadata: Some(usage_metadata(&u, vertex)),
+                // Vertex sends an empty groundingMetadata alongside turnComplete.
                 ..server_content(ServerContent {
                     turn_complete: Some(true),
+                    grounding_metadata: vertex.then(GroundingMetadata::default),
                     ..ServerContent::default()
                 })
             },
@@ -529,6 +560,20 @@ impl Connection {
             }
             Out::Close(c) => return Some(End::Close(c)),
             Out::Drop => return Some(End::Drop),
+            Out::VadSignal { start } => ServerMessage {
+                voice_activity_detection_signal: Some(VoiceActivityDetectionSignal {
+                    vad_signal_type: Some(if start {
+                        VadSignalType::StartOfSpeech
+                    } else {
+                        VadSignalType::EndOfSpeech
+                    }),
+                }),
+                ..ServerMessage::default()
+            },
+            Out::SlowPongs(d) => {
+                self.pong_delay = Some(d);
+                return None;
+            }
             Out::Malformed => {
                 let bad = Bytes::from_static(b"{\n  \"serverContent\": {\n    \"modelTurn\": \n");
                 return (!self.send_raw(bad).await).then_some(End::Gone);
@@ -646,11 +691,13 @@ impl Connection {
         replay: &Replay,
         mut stop: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
-        let needed = replay.client_frames_needed();
+        let steps = replay.connection(usize::try_from(self.number - 1).unwrap_or(usize::MAX));
+        let needed = client_frames_needed(steps);
+        let origin = steps.first().and_then(|s| s.at).unwrap_or_default();
         let mut received = 0;
         let start = Instant::now();
-        for (i, f) in replay.frames.iter().enumerate() {
-            if f.dir == Direction::Client {
+        for (i, step) in steps.iter().enumerate() {
+            if matches!(step.step, Step::Client(_)) {
                 continue;
             }
             while received < needed[i] {
@@ -661,15 +708,12 @@ impl Connection {
                 match frame {
                     Recv::Frame(bytes) => {
                         self.recorder.frame(Direction::Client, &bytes);
-                        if received == 0 {
-                            if let Err(close) = authenticate(
-                                req,
-                                &self.endpoint,
-                                self.shared.config.api_key.as_deref(),
-                            ) {
-                                self.close(&close).await;
-                                return Ok(());
-                            }
+                        let api_key = self.shared.config.api_key.as_deref();
+                        if received == 0
+                            && let Err(close) = authenticate(req, &self.endpoint, api_key)
+                        {
+                            self.close(&close).await;
+                            return Ok(());
                         }
                         received += 1;
                     }
@@ -681,12 +725,23 @@ impl Connection {
                     Recv::Ended => return Ok(()),
                 }
             }
-            if let Some(at) = f.at {
-                let due = start + self.shared.config.paced(at);
+            if let Some(at) = step.at {
+                let due = later(start, self.shared.config.paced(at.saturating_sub(origin)));
                 tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
             }
-            let mut frame = serde_json::to_string_pretty(&f.frame).unwrap_or_default();
-            frame.push('\n');
+            let frame = match &step.step {
+                Step::Server(v) => {
+                    let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
+                    text.push('\n');
+                    text
+                }
+                Step::ServerRaw(raw) => raw.clone(),
+                Step::Close { code, reason } => {
+                    self.close(&Close::new(*code, reason.clone())).await;
+                    return Ok(());
+                }
+                Step::Drop | Step::Client(_) => return Ok(()),
+            };
             if !self.send_raw(Bytes::from(frame)).await {
                 return Ok(());
             }

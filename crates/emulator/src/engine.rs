@@ -30,6 +30,8 @@ const TEXT_DELTA_GAP: Duration = Duration::from_millis(40);
 #[derive(Debug, Clone)]
 pub(crate) struct SessionSetup {
     pub(crate) vertex: bool,
+    /// Vertex `explicitVadSignal`: send `voiceActivityDetectionSignal` events.
+    pub(crate) explicit_vad_signal: bool,
     pub(crate) audio_out: bool,
     pub(crate) input_transcription: bool,
     pub(crate) output_transcription: bool,
@@ -158,6 +160,12 @@ pub(crate) enum Out {
     Drop,
     /// A frame that is not valid JSON.
     Malformed,
+    /// Vertex `voiceActivityDetectionSignal` (start or end of speech).
+    VadSignal {
+        start: bool,
+    },
+    /// Answer pings this late from now on.
+    SlowPongs(Duration),
 }
 
 /// What [`Engine::poll`] says.
@@ -300,13 +308,13 @@ impl Engine {
     }
 
     fn finish_turn(&mut self, now: Instant) {
-        if let Some(turn) = self.turn.take() {
-            if !turn.spoken.trim().is_empty() {
-                self.mem.history.push(Turn {
-                    role: Role::Model,
-                    text: turn.spoken.trim().to_owned(),
-                });
-            }
+        if let Some(turn) = self.turn.take()
+            && !turn.spoken.trim().is_empty()
+        {
+            self.mem.history.push(Turn {
+                role: Role::Model,
+                text: turn.spoken.trim().to_owned(),
+            });
         }
         if self.setup.resumption {
             let resumable = self.resumable();
@@ -447,7 +455,7 @@ impl Engine {
                         .rposition(|t| t.role == Role::User)
                         .map(|i| self.mem.history[i].text.clone())
                         .unwrap_or_default();
-                    self.user_turn(now, user, false);
+                    self.user_turn(now, user);
                 }
             }
             Input::Text(text) => {
@@ -457,7 +465,7 @@ impl Engine {
                         role: Role::User,
                         text: text.clone(),
                     });
-                    self.user_turn(now, text, false);
+                    self.user_turn(now, text);
                 }
             }
             Input::Audio { pcm, rate } => self.audio(pcm, rate, now),
@@ -468,13 +476,7 @@ impl Engine {
                 }
                 self.manual_activity = Some(Duration::ZERO);
                 let offset = self.mem.audio_offset;
-                self.push(
-                    now,
-                    Out::VoiceActivity {
-                        start: true,
-                        offset,
-                    },
-                );
+                self.activity_signal(true, offset, now);
                 if self.turn.is_some() && !self.setup.no_interruption {
                     self.interrupt(now);
                 }
@@ -484,13 +486,7 @@ impl Engine {
                     return;
                 };
                 let offset = self.mem.audio_offset;
-                self.push(
-                    now,
-                    Out::VoiceActivity {
-                        start: false,
-                        offset,
-                    },
-                );
+                self.activity_signal(false, offset, now);
                 self.speech_turn(now, speech);
             }
             Input::AudioStreamEnd => {
@@ -537,32 +533,26 @@ impl Engine {
         }
     }
 
+    /// Voice activity as the backend reports it: `voiceActivity` on the Gemini API,
+    /// `voiceActivityDetectionSignal` on Vertex when `explicitVadSignal` asked for it.
+    fn activity_signal(&mut self, start: bool, offset: Duration, now: Instant) {
+        if !self.setup.vertex {
+            self.push(now, Out::VoiceActivity { start, offset });
+        } else if self.setup.explicit_vad_signal {
+            self.push(now, Out::VadSignal { start });
+        }
+    }
+
     fn vad_event(&mut self, ev: VadEvent, now: Instant) {
         match ev {
             VadEvent::Start { offset } => {
-                if !self.setup.vertex {
-                    self.push(
-                        now,
-                        Out::VoiceActivity {
-                            start: true,
-                            offset,
-                        },
-                    );
-                }
+                self.activity_signal(true, offset, now);
                 if self.turn.is_some() && !self.setup.no_interruption {
                     self.interrupt(now);
                 }
             }
             VadEvent::End { offset, speech } => {
-                if !self.setup.vertex {
-                    self.push(
-                        now,
-                        Out::VoiceActivity {
-                            start: false,
-                            offset,
-                        },
-                    );
-                }
+                self.activity_signal(false, offset, now);
                 self.speech_turn(now, speech);
             }
         }
@@ -582,11 +572,11 @@ impl Engine {
             role: Role::User,
             text: text.clone(),
         });
-        self.user_turn(now, text, true);
+        self.user_turn(now, text);
     }
 
     /// The user finished a turn (already in history): script, tools, or the responder answers.
-    fn user_turn(&mut self, now: Instant, text: String, _spoken: bool) {
+    fn user_turn(&mut self, now: Instant, text: String) {
         self.mem.user_turns += 1;
         let rule = self.opts.script.as_ref().and_then(|s| {
             s.matching(&text, self.mem.user_turns, &self.mem.fired_rules)
@@ -607,9 +597,14 @@ impl Engine {
             let args = tools::fill_args(&decl, &text);
             return self.call_functions(now, vec![(decl.name.clone(), args, decl.non_blocking)]);
         }
-        let before = self.mem.history.len().saturating_sub(1);
-        let reply = responder::reply(&text, &self.mem.history[..before], self.mem.video_frames);
+        let reply = self.answer(&text);
         self.speak_turn(now, reply, None);
+    }
+
+    /// The responder's reply to `text`, the latest user turn (already in history).
+    fn answer(&self, text: &str) -> String {
+        let before = self.mem.history.len().saturating_sub(1);
+        responder::reply(text, &self.mem.history[..before], self.mem.video_frames)
     }
 
     fn scripted_reply(&mut self, now: Instant, r: ScriptReply) {
@@ -645,10 +640,8 @@ impl Engine {
             }
             Fault::Malformed => self.push(now, Out::Malformed),
             Fault::Delay(d) => {
-                let before = self.mem.history.len().saturating_sub(1);
-                let reply =
-                    responder::reply(&text, &self.mem.history[..before], self.mem.video_frames);
-                self.speak_turn(now + d, reply, None);
+                let reply = self.answer(&text);
+                self.speak_turn(crate::config::later(now, d), reply, None);
             }
             Fault::Stall => {
                 self.start_turn(now);
@@ -659,10 +652,13 @@ impl Engine {
             Fault::PrematureTurnComplete => {
                 self.start_turn(now);
                 self.push(now, Out::TurnComplete(self.usage(0)));
-                let before = self.mem.history.len().saturating_sub(1);
-                let reply =
-                    responder::reply(&text, &self.mem.history[..before], self.mem.video_frames);
+                let reply = self.answer(&text);
                 self.turn = None;
+                self.speak_turn(now, reply, None);
+            }
+            Fault::SlowPongs(d) => {
+                self.push(now, Out::SlowPongs(d));
+                let reply = self.answer(&text);
                 self.speak_turn(now, reply, None);
             }
             Fault::EmptyAudioTurn => {
@@ -849,6 +845,7 @@ mod tests {
     pub(crate) fn setup(audio: bool) -> SessionSetup {
         SessionSetup {
             vertex: false,
+            explicit_vad_signal: false,
             audio_out: audio,
             input_transcription: true,
             output_transcription: true,

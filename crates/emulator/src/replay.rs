@@ -1,13 +1,18 @@
 //! Serving a recorded session back to a client.
 //!
 //! Two formats are read, one JSON object per line:
-//! - the conformance corpus: a `{"header": {...}}` line, then `{"dir": "client"|"server", "frame": {...}}`;
-//! - the fixtures: `{"t_ms": 412, "recv": {...}}` (a server frame), `{"t_ms": 0, "send": {...}}` (a client
-//!   frame); `cmd` and `tick` lines are ignored.
+//! - the conformance corpus: a `{"header": {...}}` line, then `{"dir": "client"|"server", "frame": {...}}`.
+//!   The emulator walks the frames in order: a client frame waits for the client to send one (any message),
+//!   a server frame is sent at once. Client frames recorded before `setupComplete` (clients that pipeline) are
+//!   not waited for before it.
+//! - the scenario fixtures (`fixtures/*.jsonl`): a header carrying the `setup`, then steps at `t_ms`:
+//!   `recv` (a server frame), `recv_raw` (a server frame given verbatim), `close` (`{"code", "reason"}`, or
+//!   `null` to drop the connection without a close frame), `cmd: {"reconnect": {}}` (what follows is served
+//!   on the next connection). Each connection waits for the client's setup, then plays its steps at their
+//!   `t_ms` (scaled by [`EmulatorConfig::speed`](crate::EmulatorConfig::speed)); the other client steps
+//!   (`send`, `cmd`, `tick`) describe the client and are skipped.
 //!
-//! The emulator walks the frames in order: a client frame waits for the client to send one (any message), a
-//! server frame is sent as a binary frame of pretty-printed JSON, at its `t_ms` when the recording has times.
-//! Client frames recorded before `setupComplete` (clients that pipeline) are not waited for after the setup.
+//! Server frames are sent as binary frames of pretty-printed JSON, exactly as recorded otherwise.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,72 +21,142 @@ use serde_json::Value;
 
 use crate::Error;
 
-/// Who sent a recorded frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Client to server.
-    Client,
-    /// Server to client.
-    Server,
-}
-
-/// One recorded frame.
+/// One recorded step.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReplayFrame {
-    /// Who sent it.
-    pub dir: Direction,
-    /// Time since the start of the session, when recorded.
-    pub at: Option<Duration>,
-    /// The JSON message.
-    pub frame: Value,
+pub enum Step {
+    /// The client sent this message.
+    Client(Value),
+    /// The server sent this message.
+    Server(Value),
+    /// The server sent this text verbatim (for malformed frames).
+    ServerRaw(String),
+    /// The server closed with this code and reason.
+    Close {
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// The server dropped the connection without a close frame.
+    Drop,
 }
 
-/// A recorded session.
+/// A step and when it happened, if the recording has times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayStep {
+    /// Time since the start of the session.
+    pub at: Option<Duration>,
+    /// What happened.
+    pub step: Step,
+}
+
+/// A recorded session: the steps of each connection, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Replay {
-    /// The frames, in recorded order.
-    pub frames: Vec<ReplayFrame>,
+    /// One list of steps per connection (the n-th client connection is served the n-th list; later ones the
+    /// last).
+    pub connections: Vec<Vec<ReplayStep>>,
 }
 
 impl Replay {
     /// Parses either format (see the [module docs](self)).
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let mut frames = Vec::new();
+        let mut connections = vec![Vec::new()];
+        let mut header_setup = None;
+        let mut timed = false;
+        // Fixtures: the setup a later connection sends (the last setup `send` of its segment).
+        let mut segment_setups: Vec<Option<Value>> = vec![None];
         for (n, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
             let bad = |m: &str| Error::Replay(format!("line {}: {m}", n + 1));
             let v: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
-            if v.get("header").is_some() || v.get("cmd").is_some() || v.get("tick").is_some() {
+            if let Some(h) = v.get("header") {
+                header_setup = h.get("setup").cloned();
                 continue;
             }
             let at = v
                 .get("t_ms")
                 .and_then(Value::as_u64)
                 .map(Duration::from_millis);
-            let (dir, frame) = match (
-                v.get("dir").and_then(Value::as_str),
-                v.get("frame"),
-                v.get("recv"),
-                v.get("send"),
-            ) {
-                (Some("client"), Some(f), _, _) => (Direction::Client, f),
-                (Some("server"), Some(f), _, _) => (Direction::Server, f),
-                (None, None, Some(f), None) => (Direction::Server, f),
-                (None, None, None, Some(f)) => (Direction::Client, f),
-                _ => return Err(bad("expected `dir` + `frame`, `recv` or `send`")),
+            timed |= at.is_some();
+            if v.pointer("/cmd/reconnect").is_some() {
+                connections.push(Vec::new());
+                segment_setups.push(None);
+                continue;
+            }
+            if v.get("cmd").is_some() || v.get("tick").is_some() {
+                continue;
+            }
+            let step = match (v.get("dir").and_then(Value::as_str), v.get("frame")) {
+                (Some("client"), Some(f)) => Step::Client(f.clone()),
+                (Some("server"), Some(f)) => Step::Server(f.clone()),
+                _ => {
+                    if let Some(f) = v.get("send") {
+                        if f.get("setup").is_some()
+                            && let Some(last) = segment_setups.last_mut()
+                        {
+                            *last = Some(f.clone());
+                        }
+                        continue;
+                    } else if let Some(f) = v.get("recv") {
+                        Step::Server(f.clone())
+                    } else if let Some(raw) = v.get("recv_raw").and_then(Value::as_str) {
+                        Step::ServerRaw(raw.to_owned())
+                    } else if let Some(close) = v.get("close") {
+                        match close {
+                            Value::Null => Step::Drop,
+                            c => Step::Close {
+                                code: c
+                                    .get("code")
+                                    .and_then(Value::as_u64)
+                                    .and_then(|c| u16::try_from(c).ok())
+                                    .ok_or_else(|| bad("close needs a code"))?,
+                                reason: c
+                                    .get("reason")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                            },
+                        }
+                    } else {
+                        return Err(bad(
+                            "expected `dir` + `frame`, `send`, `recv`, `recv_raw` or `close`",
+                        ));
+                    }
+                }
             };
-            frames.push(ReplayFrame {
-                dir,
-                at,
-                frame: frame.clone(),
-            });
+            if let Some(steps) = connections.last_mut() {
+                steps.push(ReplayStep { at, step });
+            }
         }
-        if frames.is_empty() {
+        // A header with a setup is a fixture, even one with no steps (a client-side refusal).
+        if timed || header_setup.is_some() {
+            // Fixtures: each connection starts with the client's setup.
+            for (i, steps) in connections.iter_mut().enumerate() {
+                let setup = match (i, &segment_setups[i], &header_setup) {
+                    (_, Some(s), _) if i > 0 => Some(s.clone()),
+                    (_, _, Some(h)) => Some(serde_json::json!({ "setup": h })),
+                    (_, Some(s), None) => Some(s.clone()),
+                    _ => None,
+                };
+                if let Some(setup) = setup {
+                    let at = steps.first().and_then(|s| s.at);
+                    steps.insert(
+                        0,
+                        ReplayStep {
+                            at,
+                            step: Step::Client(setup),
+                        },
+                    );
+                }
+            }
+        }
+        if connections.iter().all(Vec::is_empty) {
             return Err(Error::Replay("no frames".into()));
         }
-        Ok(Self { frames })
+        Ok(Self { connections })
     }
 
     /// Reads and parses a recording.
@@ -93,32 +168,39 @@ impl Replay {
         Self::parse(&text)
     }
 
-    /// For each frame, how many client frames must have arrived before it is sent.
-    pub(crate) fn client_frames_needed(&self) -> Vec<usize> {
-        let mut seen = 0;
-        let mut setup_done = false;
-        self.frames
-            .iter()
-            .map(|f| match f.dir {
-                Direction::Client => {
-                    seen += 1;
-                    seen
-                }
-                Direction::Server => {
-                    if !setup_done && f.frame.get("setupComplete").is_some() {
-                        setup_done = true;
-                        return seen.min(1);
-                    }
-                    seen
-                }
-            })
-            .collect()
+    /// The steps served on the `n`-th connection (0-based; past the last, the last).
+    pub(crate) fn connection(&self, n: usize) -> &[ReplayStep] {
+        self.connections
+            .get(n)
+            .or_else(|| self.connections.last())
+            .map_or(&[], Vec::as_slice)
     }
+}
+
+/// For each step, how many client frames must have arrived before the server acts on it.
+pub(crate) fn client_frames_needed(steps: &[ReplayStep]) -> Vec<usize> {
+    let mut seen = 0;
+    let mut setup_done = false;
+    steps
+        .iter()
+        .map(|s| match &s.step {
+            Step::Client(_) => {
+                seen += 1;
+                seen
+            }
+            Step::Server(f) if !setup_done && f.get("setupComplete").is_some() => {
+                setup_done = true;
+                seen.min(1)
+            }
+            _ => seen,
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn both_formats_and_pipelined_clients() {
@@ -130,12 +212,39 @@ mod tests {
 {"dir":"client","bytes":1,"frame":{"realtimeInput":{"text":"again"}}}
 {"dir":"server","bytes":1,"frame":{"serverContent":{"turnComplete":true}}}"#;
         let r = Replay::parse(corpus).unwrap();
-        assert_eq!(r.frames.len(), 6);
-        assert_eq!(r.client_frames_needed(), vec![1, 2, 1, 2, 3, 3]);
-        let fixture = "{\"t_ms\":0,\"send\":{\"setup\":{}}}\n{\"t_ms\":5,\"recv\":{\"setupComplete\":{}}}\n{\"t_ms\":9,\"tick\":true}";
+        assert_eq!(r.connections.len(), 1);
+        assert_eq!(
+            client_frames_needed(r.connection(0)),
+            vec![1, 2, 1, 2, 3, 3]
+        );
+        let fixture = r#"{"header": {"description": "d", "setup": {"model": "models/m"}}}
+{"t_ms": 5, "recv": {"setupComplete": {}}}
+{"t_ms": 6, "cmd": {"text": "hi"}}
+{"t_ms": 7, "send": {"realtimeInput": {"text": "hi"}}}
+{"t_ms": 8, "recv_raw": "{oops"}
+{"t_ms": 10, "close": null}
+{"t_ms": 20, "cmd": {"reconnect": {}}}
+{"t_ms": 20, "send": {"setup": {"model": "models/m"}}}
+{"t_ms": 20, "send": {"setup": {"model": "models/m", "sessionResumption": {"handle": "h"}}}}
+{"t_ms": 30, "recv": {"setupComplete": {}}}"#;
         let r = Replay::parse(fixture).unwrap();
-        assert_eq!(r.frames[1].at, Some(Duration::from_millis(5)));
-        assert_eq!(r.frames[1].dir, Direction::Server);
+        let first = r.connection(0);
+        assert_eq!(
+            first[0].step,
+            Step::Client(json!({"setup": {"model": "models/m"}}))
+        );
+        assert_eq!(first[1].at, Some(Duration::from_millis(5)));
+        assert_eq!(first[2].step, Step::ServerRaw("{oops".into()));
+        assert_eq!(first[3].step, Step::Drop);
+        assert_eq!(client_frames_needed(first), vec![1, 1, 1, 1]);
+        let second = r.connection(1);
+        assert_eq!(
+            second[0].step,
+            Step::Client(
+                json!({"setup": {"model": "models/m", "sessionResumption": {"handle": "h"}}})
+            )
+        );
+        assert_eq!(r.connection(7), second);
         assert!(Replay::parse("{\"x\":1}").is_err());
     }
 }

@@ -70,11 +70,11 @@ pub(crate) fn reply(user: &str, history: &[Turn], video_frames: usize) -> String
             None => "You have not said anything before this.".into(),
         };
     }
-    if let Some(i) = w.windows(3).position(|x| x == ["my", "name", "is"]) {
-        if let Some(name) = user.split_whitespace().nth(i + 3) {
-            let name = name.trim_matches(|c: char| !c.is_alphanumeric());
-            return format!("Nice to meet you, {name}.");
-        }
+    if let Some(i) = w.windows(3).position(|x| x == ["my", "name", "is"])
+        && let Some(name) = user.split_whitespace().nth(i + 3)
+    {
+        let name = name.trim_matches(|c: char| !c.is_alphanumeric());
+        return format!("Nice to meet you, {name}.");
     }
     if contains_seq(&w, &["what", "is", "my", "name"])
         || contains_seq(&w, &["what's", "my", "name"])

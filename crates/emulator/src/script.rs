@@ -24,7 +24,8 @@
 //! - `fault`: `{"close": {"code", "reason"}}` closes with that code; `"drop"` drops the TCP connection without a
 //!   close frame; `{"delay_ms": n}` delays the reply; `"stall"` starts a turn and never sends anything more;
 //!   `"malformed"` sends a frame that is not JSON; `"premature_turn_complete"` sends `turnComplete` before the
-//!   reply; `"empty_audio_turn"` completes a turn that has no content.
+//!   reply; `"empty_audio_turn"` completes a turn that has no content; `{"slow_pongs_ms": n}` answers every
+//!   later ping `n` ms late (the connection stalls meanwhile), and the turn is answered as usual.
 //! - `seed` (optional) replaces the emulator's seed, so a script fully determines ids and handles.
 
 use std::path::Path;
@@ -89,18 +90,24 @@ enum FaultFile {
     Malformed,
     PrematureTurnComplete,
     EmptyAudioTurn,
+    SlowPongsMs(u64),
 }
 
 /// An injected fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Fault {
-    Close { code: u16, reason: String },
+    Close {
+        code: u16,
+        reason: String,
+    },
     Drop,
     Delay(Duration),
     Stall,
     Malformed,
     PrematureTurnComplete,
     EmptyAudioTurn,
+    /// From now on, answer each ping this late.
+    SlowPongs(Duration),
 }
 
 /// A function call a script makes.
@@ -174,6 +181,7 @@ impl Script {
                     FaultFile::Malformed => Fault::Malformed,
                     FaultFile::PrematureTurnComplete => Fault::PrematureTurnComplete,
                     FaultFile::EmptyAudioTurn => Fault::EmptyAudioTurn,
+                    FaultFile::SlowPongsMs(ms) => Fault::SlowPongs(Duration::from_millis(ms)),
                 }),
                 _ => {
                     return Err(Error::Script(format!(
@@ -199,7 +207,7 @@ impl Script {
             path: path.to_owned(),
             source: e,
         })?;
-        Self::from_json(&text, path.parent().unwrap_or(Path::new(".")))
+        Self::from_json(&text, path.parent().unwrap_or_else(|| Path::new(".")))
     }
 
     /// The first rule matching the `turn`-th user turn saying `text`, skipping `once` rules already `fired`.

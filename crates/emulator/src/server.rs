@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,6 +19,11 @@ use crate::route::{Route, route};
 use crate::script::Script;
 use crate::store::SessionStore;
 use crate::{Error, connection, setup, tls};
+
+/// How long shutdown waits for open connections to close before aborting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// How long a peer may take to send its request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A byte stream a connection runs over (plain TCP or TLS).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -159,7 +164,14 @@ async fn accept_loop(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
-    while tasks.join_next().await.is_some() {}
+    // Connections see the stop signal and close (1001); whatever has not ended after a grace period (a peer
+    // that never sent its request head, say) is aborted.
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tasks.shutdown().await;
+    }
 }
 
 async fn handle_tcp(
@@ -173,7 +185,8 @@ async fn handle_tcp(
         Some(a) => Box::new(a.accept(tcp).await?),
         None => Box::new(tcp),
     };
-    let Some(mut req) = http::read_request(&mut io).await? else {
+    let head = tokio::time::timeout(HEAD_TIMEOUT, http::read_request(&mut io)).await;
+    let Ok(Some(mut req)) = head.unwrap_or(Ok(None)) else {
         return Ok(());
     };
     match route(&req.path) {

@@ -114,19 +114,19 @@ pub(crate) fn session_setup(
         if let Some(k) = raw_key(raw, "explicitVadSignal") {
             return Err(unknown(&k, "setup"));
         }
-        if let Some(sr) = raw_obj("sessionResumption") {
-            if let Some(k) = raw_key(sr, "transparent") {
-                return Err(unknown(&k, "setup.session_resumption"));
-            }
+        if let Some(sr) = raw_obj("sessionResumption")
+            && let Some(k) = raw_key(sr, "transparent")
+        {
+            return Err(unknown(&k, "setup.session_resumption"));
         }
         if endpoint.version != "v1alpha" {
             if let Some(k) = raw_key(raw, "proactivity") {
                 return Err(unknown(&k, "setup"));
             }
-            if let Some(gc) = raw_obj("generationConfig") {
-                if let Some(k) = raw_key(gc, "enableAffectiveDialog") {
-                    return Err(unknown(&k, "setup.generation_config"));
-                }
+            if let Some(gc) = raw_obj("generationConfig")
+                && let Some(k) = raw_key(gc, "enableAffectiveDialog")
+            {
+                return Err(unknown(&k, "setup.generation_config"));
             }
         }
     }
@@ -198,6 +198,8 @@ pub(crate) fn session_setup(
     Ok((
         SessionSetup {
             vertex,
+            explicit_vad_signal: vertex
+                && setup.get("explicitVadSignal").and_then(Value::as_bool) == Some(true),
             audio_out,
             input_transcription: setup.get("inputAudioTranscription").is_some(),
             output_transcription: setup.get("outputAudioTranscription").is_some(),

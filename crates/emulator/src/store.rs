@@ -113,8 +113,10 @@ mod tests {
         let store = SessionStore::default();
         let now = Instant::now();
         let id = store.create("models/m");
-        let mut mem = Memory::default();
-        mem.user_turns = 3;
+        let mut mem = Memory {
+            user_turns: 3,
+            ..Memory::default()
+        };
         let h = store.checkpoint(id, &mem, 1);
         assert_eq!(
             store

@@ -88,8 +88,12 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     }
     let offset = match &s[i..] {
         "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
-            let v = tz[1..3].parse::<i64>().ok()? * 3600 + tz[4..6].parse::<i64>().ok()? * 60;
+        tz if tz.len() == 6
+            && (tz.starts_with('+') || tz.starts_with('-'))
+            && tz.get(3..4) == Some(":") =>
+        {
+            let v =
+                tz.get(1..3)?.parse::<i64>().ok()? * 3600 + tz.get(4..6)?.parse::<i64>().ok()? * 60;
             if tz.starts_with('-') { -v } else { v }
         }
         _ => return None,
@@ -116,5 +120,10 @@ mod tests {
         );
         assert!(parse_rfc3339("2026-13-01T00:00:00Z").is_none());
         assert!(parse_rfc3339("yesterday").is_none());
+        assert!(
+            parse_rfc3339("2026-01-01T00:00:00+0\u{e9}00").is_none(),
+            "multi-byte offsets do not panic"
+        );
+        assert!(parse_rfc3339("2026-01-01T00:00:00.Z").is_none());
     }
 }

@@ -110,7 +110,7 @@ fn fill(schema: &Value, text: &str, name: &str) -> Value {
         "integer" => Value::from(first_number(text).map_or(0, |n| n as i64)),
         "number" => first_number(text)
             .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
-            .unwrap_or(Value::from(0)),
+            .unwrap_or_else(|| Value::from(0)),
         _ => {
             if let Some(Value::Array(values)) = schema.get("enum") {
                 let lower = text.to_lowercase();

@@ -200,7 +200,13 @@ async fn backend_and_version_specific_fields() {
         (1007, "Invalid JSON payload received. Unknown name \"transparent\" at 'setup.session_resumption': Cannot find field.".into())
     );
     let frame = json!({"setup": {"model": MODEL_38, "proactivity": {"proactiveAudio": true}}});
-    let got = rejected(fast(), &format!("{V1BETA}?key=k"), &[], &[frame.clone()]).await;
+    let got = rejected(
+        fast(),
+        &format!("{V1BETA}?key=k"),
+        &[],
+        std::slice::from_ref(&frame),
+    )
+    .await;
     assert_eq!(got, (1007, "Invalid JSON payload received. Unknown name \"proactivity\" at 'setup': Cannot find field.".into()));
     let emu = start(fast()).await;
     let mut c = Client::connect(&emu, &format!("{V1ALPHA}?key=k"), &[]).await;
@@ -333,4 +339,42 @@ async fn unknown_paths_are_404() {
         .await
         .expect_err("no such endpoint");
     assert!(err.to_string().contains("404"), "{err}");
+}
+
+#[tokio::test]
+async fn garbage_is_rejected_not_crashed_on() {
+    let emu = start(fast()).await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    for bad in [
+        "not json",
+        "[1, 2]",
+        "{\"setup\": ",
+        "",
+        deep.as_str(),
+        "{\"setup\": {\"model\": 7}}",
+    ] {
+        let mut c = Client::dev(&emu).await;
+        c.send_raw(bad).await;
+        let (code, reason) = c.closed().await;
+        assert_eq!(code, 1007, "{bad:.20}: {reason}");
+        assert!(
+            reason.starts_with("Invalid JSON payload received.")
+                || reason == reasons::INVALID_ARGUMENT,
+            "{reason}"
+        );
+    }
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_38})).await;
+    c.send_raw(
+        "{\"realtimeInput\": {\"audio\": {\"mimeType\": \"audio/pcm\", \"data\": \"!!!\"}}}",
+    )
+    .await;
+    assert_eq!(c.closed().await.0, 1007, "bad base64");
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_38})).await;
+    c.send(json!({})).await;
+    assert_eq!(c.closed().await.0, 1007, "no message key");
+    // The server is still fine.
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_38})).await;
 }

@@ -10,17 +10,22 @@
 //! a slow reader and no event is ever dropped.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::wire::{ClientContent, ContextUpdate, FunctionResponse, Setup};
+use protocol::wire::{
+    ClientContent, ContextUpdate, FunctionResponse, InteractionStatus, SessionResumptionConfig,
+    Setup,
+};
 use protocol::{Close, CloseInfo, Event, Output, Session, SessionConfig};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::Error;
 use crate::connection::{Connection, Incoming};
-use crate::endpoint::{Auth, Endpoint};
+use crate::endpoint::{ApiVersion, Auth, Endpoint};
 use crate::proxy::ProxyConfig;
 use crate::recorder::{Recorder, RecorderConfig};
 use crate::secret::{Secret, redact_url};
@@ -32,6 +37,13 @@ pub const DEFAULT_EVENT_CAPACITY: usize = 256;
 const COMMAND_CAPACITY: usize = 64;
 /// How long to wait for the server to answer our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
+/// With a turn still running, move to a new connection this long before a
+/// goAway's deadline.
+const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
+/// Consecutive attempts to resume on a new connection.
+const RESUME_ATTEMPTS: u32 = 5;
+/// The first wait between resumption attempts; doubles each time.
+const RESUME_BACKOFF: Duration = Duration::from_millis(1500);
 
 /// Everything [`connect`] needs.
 #[derive(Clone, Debug)]
@@ -60,6 +72,13 @@ pub struct ClientConfig {
     pub record: Option<RecorderConfig>,
     /// Bound of the event channel.
     pub event_capacity: usize,
+    /// Keep the session alive across connections: after a `goAway` (once the
+    /// current turn is done) or a retriable close (network loss, 1011), open
+    /// a new connection that resumes with the latest handle. The handles stay
+    /// the same; the new connection announces itself with
+    /// `Event::SetupComplete { resumed: true, .. }`. Needs
+    /// `setup.session_resumption` so that the server sends handles.
+    pub auto_resume: bool,
 }
 
 impl ClientConfig {
@@ -79,7 +98,27 @@ impl ClientConfig {
             allow_insecure_ws: false,
             record: None,
             event_capacity: DEFAULT_EVENT_CAPACITY,
+            auto_resume: false,
         }
+    }
+}
+
+impl ClientConfig {
+    /// Resume an earlier session: the setup carries `handle` (the latest
+    /// [`LiveSender::resumption_handle`] of the old connection). The model
+    /// must stay the same; other settings may change.
+    #[must_use]
+    pub fn resume(mut self, handle: impl Into<String>) -> Self {
+        let transparent = self
+            .setup
+            .session_resumption
+            .as_ref()
+            .and_then(|r| r.transparent);
+        self.setup.session_resumption = Some(SessionResumptionConfig {
+            handle: Some(handle.into()),
+            transparent,
+        });
+        self
     }
 }
 
@@ -137,35 +176,33 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
     let url = config
         .endpoint
         .url(&config.auth, config.allow_insecure_ws)?;
+    let token_version_ok = match &config.endpoint {
+        Endpoint::Gemini { version } | Endpoint::Custom { version, .. } => {
+            *version == ApiVersion::V1Alpha
+        }
+        _ => true,
+    };
+    if matches!(config.auth, Auth::EphemeralToken(_)) && !token_version_ok {
+        tracing::warn!("ephemeral tokens are meant for API version v1alpha");
+    }
     let headers = config.auth.headers()?;
     let mut setup = config.setup;
     setup.model = config.endpoint.model_name(&setup.model)?;
-    let backend = config.endpoint.backend();
 
+    let session = SessionConfig {
+        setup,
+        backend: config.endpoint.backend(),
+        setup_timeout: config.setup_timeout,
+    };
+    // Refuse a setup the session would refuse before any traffic.
+    drop(Session::new(session.clone(), Instant::now().into_std())?);
     let recorder = match &config.record {
-        Some(record) => {
-            let mut header = serde_json::Map::new();
-            header.insert(
-                "source".to_owned(),
-                concat!("gemlive-transport/", env!("CARGO_PKG_VERSION")).into(),
-            );
-            header.insert("model".to_owned(), setup.model.clone().into());
-            let backend_name = match backend {
-                protocol::Backend::Vertex => "vertex",
-                _ => "mldev",
-            };
-            header.insert("backend".to_owned(), backend_name.into());
-            header.insert("endpoint".to_owned(), redact_url(&url).into());
-            let unix = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            header.insert("recorded_at_unix".to_owned(), unix.into());
-            Some(Recorder::create(
-                record,
-                header,
-                secrets_of(&config.auth, &config.proxy),
-            )?)
-        }
+        Some(record) => Some(Recorder::create(
+            record,
+            &session,
+            &redact_url(&url),
+            secrets_of(&config.auth, &config.proxy),
+        )?),
         None => None,
     };
 
@@ -175,24 +212,25 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         idle_timeout: config.idle_timeout,
         connect_timeout: config.connect_timeout,
     };
-    let conn = WsConnection::connect(&url, headers, &options).await?;
+    let conn = WsConnection::connect(&url, headers.clone(), &options).await?;
     let mut recorder = recorder;
     if let Some(r) = &mut recorder {
         r.reset_clock();
     }
-    start(
-        conn,
-        SessionOptions {
-            session: SessionConfig {
-                setup,
-                backend,
-                setup_timeout: config.setup_timeout,
-            },
-            event_capacity: config.event_capacity,
-            recorder,
-        },
-    )
-    .await
+    let options_for_session = SessionOptions {
+        session,
+        event_capacity: config.event_capacity,
+        recorder,
+    };
+    if config.auto_resume {
+        let reconnect = move || {
+            let (url, headers, options) = (url.clone(), headers.clone(), options.clone());
+            async move { WsConnection::connect(&url, headers, &options).await }
+        };
+        start_resumable(conn, options_for_session, reconnect).await
+    } else {
+        start(conn, options_for_session).await
+    }
 }
 
 fn secrets_of(auth: &Auth, proxy: &ProxyConfig) -> Vec<Secret> {
@@ -216,6 +254,35 @@ pub async fn start<C: Connection>(
     conn: C,
     options: SessionOptions,
 ) -> Result<(LiveSender, LiveEvents), Error> {
+    launch(conn, options, None).await
+}
+
+/// Like [`start`], and when the connection ends in a way that resumption
+/// can repair (a `goAway`, a network loss, a retriable server close) and the
+/// server gave a resumable handle, `reconnect` opens a new connection and
+/// the session resumes on it (see [`ClientConfig::auto_resume`]).
+pub async fn start_resumable<C, F, Fut>(
+    conn: C,
+    options: SessionOptions,
+    mut reconnect: F,
+) -> Result<(LiveSender, LiveEvents), Error>
+where
+    C: Connection,
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<C, Error>> + Send + 'static,
+{
+    let reconnect: ReconnectFn<C> = Box::new(move || Box::pin(reconnect()));
+    launch(conn, options, Some(reconnect)).await
+}
+
+type ReconnectFn<C> =
+    Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Result<C, Error>> + Send>> + Send>;
+
+async fn launch<C: Connection>(
+    conn: C,
+    options: SessionOptions,
+    reconnect: Option<ReconnectFn<C>>,
+) -> Result<(LiveSender, LiveEvents), Error> {
     let session = Session::new(options.session, Instant::now().into_std())?;
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (event_tx, mut event_rx) = mpsc::channel(options.event_capacity.max(1));
@@ -235,6 +302,13 @@ pub async fn start<C: Connection>(
         wake_at: None,
         transport_error: None,
         abandoned: false,
+        reconnect,
+        user_closed: false,
+        resuming: false,
+        held_close: None,
+        resume_attempts: 0,
+        go_away: None,
+        turn_active: false,
     };
     tokio::spawn(driver.run());
 
@@ -452,6 +526,17 @@ impl LiveEvents {
     }
 }
 
+impl futures_util::Stream for LiveEvents {
+    type Item = Event;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Event>> {
+        self.events.poll_recv(cx)
+    }
+}
+
 /// The events of one model turn.
 #[derive(Debug)]
 pub struct Turn<'a> {
@@ -460,8 +545,10 @@ pub struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    /// `Ok(Some(event))` for each event up to and including
-    /// `Event::TurnComplete`, then `Ok(None)`. A close before the turn
+    /// `Ok(Some(event))` for each event up to and including the
+    /// `Event::TurnComplete` that ends the interaction, then `Ok(None)`.
+    /// A `TurnComplete` whose status is `IN_PROGRESS` (background work on
+    /// 3.8 models) does not end it; like google-genai's `receive()`. A close before the turn
     /// completes is `Err(Error::Closed)` with code, reason and hint.
     /// Events after `TurnComplete` stay queued for the next turn.
     pub async fn next(&mut self) -> Result<Option<Event>, Error> {
@@ -474,8 +561,8 @@ impl Turn<'_> {
                 Err(Error::Closed(close))
             }
             Some(event) => {
-                if matches!(event, Event::TurnComplete { .. }) {
-                    self.done = true;
+                if let Event::TurnComplete { status, .. } = &event {
+                    self.done = ends_interaction(status.as_ref());
                 }
                 Ok(Some(event))
             }
@@ -494,6 +581,16 @@ impl Turn<'_> {
         }
         Ok(events)
     }
+}
+
+/// Whether a `turnComplete` with this `interactionStatus` ends the
+/// interaction, as google-genai 3.x decides it: `IN_PROGRESS` (and the
+/// deprecated `REQUIRES_ACTION`) mean more output follows.
+fn ends_interaction(status: Option<&InteractionStatus>) -> bool {
+    !matches!(
+        status,
+        Some(InteractionStatus::InProgress | InteractionStatus::RequiresAction)
+    )
 }
 
 type Reply = oneshot::Sender<Result<(), Error>>;
@@ -524,12 +621,30 @@ struct Driver<C> {
     wake_at: Option<Instant>,
     transport_error: Option<String>,
     abandoned: bool,
+    /// Opens a new connection for automatic resumption.
+    reconnect: Option<ReconnectFn<C>>,
+    /// The application asked to close: never resume.
+    user_closed: bool,
+    /// Between the decision to resume and the new connection's setupComplete.
+    resuming: bool,
+    /// The close that ended the current connection, held back while resuming.
+    held_close: Option<Close>,
+    /// Consecutive resumption attempts without a setupComplete.
+    resume_attempts: u32,
+    /// A goAway's deadline: move to a new connection once the turn is done.
+    go_away: Option<Instant>,
+    /// Model output arrived and the interaction is not complete yet.
+    turn_active: bool,
 }
 
 impl<C: Connection> Driver<C> {
     async fn run(mut self) {
         loop {
             self.drain().await;
+            if let Some(close) = self.held_close.take() {
+                self.resume(close).await;
+                continue;
+            }
             self.publish();
             if self.session.is_closed() && (self.pending.is_empty() || !self.events_open) {
                 break;
@@ -537,13 +652,29 @@ impl<C: Connection> Driver<C> {
             if !self.events_open && !self.commands_open && !self.abandoned {
                 // Nobody is listening or sending any more: end the session.
                 self.abandoned = true;
+                self.user_closed = true;
                 self.session.close(Instant::now().into_std());
                 continue;
             }
-            let wake = match (self.wake_at, self.close_deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let go_away_at = self.go_away.map(|deadline| {
+                if self.turn_active {
+                    deadline.checked_sub(GO_AWAY_MARGIN).unwrap_or(deadline)
+                } else {
+                    Instant::now()
+                }
+            });
+            if go_away_at.is_some_and(|at| at <= Instant::now()) {
+                // Leave this connection before the server ends it; the
+                // answering close resumes on a new one.
+                self.go_away = None;
+                self.resuming = true;
+                self.session.close(Instant::now().into_std());
+                continue;
+            }
+            let wake = [self.wake_at, self.close_deadline, go_away_at]
+                .into_iter()
+                .flatten()
+                .min();
             let read_socket = self.conn_open && self.pending.is_empty();
             let step = tokio::select! {
                 permit = self.events.reserve(), if self.events_open && !self.pending.is_empty() => {
@@ -557,7 +688,7 @@ impl<C: Connection> Driver<C> {
                         Err(_) => Step::EventsGone,
                     }
                 }
-                command = self.commands.recv(), if self.commands_open => Step::Command(command),
+                command = self.commands.recv(), if self.commands_open && !self.resuming => Step::Command(command),
                 incoming = self.conn.recv(), if read_socket => Step::Incoming(incoming),
                 () = sleep_until_opt(wake) => Step::Timer,
             };
@@ -595,6 +726,17 @@ impl<C: Connection> Driver<C> {
                     }
                 }
                 Output::Event(event) => {
+                    self.observe(&event);
+                    if let Event::Closed(close) = &event
+                        && self.may_resume(close)
+                    {
+                        self.resuming = true;
+                        self.held_close = Some(close.clone());
+                        continue;
+                    }
+                    if matches!(event, Event::Closed(_)) {
+                        self.resuming = false;
+                    }
                     if self.events_open {
                         self.pending.push_back(event);
                     }
@@ -618,7 +760,11 @@ impl<C: Connection> Driver<C> {
     }
 
     fn publish(&self) {
-        let closed = self.session.close_reason().cloned();
+        let closed = if self.resuming || self.held_close.is_some() {
+            None
+        } else {
+            self.session.close_reason().cloned()
+        };
         let info = SessionInfo {
             session_id: self.session.session_id().map(str::to_owned),
             resumption_handle: self.session.resumption_handle().map(str::to_owned),
@@ -636,6 +782,7 @@ impl<C: Connection> Driver<C> {
     }
 
     async fn apply(&mut self, command: Command, reply: Reply) {
+        self.transport_error = None;
         let s = &mut self.session;
         let result = match command {
             Command::Text(text) => s.send_text(&text),
@@ -652,6 +799,7 @@ impl<C: Connection> Driver<C> {
             Command::ToolResponse(responses) => s.send_tool_response(responses),
             Command::UpdateContext(update) => s.update_context(update),
             Command::Close => {
+                self.user_closed = true;
                 s.close(Instant::now().into_std());
                 Ok(())
             }
@@ -665,6 +813,91 @@ impl<C: Connection> Driver<C> {
             (result, _) => result,
         };
         let _ = reply.send(result);
+    }
+
+    /// Tracks what automatic resumption needs to know about the session.
+    fn observe(&mut self, event: &Event) {
+        match event {
+            Event::SetupComplete { .. } => {
+                self.resuming = false;
+                self.resume_attempts = 0;
+            }
+            Event::GoAway { deadline, .. }
+                if self.reconnect.is_some()
+                    && !self.user_closed
+                    && self.session.resumption_handle().is_some() =>
+            {
+                self.go_away = Some(Instant::from_std(*deadline));
+            }
+            Event::TurnComplete { status, .. } if ends_interaction(status.as_ref()) => {
+                self.turn_active = false;
+            }
+            Event::Text { .. }
+            | Event::Audio { .. }
+            | Event::InlineData { .. }
+            | Event::OutputTranscript { .. }
+            | Event::ToolCall { .. } => self.turn_active = true,
+            _ => {}
+        }
+    }
+
+    /// Whether a close can be repaired by resuming on a new connection.
+    fn may_resume(&self, close: &Close) -> bool {
+        self.reconnect.is_some()
+            && !self.user_closed
+            && close.retriable
+            && self.session.resumption_handle().is_some()
+    }
+
+    /// Opens a new connection and resumes the session on it; after
+    /// [`RESUME_ATTEMPTS`] failures the held close ends the session.
+    async fn resume(&mut self, close: Close) {
+        self.conn.shutdown().await;
+        self.conn_open = false;
+        self.go_away = None;
+        self.turn_active = false;
+        while self.resume_attempts < RESUME_ATTEMPTS {
+            if self.resume_attempts > 0 {
+                // Google refuses a resume while the old connection is still
+                // half-open (1011); give it a moment, then back off.
+                let delay = RESUME_BACKOFF * 2u32.pow(self.resume_attempts - 1);
+                tokio::time::sleep(delay).await;
+            }
+            self.resume_attempts += 1;
+            let next = match self.session.next_connection(Instant::now().into_std()) {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::warn!("cannot resume: {e}");
+                    break;
+                }
+            };
+            let Some(reconnect) = self.reconnect.as_mut() else {
+                break;
+            };
+            match reconnect().await {
+                Ok(conn) => {
+                    tracing::debug!(
+                        attempt = self.resume_attempts,
+                        "resuming on a new connection after {}",
+                        close
+                    );
+                    self.conn = conn;
+                    self.session = next;
+                    self.conn_open = true;
+                    self.close_deadline = None;
+                    return;
+                }
+                Err(e) => tracing::warn!(
+                    attempt = self.resume_attempts,
+                    "reconnecting to resume failed: {e}"
+                ),
+            }
+        }
+        // Give up: the session ends with the close that started it all.
+        self.resuming = false;
+        if self.events_open {
+            self.pending.push_back(Event::Closed(close));
+        }
     }
 
     fn on_incoming(&mut self, incoming: Result<Incoming, Error>) {
@@ -707,6 +940,9 @@ impl<C: Connection> Driver<C> {
             }
             self.session.handle_close(Some(close), now.into_std());
             return;
+        }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.tick();
         }
         self.session.handle_timeout(now.into_std());
     }

@@ -1,5 +1,70 @@
 //! Connections, endpoints, auth and the async client that drives a
-//! [`protocol`] session over a WebSocket.
+//! [`protocol`] session over a WebSocket to the Gemini Live API.
+//!
+//! * [`connect`] takes a [`ClientConfig`] (an [`Endpoint`], an [`Auth`], the
+//!   `setup` message and the timeouts), opens the WebSocket (rustls with the
+//!   webpki and system roots plus an optional CA file, through an HTTP
+//!   CONNECT proxy from `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` when set), sends
+//!   the setup and waits for `setupComplete`. A close during setup is an
+//!   [`Error::Closed`] with the server's code and reason and the protocol
+//!   crate's classification and hint.
+//! * It returns a [`LiveSender`] (clone it into as many tasks as you like)
+//!   and a [`LiveEvents`] stream of [`protocol::Event`]s ending with
+//!   `Event::Closed`; [`LiveEvents::next_turn`] yields one model turn at a
+//!   time, like the Python SDK's `session.receive()`.
+//! * One driver task owns the connection and the [`protocol::Session`].
+//!   Channels are bounded: a slow reader slows the socket down, never loses
+//!   events, and never blocks senders.
+//! * With [`ClientConfig::auto_resume`] the session outlives its connections:
+//!   after a `goAway` (once the running turn is done) or a retriable close,
+//!   the driver resumes on a new connection with the latest handle, and the
+//!   application keeps its handles.
+//! * [`RecorderConfig`] records every frame as a fixture (JSONL), secrets
+//!   scrubbed, audio optionally trimmed.
+//! * [`Connection`] is the seam: [`WsConnection`] in production,
+//!   [`memory::pair`] in tests.
+//!
+//! Credentials live in [`Secret`]s: never in `Debug`, logs, errors, URLs or
+//! recordings. The API key comes from `GOOGLE_API_KEY` or `GEMINI_API_KEY`;
+//! **`GOOGLE_API_KEY` wins when both are set**, as in the official SDKs.
+//!
+//! # Example
+//!
+//! The same client runs over an in-memory connection, here with a scripted
+//! server (against Google, use [`connect`] as in its documentation):
+//!
+//! ```
+//! use gemlive_transport::memory::pair;
+//! use gemlive_transport::protocol::{Event, SessionConfig, wire::Setup};
+//! use gemlive_transport::{SessionOptions, start};
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), gemlive_transport::Error> {
+//! let (conn, mut server) = pair(16);
+//! tokio::spawn(async move {
+//!     let _setup = server.recv_json().await;
+//!     server.send_json(&json!({"setupComplete": {}})).await;
+//!     let _text = server.recv_json().await;
+//!     server.send_json(&json!({"serverContent": {"modelTurn": {"parts": [{"text": "Hi!"}]}}})).await;
+//!     server.send_json(&json!({"serverContent": {"turnComplete": true}})).await;
+//!     server.close(1000, "").await;
+//! });
+//!
+//! let setup = Setup::new("models/gemini-3.1-flash-live-preview");
+//! let (sender, mut events) = start(conn, SessionOptions::new(SessionConfig::new(setup))).await?;
+//! sender.send_text("Hello").await?;
+//! let mut answer = String::new();
+//! let mut turn = events.next_turn();
+//! while let Some(event) = turn.next().await? {
+//!     if let Event::Text { text, .. } = event {
+//!         answer.push_str(&text);
+//!     }
+//! }
+//! assert_eq!(answer, "Hi!");
+//! assert!(matches!(events.next().await, Some(Event::Closed(close)) if close.is_normal()));
+//! # Ok(()) }
+//! ```
 
 mod client;
 mod connection;
@@ -14,7 +79,7 @@ mod ws;
 
 pub use client::{
     ClientConfig, DEFAULT_EVENT_CAPACITY, LiveEvents, LiveSender, SessionInfo, SessionOptions,
-    Turn, connect, start,
+    Turn, connect, start, start_resumable,
 };
 pub use connection::{Connection, Incoming};
 pub use endpoint::{API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, VertexApiVersion};

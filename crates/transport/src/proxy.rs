@@ -4,10 +4,13 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use base64::Engine as _;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use url::Url;
 
 use crate::endpoint::{ConfigError, parse_ip};
@@ -25,8 +28,9 @@ pub enum ProxyConfig {
     FromEnv,
     /// Always connect directly.
     Direct,
-    /// Always use this `http://[user:password@]host:port` proxy, even for
-    /// loopback hosts.
+    /// Always use this proxy, even for loopback hosts:
+    /// `http://[user:password@]host:port` or `https://...` (HTTP CONNECT),
+    /// `socks5://` or `socks5h://` (SOCKS5, names resolved by the proxy).
     Url(Url),
 }
 
@@ -41,7 +45,7 @@ impl fmt::Debug for ProxyConfig {
 }
 
 impl ProxyConfig {
-    /// An explicit proxy URL (`http://host:port`).
+    /// An explicit proxy URL (`http://host:port`, `socks5h://host:1080`, ...).
     pub fn url(url: &str) -> Result<Self, ConfigError> {
         let url = parse_proxy_url(url)?;
         Ok(Self::Url(url))
@@ -101,9 +105,9 @@ fn parse_proxy_url(raw: &str) -> Result<Url, ConfigError> {
     };
     let url = Url::parse(&with_scheme)
         .map_err(|e| ConfigError::InvalidProxy(format!("cannot parse the proxy URL: {e}")))?;
-    if url.scheme() != "http" {
+    if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
         return Err(ConfigError::InvalidProxy(format!(
-            "{} proxies are not supported, only http:// (HTTP CONNECT)",
+            "{} proxies are not supported (use http://, https://, socks5:// or socks5h://)",
             url.scheme()
         )));
     }
@@ -225,23 +229,76 @@ pub enum ProxyError {
 
 const MAX_CONNECT_RESPONSE: usize = 16 * 1024;
 
-/// Opens a TCP tunnel to `host:port` through the HTTP proxy `proxy`.
-pub(crate) async fn connect_via_http_proxy(
+/// A byte stream the WebSocket can run over (TCP, or TLS to a proxy).
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Opens a tunnel to `host:port` through `proxy`: `http://` and `https://`
+/// proxies with `CONNECT`, `socks5://` (names resolved here) and
+/// `socks5h://` (names resolved by the proxy). `tls` is used to reach an
+/// `https://` proxy.
+pub(crate) async fn connect_via_proxy(
     proxy: &Url,
     host: &str,
     port: u16,
-) -> Result<TcpStream, ProxyError> {
+    tls: impl FnOnce() -> Result<Arc<rustls::ClientConfig>, crate::TlsError>,
+) -> Result<Box<dyn Io>, crate::Error> {
     let shown = redact_url(proxy);
-    let proxy_host = proxy.host_str().unwrap_or_default();
-    let proxy_host = proxy_host.trim_start_matches('[').trim_end_matches(']');
-    let proxy_port = proxy.port_or_known_default().unwrap_or(80);
-    let mut stream = TcpStream::connect((proxy_host, proxy_port))
+    let proxy_host = proxy
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let default_port = if proxy.scheme().starts_with("socks") {
+        1080
+    } else {
+        80
+    };
+    let proxy_port = proxy.port_or_known_default().unwrap_or(default_port);
+    let mut tcp = TcpStream::connect((proxy_host.as_str(), proxy_port))
         .await
         .map_err(|source| ProxyError::Connect {
             proxy: shown.clone(),
             source,
         })?;
-    stream.set_nodelay(true).ok();
+    tcp.set_nodelay(true).ok();
+    match proxy.scheme() {
+        "https" => {
+            let name =
+                ServerName::try_from(proxy_host.clone()).map_err(|_| ProxyError::BadResponse {
+                    proxy: shown.clone(),
+                    detail: format!("{proxy_host:?} is not a valid TLS server name"),
+                })?;
+            let mut stream = TlsConnector::from(tls()?)
+                .connect(name, tcp)
+                .await
+                .map_err(|source| ProxyError::Connect {
+                    proxy: shown.clone(),
+                    source,
+                })?;
+            http_connect(&mut stream, proxy, &shown, host, port).await?;
+            Ok(Box::new(stream))
+        }
+        "socks5" | "socks5h" => {
+            socks5_connect(&mut tcp, proxy, &shown, host, port).await?;
+            Ok(Box::new(tcp))
+        }
+        _ => {
+            http_connect(&mut tcp, proxy, &shown, host, port).await?;
+            Ok(Box::new(tcp))
+        }
+    }
+}
+
+/// `CONNECT host:port` on an open connection to an HTTP proxy.
+async fn http_connect<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    proxy: &Url,
+    shown: &str,
+    host: &str,
+    port: u16,
+) -> Result<(), ProxyError> {
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -256,10 +313,11 @@ pub(crate) async fn connect_via_http_proxy(
     }
     request.push_str("\r\n");
     let io_err = |source| ProxyError::Connect {
-        proxy: shown.clone(),
+        proxy: shown.to_owned(),
         source,
     };
     stream.write_all(request.as_bytes()).await.map_err(io_err)?;
+    stream.flush().await.map_err(io_err)?;
 
     // Read the response head byte by byte so that nothing after it (the
     // server's first TLS bytes) is consumed here.
@@ -267,13 +325,13 @@ pub(crate) async fn connect_via_http_proxy(
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() >= MAX_CONNECT_RESPONSE {
             return Err(ProxyError::BadResponse {
-                proxy: shown,
+                proxy: shown.to_owned(),
                 detail: "response head larger than 16 KiB".to_owned(),
             });
         }
         let byte = stream.read_u8().await.map_err(|e| match e.kind() {
             std::io::ErrorKind::UnexpectedEof => ProxyError::BadResponse {
-                proxy: shown.clone(),
+                proxy: shown.to_owned(),
                 detail: "connection closed before the response head ended".to_owned(),
             },
             _ => io_err(e),
@@ -286,17 +344,141 @@ pub(crate) async fn connect_via_http_proxy(
     let version = parts.next().unwrap_or_default();
     let status = parts.next().and_then(|s| s.parse::<u16>().ok());
     match status {
-        Some(code) if version.starts_with("HTTP/1.") && (200..300).contains(&code) => Ok(stream),
+        Some(code) if version.starts_with("HTTP/1.") && (200..300).contains(&code) => Ok(()),
         Some(_) if version.starts_with("HTTP/1.") => Err(ProxyError::Refused {
-            proxy: shown,
+            proxy: shown.to_owned(),
             target: authority,
             status_line,
         }),
         _ => Err(ProxyError::BadResponse {
-            proxy: shown,
+            proxy: shown.to_owned(),
             detail: format!("status line {status_line:?}"),
         }),
     }
+}
+
+/// The SOCKS5 handshake (RFC 1928, username/password from RFC 1929) and a
+/// CONNECT to `host:port`.
+async fn socks5_connect(
+    stream: &mut TcpStream,
+    proxy: &Url,
+    shown: &str,
+    host: &str,
+    port: u16,
+) -> Result<(), ProxyError> {
+    let fail = |detail: String| ProxyError::BadResponse {
+        proxy: shown.to_owned(),
+        detail,
+    };
+    let io_err = |source| ProxyError::Connect {
+        proxy: shown.to_owned(),
+        source,
+    };
+    let user = percent_decode(proxy.username());
+    let pass = percent_decode(proxy.password().unwrap_or_default());
+    let with_auth = !user.is_empty();
+    let greeting: &[u8] = if with_auth { &[5, 2, 0, 2] } else { &[5, 1, 0] };
+    stream.write_all(greeting).await.map_err(io_err)?;
+    let mut choice = [0u8; 2];
+    stream.read_exact(&mut choice).await.map_err(io_err)?;
+    match choice {
+        [5, 0] => {}
+        [5, 2] if with_auth => {
+            let (Ok(ulen), Ok(plen)) = (u8::try_from(user.len()), u8::try_from(pass.len())) else {
+                return Err(fail("SOCKS5 credentials longer than 255 bytes".to_owned()));
+            };
+            let mut auth = vec![1, ulen];
+            auth.extend_from_slice(user.as_bytes());
+            auth.push(plen);
+            auth.extend_from_slice(pass.as_bytes());
+            stream.write_all(&auth).await.map_err(io_err)?;
+            let mut status = [0u8; 2];
+            stream.read_exact(&mut status).await.map_err(io_err)?;
+            if status[1] != 0 {
+                return Err(ProxyError::Refused {
+                    proxy: shown.to_owned(),
+                    target: format!("{host}:{port}"),
+                    status_line: "SOCKS5 username/password rejected".to_owned(),
+                });
+            }
+        }
+        [5, 0xff] => {
+            return Err(ProxyError::Refused {
+                proxy: shown.to_owned(),
+                target: format!("{host}:{port}"),
+                status_line: "SOCKS5 proxy accepts none of our authentication methods".to_owned(),
+            });
+        }
+        other => return Err(fail(format!("unexpected SOCKS5 method choice {other:?}"))),
+    }
+
+    let mut request = vec![5, 1, 0];
+    let address = match parse_ip(host) {
+        Some(ip) => Some(ip),
+        // socks5:// resolves here; socks5h:// lets the proxy resolve.
+        None if proxy.scheme() == "socks5" => Some(
+            tokio::net::lookup_host((host, port))
+                .await
+                .map_err(io_err)?
+                .next()
+                .ok_or_else(|| fail(format!("{host} did not resolve")))?
+                .ip(),
+        ),
+        None => None,
+    };
+    match address {
+        Some(IpAddr::V4(ip)) => {
+            request.push(1);
+            request.extend_from_slice(&ip.octets());
+        }
+        Some(IpAddr::V6(ip)) => {
+            request.push(4);
+            request.extend_from_slice(&ip.octets());
+        }
+        None => {
+            let len = u8::try_from(host.len())
+                .map_err(|_| fail("host name longer than 255 bytes".to_owned()))?;
+            request.push(3);
+            request.push(len);
+            request.extend_from_slice(host.as_bytes());
+        }
+    }
+    request.extend_from_slice(&port.to_be_bytes());
+    stream.write_all(&request).await.map_err(io_err)?;
+
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).await.map_err(io_err)?;
+    if reply[0] != 5 {
+        return Err(fail(format!("not a SOCKS5 reply: {reply:?}")));
+    }
+    if reply[1] != 0 {
+        let why = match reply[1] {
+            1 => "general failure",
+            2 => "connection not allowed by ruleset",
+            3 => "network unreachable",
+            4 => "host unreachable",
+            5 => "connection refused",
+            6 => "TTL expired",
+            7 => "command not supported",
+            8 => "address type not supported",
+            _ => "unknown error",
+        };
+        return Err(ProxyError::Refused {
+            proxy: shown.to_owned(),
+            target: format!("{host}:{port}"),
+            status_line: format!("SOCKS5 error {}: {why}", reply[1]),
+        });
+    }
+    // Skip the bound address and port.
+    let skip = match reply[3] {
+        1 => 4 + 2,
+        4 => 16 + 2,
+        3 => usize::from(stream.read_u8().await.map_err(io_err)?) + 2,
+        other => return Err(fail(format!("unknown SOCKS5 address type {other}"))),
+    };
+    let mut rest = vec![0u8; skip];
+    stream.read_exact(&mut rest).await.map_err(io_err)?;
+    Ok(())
 }
 
 fn percent_decode(s: &str) -> String {
@@ -405,9 +587,13 @@ mod tests {
     fn unsupported_proxies_are_errors() {
         let target = url("wss://example.com/");
         let err = ProxyConfig::FromEnv
-            .proxy_for_with(&target, env(&[("ALL_PROXY", "socks5://p:1080")]))
+            .proxy_for_with(&target, env(&[("ALL_PROXY", "socks4://p:1080")]))
             .unwrap_err();
-        assert!(err.to_string().contains("socks5"), "{err}");
+        assert!(err.to_string().contains("socks4"), "{err}");
+        let socks = ProxyConfig::FromEnv
+            .proxy_for_with(&target, env(&[("ALL_PROXY", "socks5h://p:1080")]))
+            .unwrap();
+        assert_eq!(socks.unwrap().scheme(), "socks5h");
     }
 
     #[test]

@@ -1,24 +1,28 @@
 //! The recorder tap: every frame in both directions, with times relative to
-//! the start of the connection, as JSONL in the fixtures' format:
+//! the start of the connection, as JSONL in the fixtures' recording format
+//! (`fixtures/README.md`), which `protocol::replay` plays back (each `send`
+//! is replayed as the command that produced it):
 //!
 //! ```text
-//! {"header":{"source":"gemlive-transport/0.1.0","model":"models/x","backend":"mldev",...}}
+//! {"header":{"description":"...","source":"gemlive-transport/0.1.0","model":"models/x","backend":"mldev","endpoint":"wss://...","setup_timeout_ms":15000}}
 //! {"t_ms":0,"send":{"setup":{...}}}
 //! {"t_ms":412,"recv":{"setupComplete":{}}}
+//! {"t_ms":500,"send":{"realtimeInput":{"text":"Hello"}}}
 //! {"t_ms":9000,"close":{"code":1011,"reason":"Internal error encountered."}}
 //! ```
 //!
-//! Credentials never reach the file: they travel in headers, the endpoint is
-//! written with [`crate::secret`] redaction, and any line that would contain
-//! one of the session's secrets has it replaced. Audio can be trimmed to a
-//! short, still decodable base64 prefix so that a session can become a small
-//! fixture.
+//! Frames that are not JSON are written as `recv_raw`, a connection that
+//! ended without a close frame as `"close": null`, and fired deadlines as
+//! `tick`. Credentials never reach the file: they travel in headers, the
+//! endpoint is written redacted, and any line that would contain one of the
+//! session's secrets has it replaced. Audio can be trimmed to a short, still
+//! decodable base64 prefix.
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 
-use protocol::CloseInfo;
+use protocol::{Backend, CloseInfo, SessionConfig};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -41,15 +45,14 @@ pub enum AudioPolicy {
 }
 
 /// Where and how to record a session.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecorderConfig {
     /// The JSONL file to create (truncated if it exists).
     pub path: PathBuf,
     /// Media handling.
     pub audio: AudioPolicy,
-    /// Extra fields for the header line (e.g. `"test"`), merged over the
-    /// defaults (`source`, `model`, `backend`, `endpoint`, `recorded_at_unix`).
-    pub header: serde_json::Map<String, Value>,
+    /// The header's `description` (default: "recorded by gemlive-transport/VERSION").
+    pub description: Option<String>,
 }
 
 impl RecorderConfig {
@@ -58,7 +61,7 @@ impl RecorderConfig {
         Self {
             path: path.into(),
             audio: AudioPolicy::Keep,
-            header: serde_json::Map::new(),
+            description: None,
         }
     }
 
@@ -81,11 +84,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Creates the file and writes the header line. `header` holds the
-    /// default header fields; `secrets` are scrubbed from every line.
+    /// Creates the file and writes the header line for a session started
+    /// with `session`. `endpoint` says where it connects (pass a redacted
+    /// URL); `secrets` are scrubbed from every line.
     pub fn create(
         config: &RecorderConfig,
-        mut header: serde_json::Map<String, Value>,
+        session: &SessionConfig,
+        endpoint: &str,
         secrets: Vec<Secret>,
     ) -> Result<Self, Error> {
         let err = |source| Error::Recorder {
@@ -93,7 +98,16 @@ impl Recorder {
             source,
         };
         let file = File::create(&config.path).map_err(err)?;
-        header.extend(config.header.clone());
+        let source = concat!("gemlive-transport/", env!("CARGO_PKG_VERSION"));
+        let description = config
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("recorded by {source}"));
+        let backend = match session.backend {
+            Backend::Vertex => "vertex",
+            _ => "mldev",
+        };
+        let setup_timeout_ms = u64::try_from(session.setup_timeout.as_millis()).unwrap_or(u64::MAX);
         let mut recorder = Self {
             path: config.path.clone(),
             out: Some(BufWriter::new(file)),
@@ -104,7 +118,14 @@ impl Recorder {
                 .filter(|s| s.expose().trim().len() >= 4)
                 .collect(),
         };
-        recorder.write_line(&json!({ "header": header }));
+        recorder.write_line(&json!({ "header": {
+            "description": description,
+            "source": source,
+            "model": session.setup.model,
+            "backend": backend,
+            "endpoint": endpoint,
+            "setup_timeout_ms": setup_timeout_ms,
+        }}));
         if recorder.out.is_none() {
             return Err(err(std::io::Error::other(
                 "the header line could not be written",
@@ -120,21 +141,37 @@ impl Recorder {
 
     /// Records a frame we sent.
     pub fn send(&mut self, frame: &str) {
-        let value = parse_frame(frame.as_bytes());
-        self.step("send", value);
+        match serde_json::from_str(frame) {
+            Ok(value) => self.step("send", value),
+            Err(e) => tracing::warn!("not recording a sent frame that is not JSON: {e}"),
+        }
     }
 
-    /// Records a frame we received (text or binary payload).
+    /// Records a frame we received (text or binary payload); a frame that
+    /// is not JSON is kept verbatim as `recv_raw`.
     pub fn recv(&mut self, payload: &[u8]) {
-        let value = parse_frame(payload);
-        self.step("recv", value);
+        match serde_json::from_slice(payload) {
+            Ok(value) => self.step("recv", value),
+            Err(_) => self.step(
+                "recv_raw",
+                Value::String(String::from_utf8_lossy(payload).into_owned()),
+            ),
+        }
     }
 
-    /// Records the server's close (`None`: the connection ended without a
-    /// close frame, written as code 1006).
+    /// Records a fired deadline (`tick`).
+    pub fn tick(&mut self) {
+        self.step("tick", Value::Bool(true));
+    }
+
+    /// Records the end of the connection as the session saw it: a close
+    /// frame's code and reason, or `null` when there was none.
     pub fn close(&mut self, close: Option<&CloseInfo>) {
-        let (code, reason) = close.map_or((1006, ""), |c| (c.code, c.reason.as_str()));
-        self.step("close", json!({ "code": code, "reason": reason }));
+        let value = close.map_or(
+            Value::Null,
+            |c| json!({ "code": c.code, "reason": c.reason }),
+        );
+        self.step("close", value);
         self.flush();
     }
 
@@ -179,12 +216,6 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         self.flush();
     }
-}
-
-/// A frame as JSON; a frame that is not JSON is kept as a string.
-fn parse_frame(payload: &[u8]) -> Value {
-    serde_json::from_slice(payload)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()))
 }
 
 /// Cuts every `"data"` string longer than `max_chars` to a multiple-of-8
@@ -245,20 +276,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rec.jsonl");
         let config = RecorderConfig::new(&path);
-        let mut header = serde_json::Map::new();
-        header.insert("model".to_owned(), "models/m".into());
-        let mut rec =
-            Recorder::create(&config, header, vec![Secret::new("AIzaSECRETKEY")]).unwrap();
+        let session = SessionConfig::new(protocol::wire::Setup::new("models/m"));
+        let mut rec = Recorder::create(
+            &config,
+            &session,
+            "ws://127.0.0.1:1/ws",
+            vec![Secret::new("AIzaSECRETKEY")],
+        )
+        .unwrap();
         rec.send(r#"{"setup":{"model":"models/m"}}"#);
         tokio::time::advance(std::time::Duration::from_millis(412)).await;
         rec.recv(b"{\n  \"setupComplete\": {}\n}\n");
         rec.send(r#"{"realtimeInput":{"text":"my key is AIzaSECRETKEY"}}"#);
         rec.recv(b"not json");
         tokio::time::advance(std::time::Duration::from_millis(100)).await;
-        rec.close(Some(&CloseInfo {
-            code: 1011,
-            reason: "Internal error encountered.".to_owned(),
-        }));
+        rec.tick();
+        rec.close(Some(&CloseInfo::new(1011, "Internal error encountered.")));
+        rec.close(None);
         drop(rec);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("AIzaSECRETKEY"));
@@ -266,7 +300,17 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines[0]["header"]["model"], "models/m");
+        assert_eq!(
+            lines[0],
+            json!({"header": {
+                "description": format!("recorded by gemlive-transport/{}", env!("CARGO_PKG_VERSION")),
+                "source": format!("gemlive-transport/{}", env!("CARGO_PKG_VERSION")),
+                "model": "models/m",
+                "backend": "mldev",
+                "endpoint": "ws://127.0.0.1:1/ws",
+                "setup_timeout_ms": 15000
+            }})
+        );
         assert_eq!(
             lines[1],
             json!({"t_ms": 0, "send": {"setup": {"model": "models/m"}}})
@@ -275,18 +319,26 @@ mod tests {
             lines[2],
             json!({"t_ms": 412, "recv": {"setupComplete": {}}})
         );
-        assert_eq!(lines[4]["recv"], "not json");
         assert_eq!(
-            lines[5],
+            lines[3],
+            json!({"t_ms": 412, "send": {"realtimeInput": {"text": "my key is <redacted>"}}})
+        );
+        assert_eq!(lines[4], json!({"t_ms": 412, "recv_raw": "not json"}));
+        assert_eq!(lines[5], json!({"t_ms": 512, "tick": true}));
+        assert_eq!(
+            lines[6],
             json!({"t_ms": 512, "close": {"code": 1011, "reason": "Internal error encountered."}})
         );
+        assert_eq!(lines[7], json!({"t_ms": 512, "close": null}));
+        assert_eq!(lines.len(), 8);
     }
 
     #[test]
     fn unwritable_path_is_an_error() {
         let err = Recorder::create(
             &RecorderConfig::new("/nonexistent-dir/x.jsonl"),
-            serde_json::Map::new(),
+            &SessionConfig::new(protocol::wire::Setup::new("models/m")),
+            "nowhere",
             vec![],
         )
         .unwrap_err();

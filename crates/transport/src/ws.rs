@@ -1,9 +1,10 @@
-//! The WebSocket [`Connection`]: tokio TCP (direct or through an HTTP
-//! CONNECT proxy), rustls, async-tungstenite. Liveness is an idle timeout:
-//! after half of it passes without any frame the connection sends a ping,
-//! and only when the whole timeout passes without any frame (pong included)
-//! is the connection declared dead. There is no ping deadline that could
-//! kill a healthy session whose server answers pings slowly.
+//! The WebSocket [`Connection`]: tokio TCP (direct, or through an HTTP(S)
+//! CONNECT or SOCKS5 proxy), rustls, async-tungstenite. Liveness is an idle
+//! timeout: after half of it passes without any frame the connection sends a
+//! ping, and only when the other half passes after that ping without any
+//! frame (pong included) is the connection declared dead: 30 s for a pong by
+//! default, far beyond the few seconds Google sometimes takes, so a healthy
+//! session is never killed by a strict ping deadline.
 
 use std::io;
 use std::pin::Pin;
@@ -31,12 +32,12 @@ use url::Url;
 
 use crate::Error;
 use crate::connection::{Connection, Incoming};
-use crate::proxy::{ProxyConfig, connect_via_http_proxy};
+use crate::proxy::{Io, ProxyConfig, connect_via_proxy};
 use crate::secret::redact_url;
 use crate::tls::TlsConfig;
 
-/// The default idle timeout: a ping goes out after 30 s of silence, the
-/// connection is declared dead after 60 s without any frame.
+/// The default idle timeout: a ping goes out after 30 s of silence, and the
+/// connection is declared dead when 30 more seconds pass without any frame.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to open a WebSocket.
@@ -64,11 +65,20 @@ impl Default for WsOptions {
     }
 }
 
-/// A TCP stream, TLS or not.
-#[derive(Debug)]
+/// The stream under the WebSocket: TCP or a proxy tunnel, with or without
+/// TLS to the server.
 enum MaybeTls {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Box<dyn Io>),
+    Tls(Box<TlsStream<Box<dyn Io>>>),
+}
+
+impl std::fmt::Debug for MaybeTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain(_) => "MaybeTls::Plain",
+            Self::Tls(_) => "MaybeTls::Tls",
+        })
+    }
 }
 
 impl AsyncRead for MaybeTls {
@@ -78,7 +88,7 @@ impl AsyncRead for MaybeTls {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -91,21 +101,21 @@ impl AsyncWrite for MaybeTls {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Plain(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
@@ -117,7 +127,7 @@ pub struct WsConnection {
     ws: WebSocketStream<TokioAdapter<MaybeTls>>,
     idle_timeout: Option<Duration>,
     last_rx: Instant,
-    pinged: bool,
+    pinged_at: Option<Instant>,
     ended: bool,
 }
 
@@ -164,22 +174,23 @@ impl WsConnection {
             None
         };
 
-        let tcp = match options.proxy.proxy_for(url)? {
+        let tcp: Box<dyn Io> = match options.proxy.proxy_for(url)? {
             Some(proxy) => {
-                tracing::debug!(proxy = %redact_url(&proxy), target = %shown, "connecting through proxy");
-                connect_via_http_proxy(&proxy, &host, port).await?
+                tracing::debug!(proxy = %redact_url(&proxy), url = %shown, "connecting through proxy");
+                connect_via_proxy(&proxy, &host, port, || options.tls.client_config()).await?
             }
             None => {
-                tracing::debug!(target = %shown, "connecting");
-                TcpStream::connect((host.as_str(), port))
+                tracing::debug!(url = %shown, "connecting");
+                let tcp = TcpStream::connect((host.as_str(), port))
                     .await
                     .map_err(|source| Error::Connect {
                         target: format!("{host}:{port}"),
                         source,
-                    })?
+                    })?;
+                tcp.set_nodelay(true).ok();
+                Box::new(tcp)
             }
         };
-        tcp.set_nodelay(true).ok();
 
         let stream = match tls {
             Some(config) => {
@@ -211,12 +222,12 @@ impl WsConnection {
         let (ws, response) = async_tungstenite::tokio::client_async(request, stream)
             .await
             .map_err(handshake_error)?;
-        tracing::debug!(status = %response.status(), target = %shown, "WebSocket open");
+        tracing::debug!(status = %response.status(), url = %shown, "WebSocket open");
         Ok(Self {
             ws,
             idle_timeout: options.idle_timeout,
             last_rx: Instant::now(),
-            pinged: false,
+            pinged_at: None,
             ended: false,
         })
     }
@@ -244,10 +255,15 @@ fn handshake_error(error: tungstenite::Error) -> Error {
 
 impl Connection for WsConnection {
     async fn send(&mut self, frame: String) -> Result<(), Error> {
-        self.ws
-            .send(Message::text(frame))
-            .await
-            .map_err(map_ws_error)
+        let send = self.ws.send(Message::text(frame));
+        match self.idle_timeout {
+            // A peer that stops reading cannot stall a sender forever.
+            Some(idle) => tokio::time::timeout(idle, send)
+                .await
+                .map_err(|_| Error::IdleTimeout(idle))?
+                .map_err(map_ws_error),
+            None => send.await.map_err(map_ws_error),
+        }
     }
 
     async fn recv(&mut self) -> Result<Incoming, Error> {
@@ -255,9 +271,14 @@ impl Connection for WsConnection {
             if self.ended {
                 return Ok(Incoming::Close(None));
             }
-            let (ping_at, dead_at) = match self.idle_timeout {
-                Some(idle) => (Some(self.last_rx + idle / 2), Some(self.last_rx + idle)),
-                None => (None, None),
+            // A ping goes out after half the idle timeout without a frame; the
+            // connection is dead when the other half passes after the ping
+            // without any frame. Counting from the ping (not from the last
+            // frame) means a driver that paused reading is not penalised.
+            let (ping_at, dead_at) = match (self.idle_timeout, self.pinged_at) {
+                (Some(idle), None) => (Some(self.last_rx + idle / 2), None),
+                (Some(idle), Some(pinged)) => (None, Some(pinged + idle / 2)),
+                (None, _) => (None, None),
             };
             tokio::select! {
                 // The socket first: frames that are already buffered count as
@@ -280,7 +301,7 @@ impl Connection for WsConnection {
                         Some(Ok(message)) => message,
                     };
                     self.last_rx = Instant::now();
-                    self.pinged = false;
+                    self.pinged_at = None;
                     match message {
                         Message::Text(text) => return Ok(Incoming::Text(Bytes::from(text))),
                         Message::Binary(data) => return Ok(Incoming::Binary(data)),
@@ -294,10 +315,19 @@ impl Connection for WsConnection {
                         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                     }
                 }
-                () = sleep_until_opt(ping_at), if !self.pinged => {
-                    self.pinged = true;
+                () = sleep_until_opt(ping_at) => {
+                    let now = Instant::now();
+                    self.pinged_at = Some(now);
                     tracing::trace!("idle: sending ping");
-                    self.ws.send(Message::Ping(Bytes::new())).await.map_err(map_ws_error)?;
+                    let ping = self.ws.send(Message::Ping(Bytes::new()));
+                    let grace = self.idle_timeout.unwrap_or_default() / 2;
+                    match tokio::time::timeout_at(now + grace, ping).await {
+                        Ok(result) => result.map_err(map_ws_error)?,
+                        Err(_) => {
+                            self.ended = true;
+                            return Err(Error::IdleTimeout(self.idle_timeout.unwrap_or_default()));
+                        }
+                    }
                 }
                 () = sleep_until_opt(dead_at) => {
                     self.ended = true;

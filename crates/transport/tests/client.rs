@@ -233,12 +233,8 @@ async fn recording_a_real_session_scrubs_the_key() {
     let header = &lines[0]["header"];
     assert_eq!(header["model"], "models/gemini-live-test");
     assert_eq!(header["backend"], "mldev");
-    assert!(
-        header["endpoint"]
-            .as_str()
-            .unwrap()
-            .starts_with("ws://127.0.0.1:")
-    );
+    let endpoint = header["endpoint"].as_str().unwrap();
+    assert!(endpoint.starts_with("ws://127.0.0.1:"), "{endpoint}");
     assert_eq!(
         lines[1]["send"]["setup"]["model"],
         "models/gemini-live-test"
@@ -287,4 +283,157 @@ async fn idle_timeout_ends_the_session_when_the_server_stalls() {
     .unwrap();
     assert_eq!(closed.code, 1006);
     assert!(closed.reason.contains("idle"), "{}", closed.reason);
+}
+
+/// A recorded session is a fixture: `protocol::replay` plays it back
+/// through a fresh session and every `send` step matches.
+#[tokio::test]
+async fn a_recording_replays_as_a_fixture() {
+    let server = echo_server(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.jsonl");
+    let mut setup = Setup::new("gemini-live-test");
+    setup.output_audio_transcription = Some(Default::default());
+    setup.generation_config = Some(GenerationConfig {
+        response_modalities: Some(vec![Modality::Audio]),
+        ..GenerationConfig::default()
+    });
+    let mut config = config(&server, setup);
+    config.record = Some(RecorderConfig::new(&path).trim_audio(64));
+    let (sender, mut events) = connect(config).await.unwrap();
+    let mut live = Vec::new();
+    sender.send_audio(support::tone(0.1), 16_000).await.unwrap();
+    for prompt in ["one", "two"] {
+        sender.send_text(prompt).await.unwrap();
+        live.extend(events.next_turn().collect().await.unwrap());
+    }
+    sender.close().await.unwrap();
+    while let Some(event) = events.next().await {
+        live.push(event);
+    }
+
+    let fixture = std::fs::read_to_string(&path).unwrap();
+    let trace = protocol::replay::replay(&fixture, std::time::Instant::now())
+        .unwrap_or_else(|e| panic!("{e}\n{fixture}"));
+    let sent = trace.iter().filter(|l| l.contains(" > ")).count();
+    assert_eq!(sent, 4, "setup, audio and two texts: {trace:#?}");
+    let turns = trace.iter().filter(|l| l.contains("TurnComplete")).count();
+    assert_eq!(turns, 2, "{trace:#?}");
+    let live_turns = live
+        .iter()
+        .filter(|e| matches!(e, Event::TurnComplete { .. }))
+        .count();
+    assert_eq!(live_turns, 2);
+    assert!(trace.last().unwrap().contains("Closed"), "{trace:#?}");
+}
+
+#[test]
+fn config_debug_shows_no_secrets() {
+    let mut config = ClientConfig::new(
+        Endpoint::verbatim("wss://gw.example.com/ws?key=URLSECRET").unwrap(),
+        Auth::api_key(KEY),
+        Setup::new("m"),
+    );
+    config.proxy = ProxyConfig::url("http://user:PROXYSECRET@proxy:3128").unwrap();
+    let shown = format!("{config:?}");
+    for secret in [KEY, "URLSECRET", "PROXYSECRET"] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+}
+
+#[tokio::test]
+async fn resuming_sends_the_handle() {
+    let server = LiveServer::start(None, |mut conn: ServerConn| async move {
+        let setup = conn.recv_json().await.unwrap();
+        let handle = setup["setup"]["sessionResumption"]["handle"].clone();
+        conn.send_binary_json(&json!({"setupComplete": {}})).await;
+        conn.send_binary_json(
+            &json!({"sessionResumptionUpdate": {"newHandle": format!("after-{}", handle.as_str().unwrap_or("none")), "resumable": true}}),
+        )
+        .await;
+        conn.recv_json().await;
+    })
+    .await;
+    let config = config(&server, Setup::new("m")).resume("handle-7");
+    let (sender, mut events) = connect(config).await.unwrap();
+    while !matches!(events.next().await, Some(Event::Resumption { .. })) {}
+    assert_eq!(
+        sender.resumption_handle().as_deref(),
+        Some("after-handle-7")
+    );
+}
+
+#[tokio::test]
+async fn a_setup_the_protocol_refuses_fails_before_connecting() {
+    let server = echo_server(None).await;
+    let mut setup = Setup::new("gemini-3.1-flash-live-preview");
+    setup.generation_config = Some(GenerationConfig {
+        response_modalities: Some(vec![Modality::Text]),
+        ..GenerationConfig::default()
+    });
+    let err = connect(config(&server, setup)).await.unwrap_err();
+    assert!(
+        matches!(err, gemlive_transport::Error::Protocol(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("AUDIO"), "{err}");
+    assert!(server.requests().is_empty(), "no connection was made");
+}
+
+#[tokio::test]
+async fn auto_resume_over_websockets_after_go_away() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&connections);
+    let server = LiveServer::start(None, move |mut conn: ServerConn| {
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let setup = conn.recv_json().await.unwrap();
+            let handle = setup["setup"]["sessionResumption"]["handle"].clone();
+            conn.send_binary_json(&json!({"setupComplete": {}})).await;
+            if n == 0 {
+                assert!(handle.is_null());
+                conn.send_binary_json(
+                    &json!({"sessionResumptionUpdate": {"newHandle": "h-ws", "resumable": true}}),
+                )
+                .await;
+                conn.send_binary_json(&json!({"goAway": {"timeLeft": "20s"}}))
+                    .await;
+                // The client leaves; answer its close.
+                assert!(conn.recv_json().await.is_none());
+            } else {
+                assert_eq!(handle, "h-ws");
+                let text = conn.recv_json().await.unwrap();
+                let text = text["realtimeInput"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                conn.send_binary_json(
+                    &json!({"serverContent": {"modelTurn": {"parts": [{"text": text}]}}}),
+                )
+                .await;
+                conn.send_binary_json(&json!({"serverContent": {"turnComplete": true}}))
+                    .await;
+                conn.recv_json().await;
+            }
+        }
+    })
+    .await;
+    let mut setup = Setup::new("m");
+    setup.session_resumption = Some(Default::default());
+    let mut config = config(&server, setup);
+    config.auto_resume = true;
+    let (sender, mut events) = connect(config).await.unwrap();
+    loop {
+        match events.next().await {
+            Some(Event::SetupComplete { resumed: true, .. }) => break,
+            Some(Event::Closed(close)) => panic!("the session ended: {close}"),
+            Some(_) => {}
+            None => panic!("events ended"),
+        }
+    }
+    sender.send_text("on the second connection").await.unwrap();
+    let turn = events.next_turn().collect().await.unwrap();
+    assert_eq!(text_of(&turn), "on the second connection");
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }

@@ -335,10 +335,13 @@ async fn misuse_is_reported_to_the_caller() {
 async fn the_recorder_taps_both_directions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.jsonl");
-    let mut header = serde_json::Map::new();
-    header.insert("model".to_owned(), MODEL.into());
-    let recorder =
-        Recorder::create(&RecorderConfig::new(&path).trim_audio(16), header, vec![]).unwrap();
+    let recorder = Recorder::create(
+        &RecorderConfig::new(&path).trim_audio(16),
+        &options().session,
+        "memory",
+        vec![],
+    )
+    .unwrap();
     let mut options = options();
     options.recorder = Some(recorder);
     let (sender, mut events, mut peer) = session_with(options).await;
@@ -374,4 +377,210 @@ async fn the_recorder_taps_both_directions() {
         json!({"code": 1011, "reason": "Internal error encountered."})
     );
     assert_eq!(lines.len(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_turn_in_progress_continues_until_idle() {
+    let (_sender, mut events, peer) = session().await;
+    peer.send_json(&text_part("thinking... ")).await;
+    peer.send_json(
+        &json!({"serverContent": {"turnComplete": true, "interactionStatus": "IN_PROGRESS"}}),
+    )
+    .await;
+    peer.send_json(&text_part("done")).await;
+    peer.send_json(&json!({"serverContent": {"turnComplete": true, "interactionStatus": "IDLE"}}))
+        .await;
+    peer.send_json(&text_part("later")).await;
+    let turn = events.next_turn().collect().await.unwrap();
+    let texts: Vec<&str> = turn
+        .iter()
+        .filter_map(|e| match e {
+            Event::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["thinking... ", "done"]);
+    let completes = turn
+        .iter()
+        .filter(|e| matches!(e, Event::TurnComplete { .. }))
+        .count();
+    assert_eq!(completes, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_hangs_up_on_our_close_ends_normally() {
+    let (sender, mut events, mut peer) = session().await;
+    sender.close().await.unwrap();
+    assert!(matches!(peer.recv().await, Some(ClientFrame::Close(_))));
+    let started = tokio::time::Instant::now();
+    drop(peer);
+    match events.next().await {
+        Some(Event::Closed(close)) => assert!(close.is_normal(), "{close:?}"),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_send_on_a_dead_connection_fails_with_the_reason() {
+    let (sender, mut events, peer) = session().await;
+    drop(peer);
+    // Whichever the driver notices first (the failed send or the closed
+    // stream), the caller gets an error, never a silent success.
+    let err = sender.send_text("into the void").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ConnectionLost(_)) || err.close().is_some_and(|c| c.code == 1006),
+        "{err:?}"
+    );
+    assert!(matches!(events.next().await, Some(Event::Closed(c)) if c.code == 1006));
+}
+
+/// A reconnect function that hands out prepared in-memory connections.
+fn connections(
+    conns: Vec<gemlive_transport::memory::MemoryConnection>,
+) -> impl FnMut() -> std::future::Ready<Result<gemlive_transport::memory::MemoryConnection, Error>>
++ Send
++ 'static {
+    let mut conns = std::collections::VecDeque::from(conns);
+    move || {
+        std::future::ready(
+            conns
+                .pop_front()
+                .ok_or_else(|| Error::ConnectionLost("no more connections".to_owned())),
+        )
+    }
+}
+
+fn resumable_options() -> SessionOptions {
+    let mut setup = Setup::new(MODEL);
+    setup.session_resumption = Some(Default::default());
+    SessionOptions::new(SessionConfig::new(setup))
+}
+
+async fn resumable_session(
+    more: Vec<gemlive_transport::memory::MemoryConnection>,
+) -> (LiveSender, LiveEvents, MemoryPeer) {
+    let (conn, mut peer) = pair(16);
+    let server = tokio::spawn(async move {
+        peer.recv_json().await.unwrap();
+        peer.send_json(&json!({"setupComplete": {}})).await;
+        peer.send_json(
+            &json!({"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": true}}),
+        )
+        .await;
+        peer
+    });
+    let (sender, mut events) =
+        gemlive_transport::start_resumable(conn, resumable_options(), connections(more))
+            .await
+            .unwrap();
+    assert!(matches!(
+        events.next().await,
+        Some(Event::Resumption { .. })
+    ));
+    (sender, events, server.await.unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn go_away_moves_the_session_to_a_new_connection() {
+    let (conn2, mut peer2) = pair(16);
+    let (sender, mut events, mut peer1) = resumable_session(vec![conn2]).await;
+    peer1
+        .send_json(&json!({"goAway": {"timeLeft": "30s"}}))
+        .await;
+    assert!(matches!(events.next().await, Some(Event::GoAway { .. })));
+    // No turn is running: the client leaves the old connection at once ...
+    assert!(matches!(peer1.recv().await, Some(ClientFrame::Close(c)) if c.code == 1000));
+    peer1.close(1000, "").await;
+    // ... and resumes on a new one with the latest handle.
+    let setup = peer2.recv_json().await.unwrap();
+    assert_eq!(setup["setup"]["sessionResumption"]["handle"], "h-1");
+    peer2.send_json(&json!({"setupComplete": {}})).await;
+    match events.next().await {
+        Some(Event::SetupComplete { resumed, .. }) => assert!(resumed),
+        other => panic!("expected the resumed setupComplete, got {other:?}"),
+    }
+    assert!(!sender.is_closed());
+    sender.send_text("still there?").await.unwrap();
+    assert_eq!(
+        peer2.recv_json().await.unwrap(),
+        json!({"realtimeInput": {"text": "still there?"}})
+    );
+    drop(peer1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn go_away_waits_for_the_running_turn() {
+    let (conn2, mut peer2) = pair(16);
+    let (_sender, mut events, mut peer1) = resumable_session(vec![conn2]).await;
+    peer1.send_json(&text_part("half a sentence")).await;
+    peer1
+        .send_json(&json!({"goAway": {"timeLeft": "30s"}}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    peer1.send_json(&text_part(" and the rest")).await;
+    peer1.send_json(&turn_complete()).await;
+    let started = tokio::time::Instant::now();
+    let mut texts = String::new();
+    while let Some(event) = events.next().await {
+        match event {
+            Event::Text { text, .. } => texts.push_str(&text),
+            Event::TurnComplete { .. } => break,
+            _ => {}
+        }
+    }
+    assert_eq!(texts, "half a sentence and the rest");
+    // Only now does the client leave.
+    assert!(matches!(peer1.recv().await, Some(ClientFrame::Close(_))));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(peer1); // hangs up instead of answering: fine while closing
+    let setup = peer2.recv_json().await.unwrap();
+    assert_eq!(setup["setup"]["sessionResumption"]["handle"], "h-1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_connection_resumes_and_a_policy_close_does_not() {
+    let (conn2, mut peer2) = pair(16);
+    let (sender, mut events, peer1) = resumable_session(vec![conn2]).await;
+    drop(peer1);
+    let setup = peer2.recv_json().await.unwrap();
+    assert_eq!(setup["setup"]["sessionResumption"]["handle"], "h-1");
+    peer2.send_json(&json!({"setupComplete": {}})).await;
+    assert!(matches!(
+        events.next().await,
+        Some(Event::SetupComplete { resumed: true, .. })
+    ));
+    // A close that resuming cannot fix ends the session as usual.
+    peer2.close(1008, "Requested entity was not found.").await;
+    match events.next().await {
+        Some(Event::Closed(close)) => assert_eq!(close.code, 1008),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    assert!(sender.is_closed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn resuming_gives_up_after_repeated_failures() {
+    let (sender, mut events, peer1) = resumable_session(vec![]).await;
+    let started = tokio::time::Instant::now();
+    drop(peer1);
+    match events.next().await {
+        Some(Event::Closed(close)) => assert_eq!(close.code, 1006),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    // Five attempts with 1.5 s, 3 s, 6 s and 12 s between them.
+    assert_eq!(started.elapsed(), Duration::from_millis(22_500));
+    assert!(sender.is_closed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_application_closing_never_resumes() {
+    let (conn2, mut peer2) = pair(16);
+    let (sender, mut events, mut peer1) = resumable_session(vec![conn2]).await;
+    sender.close().await.unwrap();
+    assert!(matches!(peer1.recv().await, Some(ClientFrame::Close(_))));
+    peer1.close(1000, "").await;
+    assert!(matches!(events.next().await, Some(Event::Closed(c)) if c.code == 1000));
+    assert!(events.next().await.is_none());
+    assert!(peer2.recv().await.is_none(), "no new connection was used");
 }

@@ -276,6 +276,14 @@ async fn idle_timeout_kills_only_dead_connections() {
         outcome.is_err(),
         "a healthy quiet connection must survive: {outcome:?}"
     );
+    // Not reading for longer than the idle timeout (a busy driver) is no
+    // reason to declare the connection dead either.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let outcome = tokio::time::timeout(Duration::from_millis(600), ws.recv()).await;
+    assert!(
+        outcome.is_err(),
+        "a paused reader must not time out: {outcome:?}"
+    );
 
     // A server that never reads never answers the ping: declared dead.
     let stuck = LiveServer::start(None, |conn: ServerConn| async move {
@@ -316,4 +324,120 @@ async fn connect_refused_and_timeout() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::ConnectTimeout(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_cannot_stall_a_sender() {
+    let stuck = LiveServer::start(None, |conn: ServerConn| async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(conn);
+    })
+    .await;
+    let options = WsOptions {
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..direct()
+    };
+    let mut ws = open(&stuck, &Auth::None, &options).await.unwrap();
+    let frame = format!("{{\"pad\":\"{}\"}}", "x".repeat(1 << 20));
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    let err = loop {
+        match ws.send(frame.clone()).await {
+            Ok(()) => sent += 1,
+            Err(e) => break e,
+        }
+        assert!(sent < 1000, "the socket never filled up");
+    };
+    assert!(matches!(err, Error::IdleTimeout(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn wss_through_an_https_proxy() {
+    let pki = pki();
+    let server = LiveServer::start(
+        Some(pki.server_config.clone()),
+        |mut conn: ServerConn| async move {
+            conn.recv_json().await;
+            conn.send_binary_json(&json!({"setupComplete": {}})).await;
+            conn.recv_json().await;
+        },
+    )
+    .await;
+    let proxy = ConnectProxy::start_with(None, Some(pki.server_config.clone())).await;
+    let options = WsOptions {
+        tls: TlsConfig::only_ca_file(&pki.ca_file),
+        proxy: ProxyConfig::url(&format!("https://localhost:{}", proxy.addr.port())).unwrap(),
+        ..WsOptions::default()
+    };
+    let mut ws = open(&server, &Auth::None, &options).await.unwrap();
+    ws.send("{\"setup\":{}}".to_owned()).await.unwrap();
+    assert_eq!(
+        payload_json(&ws.recv().await.unwrap()),
+        json!({"setupComplete": {}})
+    );
+    assert_eq!(proxy.tunnels.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn wss_through_socks5_proxies() {
+    let pki = pki();
+    let server = LiveServer::start(
+        Some(pki.server_config.clone()),
+        |mut conn: ServerConn| async move {
+            conn.recv_json().await;
+            conn.send_binary_json(&json!({"setupComplete": {}})).await;
+            conn.recv_json().await;
+        },
+    )
+    .await;
+    let port = server.addr.port();
+    let plain = support::Socks5Proxy::start(None).await;
+    let authed = support::Socks5Proxy::start(Some(("bob", "s3cret"))).await;
+    for (proxy_url, proxy, expected_target) in [
+        // socks5h: the proxy resolves the name.
+        (
+            format!("socks5h://{}", plain.addr),
+            &plain,
+            format!("localhost:{port}"),
+        ),
+        // socks5: resolved here, the proxy sees an address.
+        (
+            format!("socks5://bob:s3cret@{}", authed.addr),
+            &authed,
+            String::new(),
+        ),
+    ] {
+        let options = WsOptions {
+            tls: TlsConfig::only_ca_file(&pki.ca_file),
+            proxy: ProxyConfig::url(&proxy_url).unwrap(),
+            ..WsOptions::default()
+        };
+        let mut ws = open(&server, &Auth::None, &options).await.unwrap();
+        ws.send("{\"setup\":{}}".to_owned()).await.unwrap();
+        assert_eq!(
+            payload_json(&ws.recv().await.unwrap()),
+            json!({"setupComplete": {}})
+        );
+        let targets = proxy.targets.lock().unwrap().clone();
+        assert_eq!(targets.len(), 1);
+        if expected_target.is_empty() {
+            assert!(targets[0].ends_with(&format!(":{port}")), "{targets:?}");
+            assert!(!targets[0].starts_with("localhost"), "{targets:?}");
+        } else {
+            assert_eq!(targets[0], expected_target);
+        }
+    }
+
+    let wrong = WsOptions {
+        tls: TlsConfig::only_ca_file(&pki.ca_file),
+        proxy: ProxyConfig::url(&format!("socks5://bob:wrong@{}", authed.addr)).unwrap(),
+        ..WsOptions::default()
+    };
+    let err = open(&server, &Auth::None, &wrong).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Proxy(ProxyError::Refused { .. })),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("wrong"), "{err}");
 }

@@ -336,6 +336,14 @@ impl Drop for ConnectProxy {
 impl ConnectProxy {
     /// `credentials`: the expected `user:password`, answered with 407 when missing.
     pub async fn start(credentials: Option<&'static str>) -> Self {
+        Self::start_with(credentials, None).await
+    }
+
+    /// An `https://` proxy when `tls` is given (TLS to the proxy, then CONNECT).
+    pub async fn start_with(
+        credentials: Option<&'static str>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let tunnels = Arc::new(AtomicUsize::new(0));
@@ -347,7 +355,17 @@ impl ConnectProxy {
                     return;
                 };
                 let (t, g) = (Arc::clone(&t), Arc::clone(&g));
+                let tls = tls.clone();
                 tokio::spawn(async move {
+                    let client: Box<dyn Io> = match tls {
+                        Some(config) => {
+                            match tokio_rustls::TlsAcceptor::from(config).accept(client).await {
+                                Ok(s) => Box::new(s),
+                                Err(_) => return,
+                            }
+                        }
+                        None => Box::new(client),
+                    };
                     let _ = tunnel(client, credentials, t, g).await;
                 });
             }
@@ -366,7 +384,7 @@ impl ConnectProxy {
 }
 
 async fn tunnel(
-    client: TcpStream,
+    client: Box<dyn Io>,
     credentials: Option<&'static str>,
     tunnels: Arc<AtomicUsize>,
     targets: Arc<Mutex<Vec<String>>>,
@@ -416,6 +434,109 @@ async fn tunnel(
         .await?;
     tunnels.fetch_add(1, Ordering::SeqCst);
     let mut client = client.into_inner();
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    Ok(())
+}
+
+/// A SOCKS5 proxy on loopback (no auth, or username/password) that records
+/// the targets it was asked for as `host:port` (domain or IP).
+pub struct Socks5Proxy {
+    pub addr: SocketAddr,
+    pub targets: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Socks5Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Socks5Proxy {
+    pub async fn start(credentials: Option<(&'static str, &'static str)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&targets);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                let seen = Arc::clone(&seen);
+                tokio::spawn(async move {
+                    let _ = socks5_session(client, credentials, seen).await;
+                });
+            }
+        });
+        Self {
+            addr,
+            targets,
+            task,
+        }
+    }
+}
+
+async fn socks5_session(
+    mut client: TcpStream,
+    credentials: Option<(&'static str, &'static str)>,
+    seen: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncReadExt as _;
+    let mut head = [0u8; 2];
+    client.read_exact(&mut head).await?;
+    let mut methods = vec![0u8; usize::from(head[1])];
+    client.read_exact(&mut methods).await?;
+    match credentials {
+        None => client.write_all(&[5, 0]).await?,
+        Some((user, pass)) => {
+            if !methods.contains(&2) {
+                client.write_all(&[5, 0xff]).await?;
+                return Ok(());
+            }
+            client.write_all(&[5, 2]).await?;
+            let ver = client.read_u8().await?;
+            let ulen = client.read_u8().await?;
+            let mut u = vec![0u8; usize::from(ulen)];
+            client.read_exact(&mut u).await?;
+            let plen = client.read_u8().await?;
+            let mut p = vec![0u8; usize::from(plen)];
+            client.read_exact(&mut p).await?;
+            let ok = ver == 1 && u == user.as_bytes() && p == pass.as_bytes();
+            client.write_all(&[1, if ok { 0 } else { 1 }]).await?;
+            if !ok {
+                return Ok(());
+            }
+        }
+    }
+    let mut request = [0u8; 4];
+    client.read_exact(&mut request).await?;
+    let host = match request[3] {
+        1 => {
+            let mut ip = [0u8; 4];
+            client.read_exact(&mut ip).await?;
+            std::net::Ipv4Addr::from(ip).to_string()
+        }
+        4 => {
+            let mut ip = [0u8; 16];
+            client.read_exact(&mut ip).await?;
+            format!("[{}]", std::net::Ipv6Addr::from(ip))
+        }
+        _ => {
+            let len = client.read_u8().await?;
+            let mut name = vec![0u8; usize::from(len)];
+            client.read_exact(&mut name).await?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+    };
+    let port = client.read_u16().await?;
+    let target = format!("{host}:{port}");
+    seen.lock().unwrap().push(target.clone());
+    let Ok(mut upstream) = TcpStream::connect(target.as_str()).await else {
+        client.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
+        return Ok(());
+    };
+    client.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).await?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())
 }
