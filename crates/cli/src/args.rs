@@ -25,6 +25,10 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Chat by text: one prompt, several turns, or an interactive prompt; replies as text or audio.
     Chat(Box<ChatArgs>),
+    /// Talk by voice: microphone or WAV in, speaker or WAV out, full duplex with interruption.
+    Talk(Box<TalkArgs>),
+    /// List the audio devices (`--input-device`, `--output-device` take a name or an index).
+    Devices,
     /// Run the local Live API emulator.
     Emulator(EmulatorArgs),
     /// Print the event trace of a recording (`--record`) or a fixture, without any network.
@@ -64,6 +68,70 @@ pub(crate) struct ChatArgs {
     /// Don't play replies on the speaker.
     #[arg(long)]
     pub(crate) no_play: bool,
+    /// Resume the latest saved session (`--resume`), or the one with a handle (`--resume=HANDLE`).
+    #[arg(long, value_name = "HANDLE", num_args = 0..=1, require_equals = true, default_missing_value = "latest")]
+    pub(crate) resume: Option<String>,
+    /// One JSON event per line on stdout, nothing else.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "While talking: type a line to send it as text, /quit or Ctrl-D or Ctrl-C to end. \
+With --ptt, Enter (an empty line) starts and stops talking.")]
+pub(crate) struct TalkArgs {
+    /// Speak from a WAV file, streamed in real time (then `audioStreamEnd`), or `-` for raw
+    /// PCM16 LE mono on stdin. Without it, the microphone.
+    #[arg(long, value_name = "FILE.wav|-", conflicts_with = "input_device")]
+    pub(crate) input: Option<PathBuf>,
+    /// Sample rate of raw PCM on stdin (`--input -`).
+    #[arg(long, value_name = "HZ", default_value_t = 16_000)]
+    pub(crate) input_rate: u32,
+    /// The microphone: a name (or part of one) or an index from `gemlive devices`.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub(crate) input_device: Option<String>,
+    /// The speaker: a name (or part of one) or an index from `gemlive devices`. By default the
+    /// default speaker when talking into the microphone; with --input, no speaker.
+    #[arg(long, value_name = "NAME|INDEX", conflicts_with = "no_play")]
+    pub(crate) output_device: Option<String>,
+    /// Play on no device: playback is only simulated in real time (interruptions still cut it).
+    #[arg(long)]
+    pub(crate) no_play: bool,
+    /// Write what the model said, as it was heard (cut where it was interrupted), to a WAV file.
+    #[arg(long, value_name = "FILE.wav")]
+    pub(crate) output: Option<PathBuf>,
+    /// Record the whole conversation as a stereo WAV: the user left, the model right, in time.
+    #[arg(long, value_name = "FILE.wav")]
+    pub(crate) record_audio: Option<PathBuf>,
+    /// Push-to-talk: the server's voice detection is off; Enter (an empty line) starts talking
+    /// (`activityStart`) and Enter again stops (`activityEnd`).
+    #[arg(long, conflicts_with = "no_vad")]
+    pub(crate) ptt: bool,
+    /// Mute the microphone while the model speaks (for speakers whose echo the canceller
+    /// cannot remove; you cannot interrupt by voice then).
+    #[arg(long)]
+    pub(crate) half_duplex: bool,
+    /// No echo cancellation (headphones need none).
+    #[arg(long)]
+    pub(crate) no_aec: bool,
+    /// No local voice detection (by default, in builds with it, your speech stops playback at
+    /// once, before the server's `interrupted`).
+    #[arg(long)]
+    pub(crate) no_local_vad: bool,
+    /// Audio chunk length in ms (20 to 40).
+    #[arg(long, value_name = "MS", default_value_t = 40, value_parser = clap::value_parser!(u64).range(20..=40))]
+    pub(crate) chunk_ms: u64,
+    /// Send images (JPEG or PNG) as video: one file, or a directory's images in name order,
+    /// in a loop.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub(crate) video: Option<PathBuf>,
+    /// Video frames per second (the service takes at most 1).
+    #[arg(long, value_name = "FPS", default_value_t = 1.0, requires = "video")]
+    pub(crate) video_fps: f64,
     /// Resume the latest saved session (`--resume`), or the one with a handle (`--resume=HANDLE`).
     #[arg(long, value_name = "HANDLE", num_args = 0..=1, require_equals = true, default_missing_value = "latest")]
     pub(crate) resume: Option<String>,

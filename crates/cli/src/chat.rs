@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use audio::{AudioSink, SampleRate, WavSink};
 use protocol::Event;
-use protocol::wire::{InteractionStatus, SessionResumptionConfig};
+use protocol::wire::InteractionStatus;
 use tokio::sync::mpsc;
 
 use crate::args::ChatArgs;
@@ -20,7 +20,7 @@ use crate::backend::Backend;
 use crate::exit::Usage;
 use crate::output::Output;
 use crate::setup::{self, Reply};
-use crate::state::{self, SavedSession};
+use crate::state;
 use crate::tools::ToolRunner;
 
 /// Where the user's turns come from.
@@ -167,26 +167,7 @@ pub(crate) async fn run(args: ChatArgs) -> Result<()> {
     let mut setup = setup::build(&args.setup, reply, backend.endpoint.backend())
         .map_err(|e| Usage(format!("{e:#}")))?;
     if let Some(resume) = &args.resume {
-        let handle = if resume == "latest" {
-            let saved = state::load().map_err(|e| Usage(format!("{e:#}")))?;
-            if saved.backend != backend.name && backend.emulator.is_none() {
-                tracing::warn!(
-                    "the saved session was made against {}, not {}",
-                    saved.backend,
-                    backend.name
-                );
-            }
-            if setup.model != saved.model && args.setup.model == protocol::models::DEFAULT_MODEL {
-                setup.model = saved.model;
-            }
-            saved.handle
-        } else {
-            resume.clone()
-        };
-        setup.session_resumption = Some(SessionResumptionConfig {
-            handle: Some(handle),
-            transparent: None,
-        });
+        state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
     }
     let model = setup.model.clone();
     let config = backend.client_config(&args.connect, setup)?;
@@ -280,19 +261,11 @@ pub(crate) async fn run(args: ChatArgs) -> Result<()> {
         while events.next().await.is_some() {}
     })
     .await;
-    if let Some(handle) = sender
+    let handle = sender
         .resumption_handle()
-        .or_else(|| events.resumption_handle())
-    {
-        let saved = SavedSession {
-            handle: handle.clone(),
-            model,
-            backend: backend.name.clone(),
-        };
-        match state::save(&saved) {
-            Ok(_) => out.saved_session(&handle),
-            Err(e) => tracing::warn!("cannot save the session: {e:#}"),
-        }
+        .or_else(|| events.resumption_handle());
+    if let Some(handle) = state::save_latest(handle, model, &backend.name) {
+        out.saved_session(&handle);
     }
     backend.shutdown().await;
     result

@@ -9,6 +9,7 @@ mod exit;
 mod output;
 mod setup;
 mod state;
+mod talk;
 mod tools;
 
 use std::net::SocketAddr;
@@ -28,7 +29,11 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let json = matches!(&cli.command, Command::Chat(c) if c.json);
+    let json = match &cli.command {
+        Command::Chat(c) => c.json,
+        Command::Talk(t) => t.json,
+        _ => false,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -52,6 +57,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Chat(args) => chat::run(*args).await,
+        Command::Talk(args) => talk::run(*args).await,
+        Command::Devices => talk::list_devices(),
         Command::Emulator(args) => run_emulator(args).await,
         Command::Replay { file } => replay(&file),
         Command::Models => {

@@ -59,3 +59,51 @@ pub(crate) fn load() -> Result<SavedSession> {
     })?;
     serde_json::from_str(&text).with_context(|| format!("{} is corrupt; delete it", path.display()))
 }
+
+/// Points `setup` at the session to resume: `latest` (the saved one) or a handle. A saved
+/// session's model wins unless `model_flag` names another than the default.
+pub(crate) fn apply_resume(
+    resume: &str,
+    backend: &crate::backend::Backend,
+    setup: &mut protocol::wire::Setup,
+    model_flag: &str,
+) -> Result<()> {
+    let handle = if resume == "latest" {
+        let saved = load().map_err(|e| crate::exit::Usage(format!("{e:#}")))?;
+        if saved.backend != backend.name && backend.emulator.is_none() {
+            tracing::warn!(
+                "the saved session was made against {}, not {}",
+                saved.backend,
+                backend.name
+            );
+        }
+        if setup.model != saved.model && model_flag == protocol::models::DEFAULT_MODEL {
+            setup.model = saved.model;
+        }
+        saved.handle
+    } else {
+        resume.to_owned()
+    };
+    setup.session_resumption = Some(protocol::wire::SessionResumptionConfig {
+        handle: Some(handle),
+        transparent: None,
+    });
+    Ok(())
+}
+
+/// Saves the session's latest resumable handle, if it has one; returns it when saved.
+pub(crate) fn save_latest(handle: Option<String>, model: String, backend: &str) -> Option<String> {
+    let handle = handle?;
+    let saved = SavedSession {
+        handle: handle.clone(),
+        model,
+        backend: backend.to_owned(),
+    };
+    match save(&saved) {
+        Ok(_) => Some(handle),
+        Err(e) => {
+            tracing::warn!("cannot save the session: {e:#}");
+            None
+        }
+    }
+}
