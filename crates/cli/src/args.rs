@@ -81,8 +81,10 @@ pub(crate) struct ChatArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "While talking: type a line to send it as text, /quit or Ctrl-D or Ctrl-C to end. \
-With --ptt, Enter (an empty line) starts and stops talking.")]
+#[command(
+    after_help = "While talking: type a line to send it as text, /quit or Ctrl-D or Ctrl-C to end. \
+With --ptt, Enter (an empty line) starts and stops talking."
+)]
 pub(crate) struct TalkArgs {
     /// Speak from a WAV file, streamed in real time (then `audioStreamEnd`), or `-` for raw
     /// PCM16 LE mono on stdin. Without it, the microphone.

@@ -17,7 +17,10 @@ fn selector(name: Option<&str>) -> DeviceSelector {
 }
 
 /// Opens the speaker; keeps what it plays for the echo canceller when `echo`.
-pub(crate) fn speaker(name: Option<&str>, echo: bool) -> Result<(Box<dyn AudioSink>, String, Option<Echo>)> {
+pub(crate) fn speaker(
+    name: Option<&str>,
+    echo: bool,
+) -> Result<(Box<dyn AudioSink>, String, Option<Echo>)> {
     let mut sink = SpeakerSink::open(
         &selector(name),
         SampleRate::LIVE_OUTPUT,
@@ -79,6 +82,8 @@ fn show(kind: &str, list: &[DeviceInfo]) {
 pub(crate) fn list() -> Result<()> {
     show("input devices", &input_devices()?);
     show("output devices", &output_devices()?);
-    println!("(* = default; pass a name, part of one, or an index to --input-device / --output-device)");
+    println!(
+        "(* = default; pass a name, part of one, or an index to --input-device / --output-device)"
+    );
     Ok(())
 }

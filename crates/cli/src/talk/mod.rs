@@ -65,10 +65,7 @@ fn no_devices() -> Usage {
 }
 
 /// The speaker: a device when asked for or when talking into the microphone, else simulated.
-fn open_speaker(
-    args: &TalkArgs,
-    mic: bool,
-) -> Result<(Box<dyn AudioSink>, String, Option<Echo>)> {
+fn open_speaker(args: &TalkArgs, mic: bool) -> Result<(Box<dyn AudioSink>, String, Option<Echo>)> {
     let device = args.output_device.is_some() || (mic && !args.no_play);
     if device {
         #[cfg(feature = "device")]
@@ -80,7 +77,11 @@ fn open_speaker(
         return Err(no_devices().into());
     }
     let speaker = speaker::VirtualSpeaker::start().context("cannot start the playback clock")?;
-    Ok((Box::new(speaker), "no speaker (simulated playback)".into(), None))
+    Ok((
+        Box::new(speaker),
+        "no speaker (simulated playback)".into(),
+        None,
+    ))
 }
 
 #[cfg(feature = "device")]
@@ -107,7 +108,10 @@ fn open_source(
         Some(p) => {
             let source = WavSource::open(p, chunk)
                 .map_err(|e| Usage(format!("cannot read {}: {e}", p.display())))?;
-            Ok((Box::new(Paced::new(source)), format!("{} in real time", p.display())))
+            Ok((
+                Box::new(Paced::new(source)),
+                format!("{} in real time", p.display()),
+            ))
         }
         None => {
             #[cfg(feature = "device")]
@@ -260,10 +264,9 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         ToolRunner::new(&args.setup.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let stdin_audio = args.input.as_deref() == Some(Path::new("-"));
     if stdin_audio && args.ptt {
-        return Err(Usage(
-            "--ptt reads Enter from stdin, which --input - uses for audio".into(),
-        )
-        .into());
+        return Err(
+            Usage("--ptt reads Enter from stdin, which --input - uses for audio".into()).into(),
+        );
     }
     let mic = args.input.is_none();
     let (speaker, speaker_name, echo) = open_speaker(&args, mic)?;
@@ -593,7 +596,12 @@ fn cut(
     Ok(())
 }
 
-fn finish_files(playback: &mut Playback, now: Instant, drained: bool, view: &mut View) -> Result<()> {
+fn finish_files(
+    playback: &mut Playback,
+    now: Instant,
+    drained: bool,
+    view: &mut View,
+) -> Result<()> {
     playback.tick(now, drained)?;
     if let Some((path, mut out)) = playback.output.take() {
         out.finish().context("cannot finish the output WAV")?;
@@ -620,7 +628,11 @@ mod tests {
         assert_eq!((a.as_str(), b.as_str()), ("", text));
         let (a, b) = split_heard(text, Duration::from_secs(2), Duration::from_secs(1));
         assert_eq!((a.as_str(), b.as_str()), (text, ""));
-        let (a, _) = split_heard("héllo wörld", Duration::from_millis(700), Duration::from_secs(1));
+        let (a, _) = split_heard(
+            "héllo wörld",
+            Duration::from_millis(700),
+            Duration::from_secs(1),
+        );
         assert_eq!(a, "héllo ");
     }
 }

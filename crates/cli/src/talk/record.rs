@@ -144,7 +144,10 @@ impl Conversation {
     }
 
     fn position(&self, now: Instant, len: Duration) -> u64 {
-        frames(now.saturating_duration_since(self.origin).saturating_sub(len))
+        frames(
+            now.saturating_duration_since(self.origin)
+                .saturating_sub(len),
+        )
     }
 
     /// A chunk of the user's audio (16 kHz) that ends now.
@@ -214,7 +217,8 @@ pub(crate) fn write_output(sink: &mut WavSink<BufWriter<File>>, samples: &[i16])
     if samples.is_empty() {
         return Ok(());
     }
-    sink.write(RATE, samples).context("cannot write the output WAV")
+    sink.write(RATE, samples)
+        .context("cannot write the output WAV")
 }
 
 #[cfg(test)]

@@ -102,7 +102,11 @@ mod tests {
         let after = speaker.played();
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(speaker.played(), after);
-        assert!(after - played <= Duration::from_millis(40), "{:?}", after - played);
+        assert!(
+            after - played <= Duration::from_millis(40),
+            "{:?}",
+            after - played
+        );
         assert_eq!(speaker.queued(), Duration::ZERO);
     }
 }

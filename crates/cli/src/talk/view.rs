@@ -151,7 +151,11 @@ impl View {
                     let _ = std::io::stdout().flush();
                 }
             }
-            Event::OutputTranscript { text, .. } | Event::Text { text, thought: false } => {
+            Event::OutputTranscript { text, .. }
+            | Event::Text {
+                text,
+                thought: false,
+            } => {
                 if self.line != Line::Model {
                     self.end_line();
                     self.line = Line::Model;
@@ -265,7 +269,9 @@ impl View {
 
     /// A video frame went out.
     pub(crate) fn video(&mut self, path: &std::path::Path, bytes: usize) {
-        self.json(json!({"event": "video_frame", "file": path.display().to_string(), "bytes": bytes}));
+        self.json(
+            json!({"event": "video_frame", "file": path.display().to_string(), "bytes": bytes}),
+        );
     }
 
     /// A file was written.
