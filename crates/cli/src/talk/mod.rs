@@ -373,9 +373,8 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 }
                 Some(Up::Speech(started)) => {
                     speaking = started;
-                    if started && playback.busy() && !(args.half_duplex) {
-                        if let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
-                    }
+                    if started && playback.busy() && !args.half_duplex
+                        && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
                 }
                 Some(Up::End) | None => {
                     input_done = true;
