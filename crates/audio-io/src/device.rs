@@ -195,7 +195,9 @@ fn select(sel: &DeviceSelector, dir: Direction) -> Result<(cpal::Device, String)
         DeviceSelector::Default => None,
         DeviceSelector::Index(i) => all.iter().position(|(_, info)| info.index == *i),
         DeviceSelector::Name(n) => {
-            let exact = all.iter().position(|(_, i)| i.name == *n || i.id == *n);
+            let exact = all.iter().position(|(_, i)| {
+                i.name == *n || i.id == *n || i.id.split_once(':').is_some_and(|(_, id)| id == n)
+            });
             exact.or_else(|| {
                 let lower = n.to_lowercase();
                 let hits: Vec<usize> = all
@@ -249,25 +251,54 @@ fn buffer_size(
     }
 }
 
+/// Non-fatal errors a stream's backend reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamErrors {
+    /// Over- or underruns of the device buffer.
+    pub xruns: u64,
+    /// Other transient backend errors.
+    pub other: u64,
+    /// The first of those, for diagnostics.
+    pub first_other: Option<String>,
+}
+
 /// Stream health, shared with the callbacks.
 #[derive(Debug, Default)]
 struct Health {
     xruns: AtomicU64,
+    errors: AtomicU64,
     overruns: AtomicU64,
     failed: AtomicBool,
     error: OnceLock<String>,
+    first_other: OnceLock<String>,
 }
 
 impl Health {
+    /// The error callback (not the real-time data callback). Xruns and
+    /// transient backend errors are counted; a device that went away or a
+    /// stream that was invalidated is fatal, and later calls report it.
     fn on_error(self: &Arc<Self>) -> impl FnMut(cpal::Error) + Send + 'static {
         let h = Arc::clone(self);
-        move |e: cpal::Error| {
-            if e.kind() == cpal::ErrorKind::Xrun {
+        move |e: cpal::Error| match e.kind() {
+            cpal::ErrorKind::Xrun => {
                 h.xruns.fetch_add(1, Ordering::Relaxed);
-            } else {
+            }
+            cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::StreamInvalidated => {
                 let _ = h.error.set(e.to_string());
                 h.failed.store(true, Ordering::Release);
             }
+            _ => {
+                h.errors.fetch_add(1, Ordering::Relaxed);
+                let _ = h.first_other.get_or_init(|| e.to_string());
+            }
+        }
+    }
+
+    fn stream_errors(&self) -> StreamErrors {
+        StreamErrors {
+            xruns: self.xruns.load(Ordering::Relaxed),
+            other: self.errors.load(Ordering::Relaxed),
+            first_other: self.first_other.get().cloned(),
         }
     }
 
@@ -289,7 +320,7 @@ pub struct MicConfig {
     pub chunk: ChunkDuration,
     /// Capacity of the capture ring: 2 s.
     pub ring: Duration,
-    /// Device period to ask for (None: the device's default): 10 ms.
+    /// Device period to ask for (None: the device's default): 20 ms.
     pub period: Option<Duration>,
     /// How long `next_chunk` waits for audio before [`Error::Stalled`]: 5 s.
     pub stall_timeout: Duration,
@@ -301,7 +332,7 @@ impl Default for MicConfig {
             rate: SampleRate::LIVE_INPUT,
             chunk: ChunkDuration::default(),
             ring: Duration::from_secs(2),
-            period: Some(Duration::from_millis(10)),
+            period: Some(Duration::from_millis(20)),
             stall_timeout: Duration::from_secs(5),
         }
     }
@@ -494,6 +525,11 @@ impl MicSource {
         self.format
     }
 
+    /// Device xruns and other non-fatal stream errors reported by the backend.
+    pub fn stream_errors(&self) -> StreamErrors {
+        self.health.stream_errors()
+    }
+
     /// Drops audio captured but not yet returned (e.g. after push-to-talk).
     pub fn clear(&mut self) {
         let n = self.consumer.slots();
@@ -608,8 +644,11 @@ impl EchoReference {
 pub struct SpeakerConfig {
     /// Prebuffer gate and ring size.
     pub playback: PlaybackConfig,
-    /// Device period to ask for (None: the device's default): 10 ms. A
-    /// flush silences output within one period.
+    /// Device period to ask for (None: the device's default): 20 ms. A
+    /// flush silences output within one period (plus the device's own
+    /// buffer, two periods with cpal's ALSA host). Shorter periods stop
+    /// faster but drop out sooner on a busy machine: through PulseAudio on a
+    /// loaded 2-core machine 10 ms glitched, 40 ms never did.
     pub period: Option<Duration>,
     /// Keep a copy of what was played for an echo canceller.
     pub echo_reference: bool,
@@ -619,7 +658,7 @@ impl Default for SpeakerConfig {
     fn default() -> Self {
         Self {
             playback: PlaybackConfig::default(),
-            period: Some(Duration::from_millis(10)),
+            period: Some(Duration::from_millis(20)),
             echo_reference: false,
         }
     }
@@ -689,14 +728,43 @@ impl SpeakerSink {
         stream
             .play()
             .map_err(|e| device_err(format_args!("starting output device {name}"), e))?;
-        Ok(Self {
+        let sink = Self {
             sink: PlaybackSink::new(queue, input_rate)?,
             _stream: stream,
             name,
             format,
             health,
             echo,
-        })
+        };
+        sink.wait_running(Duration::from_secs(3))?;
+        Ok(sink)
+    }
+
+    /// Waits until the stream runs smoothly: callbacks arrive and the
+    /// backend has reported no error for 100 ms. ALSA's pulse plugin, for
+    /// one, reports errors and loses audio while its stream is starting.
+    fn wait_running(&self, timeout: Duration) -> Result<(), Error> {
+        let start = Instant::now();
+        let mut calm_since = (
+            self.sink.callbacks(),
+            self.health.stream_errors(),
+            Instant::now(),
+        );
+        loop {
+            self.health.check(&self.name)?;
+            let (calls, errors) = (self.sink.callbacks(), self.health.stream_errors());
+            if errors != calm_since.1 {
+                calm_since = (calls, errors, Instant::now());
+            } else if calls >= calm_since.0 + 3
+                && calm_since.2.elapsed() >= Duration::from_millis(100)
+            {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Stalled(timeout));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// The device's name.
@@ -714,9 +782,9 @@ impl SpeakerSink {
         self.echo.take()
     }
 
-    /// Device xruns reported by the backend.
-    pub fn xruns(&self) -> u64 {
-        self.health.xruns.load(Ordering::Relaxed)
+    /// Device xruns and other non-fatal stream errors reported by the backend.
+    pub fn stream_errors(&self) -> StreamErrors {
+        self.health.stream_errors()
     }
 }
 

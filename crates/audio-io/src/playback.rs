@@ -346,6 +346,11 @@ impl PlaybackSink {
         self
     }
 
+    /// How many times the callback has run.
+    pub fn callbacks(&self) -> u64 {
+        lock(&self.queue).callbacks()
+    }
+
     /// Resampler latency plus nothing else: what the sink adds before the ring.
     pub fn latency(&self) -> Duration {
         self.resampler.latency()

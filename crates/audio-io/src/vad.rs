@@ -17,6 +17,9 @@ pub enum VoiceEvent {
 
 /// earshot's detector with hysteresis: speech starts after `attack`
 /// consecutive voiced frames and ends after `hangover` of unvoiced ones.
+///
+/// The defaults (threshold 0.6, attack 48 ms) ignore the burst of 0.5 to
+/// 0.63 scores a cold detector gives at the onset of steady noise.
 /// Works on 16 kHz audio in frames of 256 samples (16 ms).
 pub struct VoiceDetector {
     detector: Box<earshot::Detector>,
@@ -52,13 +55,13 @@ impl VoiceDetector {
     /// Samples per detector frame.
     pub const FRAME: usize = 256;
 
-    /// Threshold 0.5, attack 2 frames (32 ms), hangover 300 ms.
+    /// Threshold 0.6, attack 3 frames (48 ms), hangover 300 ms.
     pub fn new() -> Self {
         Self {
             detector: Box::default(),
             frame: Vec::with_capacity(Self::FRAME),
-            threshold: 0.5,
-            attack: 2,
+            threshold: 0.6,
+            attack: 3,
             hangover: Self::frames(Duration::from_millis(300)),
             voiced_run: 0,
             silent_run: 0,

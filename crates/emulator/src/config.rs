@@ -18,6 +18,21 @@ pub enum Voice {
     Espeak,
 }
 
+impl std::str::FromStr for Voice {
+    type Err = crate::Error;
+
+    /// `synthetic` or `espeak` (for command lines).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "synthetic" => Ok(Self::Synthetic),
+            "espeak" | "espeak-ng" => Ok(Self::Espeak),
+            other => Err(crate::Error::Config(format!(
+                "unknown voice {other:?} (synthetic or espeak)"
+            ))),
+        }
+    }
+}
+
 /// TLS settings: the emulator serves `wss://` with a certificate it generates on first use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsConfig {
@@ -62,6 +77,9 @@ pub struct EmulatorConfig {
     pub max_sessions: usize,
     /// Seed of every pseudo-random choice (ids, handles). Same seed and same input give the same session.
     pub seed: u64,
+    /// Keep resumable sessions in this file, so that they survive a restart of the emulator (the
+    /// CLI's `--emulator` uses it for `--resume` across runs). `None` keeps them in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +100,7 @@ impl Default for EmulatorConfig {
             max_message_bytes: 16 << 20,
             max_sessions: 64,
             seed: 0,
+            state_file: None,
         }
     }
 }
@@ -104,6 +123,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_sessions", &self.max_sessions)
             .field("seed", &self.seed)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }
@@ -145,4 +165,38 @@ pub(crate) fn paced(speed: f64, d: Duration) -> Duration {
 /// `t + d`, saturating at a far future instead of overflowing (durations come from configs and scripts).
 pub(crate) fn later(t: std::time::Instant, d: Duration) -> std::time::Instant {
     t.checked_add(d).or_else(|| t.checked_add(FAR)).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voices_parse() {
+        assert_eq!("espeak".parse::<Voice>().unwrap(), Voice::Espeak);
+        assert_eq!("Synthetic".parse::<Voice>().unwrap(), Voice::Synthetic);
+        assert!("robot".parse::<Voice>().is_err());
+    }
+
+    #[test]
+    fn speed_is_validated_and_pacing_saturates() {
+        let bad = |speed| {
+            EmulatorConfig {
+                speed,
+                ..EmulatorConfig::default()
+            }
+            .validate()
+            .is_err()
+        };
+        assert!(bad(0.0) && bad(-1.0) && bad(f64::NAN));
+        assert!(!bad(f64::INFINITY) && !bad(1e-9));
+        assert_eq!(paced(f64::INFINITY, Duration::from_secs(5)), Duration::ZERO);
+        assert_eq!(
+            paced(2.0, Duration::from_secs(5)),
+            Duration::from_millis(2500)
+        );
+        assert!(paced(1e-300, Duration::from_secs(5)) > Duration::from_secs(1_000_000));
+        let now = std::time::Instant::now();
+        assert!(later(now, Duration::MAX) > now);
+    }
 }

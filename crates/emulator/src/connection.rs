@@ -31,8 +31,12 @@ use crate::responder::{Role as TurnRole, Turn, speech_placeholder};
 use crate::route::{Backend, LiveEndpoint};
 use crate::server::{Io, Shared};
 use crate::setup::{content_text, function_decls, session_setup};
+use crate::store::ResumeError;
 
 type Ws = WebSocketStream<TokioAdapter<Box<dyn Io>>>;
+
+/// A resume finding its session still attached retries this many times, 10 ms apart.
+const RESUME_GRACE_POLLS: u32 = 25;
 
 /// How long the server waits for the first (setup) message.
 const SETUP_WAIT: Duration = Duration::from_secs(30);
@@ -245,15 +249,23 @@ impl Connection {
     }
 
     /// Validates the first message; on success returns the engine and the session id.
-    fn admit(&mut self, req: &Request, first: &[u8], live: usize) -> Result<(Engine, u64), Close> {
+    fn admit(
+        &mut self,
+        req: &Request,
+        first: &[u8],
+        live: usize,
+    ) -> Result<(Engine, u64), Refusal> {
         if live > self.shared.config.max_sessions {
-            return Err(Close::quota());
+            return Err(Close::quota().into());
         }
         let identity = authenticate(req, &self.endpoint, self.shared.config.api_key.as_deref())?;
-        let mut raw: Value = canonical(first)?;
+        canonical(first)?;
+        // Valid JSON from here on; the raw form keeps the client's key spellings for Google-style reasons.
+        let mut raw: Value =
+            serde_json::from_slice(first).map_err(|_| Refusal::from(Close::invalid_argument()))?;
         let resume_handle = {
             let Some(setup) = raw.get("setup").and_then(Value::as_object) else {
-                return Err(Close::invalid_argument());
+                return Err(Close::invalid_argument().into());
             };
             let sr = setup
                 .get("sessionResumption")
@@ -275,7 +287,7 @@ impl Connection {
         let frame = serde_json::to_vec(&raw).unwrap_or_default();
         let canon = canonical(&frame)?;
         if canon.as_object().is_none_or(|o| o.len() != 1) {
-            return Err(Close::invalid_argument());
+            return Err(Close::invalid_argument().into());
         }
         let setup = canon.get("setup").cloned().unwrap_or(Value::Null);
         let raw_setup = raw
@@ -305,7 +317,11 @@ impl Connection {
         let store = &self.shared.sessions;
         let (sid, memory) = match resume_handle {
             Some(h) => {
-                store.resume(&h, model, Instant::now(), self.shared.config.resumption_ttl)?
+                match store.resume(&h, model, Instant::now(), self.shared.config.resumption_ttl) {
+                    Ok(found) => found,
+                    Err(ResumeError::Busy) => return Err(Refusal::Busy),
+                    Err(ResumeError::Invalid) => return Err(Close::invalid_argument().into()),
+                }
             }
             None => (store.create(model), Memory::default()),
         };
@@ -338,12 +354,22 @@ impl Connection {
             Ok(Recv::Ended) | Err(_) => return Ok(()),
         };
         self.recorder.frame(Direction::Client, &first);
-        let (mut engine, sid) = match self.admit(req, &first, live) {
-            Ok(ok) => ok,
-            Err(close) => {
-                self.close(&close).await;
-                return Ok(());
-            }
+        let mut attempt = 0;
+        let (mut engine, sid) = loop {
+            let close = match self.admit(req, &first, live) {
+                Ok(ok) => break ok,
+                // A resume racing the old connection's close: give it a moment to detach, as a client that
+                // closed first expects. An old connection that stays open gets Google's 1011.
+                Err(Refusal::Busy) if attempt < RESUME_GRACE_POLLS => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+                Err(Refusal::Busy) => Close::internal(),
+                Err(Refusal::Close(close)) => close,
+            };
+            self.close(&close).await;
+            return Ok(());
         };
         let end = self.session(&mut engine, sid, &mut stop).await;
         self.shared
@@ -751,6 +777,20 @@ impl Connection {
             () = async { while !matches!(self.recv().await, Recv::Ended) {} } => {}
         }
         Ok(())
+    }
+}
+
+/// Why a first message does not start a session.
+enum Refusal {
+    /// Close with this.
+    Close(Close),
+    /// The session to resume is still held by another connection.
+    Busy,
+}
+
+impl From<Close> for Refusal {
+    fn from(close: Close) -> Self {
+        Self::Close(close)
     }
 }
 

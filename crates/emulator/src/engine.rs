@@ -60,7 +60,7 @@ pub(crate) struct EngineOptions {
 }
 
 /// A function call the model is waiting on (survives resumption).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PendingCall {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -68,7 +68,7 @@ pub(crate) struct PendingCall {
 }
 
 /// The state that survives resumption.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Memory {
     pub(crate) history: Vec<Turn>,
     pub(crate) pending_calls: Vec<PendingCall>,

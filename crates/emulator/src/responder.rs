@@ -1,14 +1,14 @@
 //! The built-in deterministic responder: what the emulated model says.
 
 /// Who said a turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Role {
     User,
     Model,
 }
 
 /// One conversation turn as text (speech is kept as a `[speech: 1.2 s]` placeholder).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Turn {
     pub(crate) role: Role,
     pub(crate) text: String,

@@ -83,12 +83,16 @@ impl Emulator {
         })?;
         let script = config.script.clone().map(Arc::new);
         let seed = script.as_ref().and_then(|s| s.seed).unwrap_or(config.seed);
+        let sessions = match &config.state_file {
+            Some(file) => SessionStore::persistent(file),
+            None => SessionStore::default(),
+        };
         let shared = Arc::new(Shared {
             replay: config.replay.clone().map(Arc::new),
             config,
             seed,
             tokens: TokenStore::default(),
-            sessions: SessionStore::default(),
+            sessions,
             script,
             live: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),

@@ -199,6 +199,13 @@ async fn backend_and_version_specific_fields() {
         got,
         (1007, "Invalid JSON payload received. Unknown name \"transparent\" at 'setup.session_resumption': Cannot find field.".into())
     );
+    let frame = json!({"setup": {"model": MODEL_38, "explicit_vad_signal": true}});
+    let got = rejected(fast(), &format!("{V1BETA}?key=k"), &[], &[frame]).await;
+    assert_eq!(
+        got,
+        (1007, "Invalid JSON payload received. Unknown name \"explicit_vad_signal\" at 'setup': Cannot find field.".into()),
+        "Vertex-only, named as sent"
+    );
     let frame = json!({"setup": {"model": MODEL_38, "proactivity": {"proactiveAudio": true}}});
     let got = rejected(
         fast(),

@@ -418,3 +418,33 @@ async fn audio_is_paced_in_real_time_scaled_by_speed() {
     );
     c.close().await;
 }
+
+#[tokio::test]
+async fn audio_stream_end_flushes_the_speech_at_another_rate() {
+    let emu = start(fast()).await;
+    let mut c = Client::dev(&emu).await;
+    c.setup(
+        json!({"model": MODEL_38, "inputAudioTranscription": {}, "outputAudioTranscription": {}}),
+    )
+    .await;
+    // 48 kHz audio, stated in the MIME type; no trailing silence: only audioStreamEnd ends the speech.
+    let pcm: Vec<u8> = (0..48 * 700)
+        .flat_map(|i| (((f64::from(i) * 0.07).sin() * 9000.0) as i16).to_le_bytes())
+        .collect();
+    c.send(json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=48000", "data": b64(&pcm)}}})).await;
+    c.send(json!({"realtimeInput": {"audioStreamEnd": true}}))
+        .await;
+    assert_eq!(c.msg().await["voiceActivity"]["type"], "ACTIVITY_START");
+    let end = c.msg().await;
+    assert_eq!(end["voiceActivity"]["type"], "ACTIVITY_END");
+    assert_eq!(end["voiceActivity"]["audioOffset"], "0.700s");
+    assert_eq!(
+        c.msg().await["serverContent"]["inputTranscription"]["text"],
+        "[speech: 0.7 s]"
+    );
+    assert_eq!(
+        transcript_of(&c.turn().await),
+        "I heard 0.7 seconds of speech."
+    );
+    c.close().await;
+}
