@@ -459,3 +459,140 @@ fn video_frames_go_out_at_the_configured_rate() {
         events(&lines, "video_frame").len()
     );
 }
+
+#[test]
+fn typed_text_is_answered_and_ctrl_c_ends_cleanly() {
+    let dir = Dir::new();
+    speech_wav(&dir.join("q.wav"), &[(30.0, false)]);
+    let mut child = gemlive(
+        dir.path(),
+        "4",
+        &[
+            "--input",
+            "q.wav",
+            "--output",
+            "a.wav",
+            "--record-audio",
+            "both.wav",
+            "--record",
+            "rec.jsonl",
+            "--json",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    wait_for(&mut reader, &mut seen, "talk_started");
+    stdin.write_all(b"What is 2 plus 2?\n").unwrap();
+    wait_for(&mut reader, &mut seen, "turn_end");
+    // Ctrl-C in the middle of the (silent) input.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for(&mut reader, &mut seen, "summary");
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "{seen:?}");
+
+    let answer: String = seen
+        .iter()
+        .filter(|v| v["event"] == "output_transcript")
+        .map(|v| v["text"].as_str().unwrap())
+        .collect();
+    assert!(answer.contains('4'), "{answer}");
+    assert!(
+        seen.iter().any(|v| v["event"] == "session_saved"),
+        "{seen:?}"
+    );
+    let text: Vec<Value> = sent(&dir.join("rec.jsonl"))
+        .into_iter()
+        .filter_map(|(_, f)| f["realtimeInput"].get("text").cloned())
+        .collect();
+    assert_eq!(text, ["What is 2 plus 2?"]);
+    // Both files were finalized (their headers count what they hold), and what was still
+    // queued when Ctrl-C came was dropped: the emulator (4x) was done long before playback.
+    let s = seen.last().unwrap();
+    let (heard, received) = (secs(&s["audio_heard_s"]), secs(&s["audio_received_s"]));
+    assert!(heard > 0.0 && heard < received - 0.5, "{s}");
+    let (_, answer_audio) = read_wav(&dir.join("a.wav"));
+    let length = answer_audio.len() as f64 / 24_000.0;
+    assert!((length - heard).abs() < 0.05, "{length} vs {s}");
+    let (_, both) = read_wav(&dir.join("both.wav"));
+    assert!(both.len() > answer_audio.len() * 2);
+}
+
+#[test]
+fn raw_pcm_on_stdin_is_streamed_like_a_microphone() {
+    let dir = Dir::new();
+    let mut pcm = Vec::new();
+    for n in 0..16_000 * 5 / 2 {
+        let t = f64::from(n) / 16_000.0;
+        let loud = (0.2..1.2).contains(&t);
+        let s = if loud {
+            (2.0 * std::f64::consts::PI * 200.0 * t).sin() * 0.3
+        } else {
+            0.0
+        };
+        pcm.extend_from_slice(&((s * 32767.0) as i16).to_le_bytes());
+    }
+    let mut child = gemlive(
+        dir.path(),
+        "0",
+        &["--input", "-", "--vad-silence-ms", "300", "--json"],
+    )
+    .stdin(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&pcm));
+    let lines = json_lines(child);
+    writer.join().unwrap().unwrap();
+    let heard: Vec<&str> = events(&lines, "input_transcript")
+        .iter()
+        .map(|v| v["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(heard, ["[speech: 1.0 s]"]);
+    assert_eq!(events(&lines, "turn_end").len(), 1);
+    let s = summary(&lines);
+    assert!((secs(&s["audio_sent_s"]) - 2.5).abs() < 0.05, "{s}");
+}
+
+#[test]
+fn half_duplex_mutes_the_microphone_while_the_model_speaks() {
+    let dir = Dir::new();
+    // The same talking-over as the barge-in test: muted, it interrupts nothing.
+    speech_wav(
+        &dir.join("q.wav"),
+        &[
+            (0.1, false),
+            (1.0, true),
+            (1.3, false),
+            (1.0, true),
+            (1.0, false),
+        ],
+    );
+    let child = gemlive(
+        dir.path(),
+        "1",
+        &[
+            "--input",
+            "q.wav",
+            "--half-duplex",
+            "--vad-silence-ms",
+            "300",
+            "--json",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let lines = json_lines(child);
+    assert!(events(&lines, "interrupted").is_empty(), "{lines:?}");
+    assert!(events(&lines, "playback_cut").is_empty(), "{lines:?}");
+    let turns = events(&lines, "turn_end");
+    assert_eq!(turns.len(), 1, "{lines:?}");
+    assert_eq!(summary(&lines)["interruptions"], 0);
+}

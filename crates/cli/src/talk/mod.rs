@@ -354,6 +354,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut ptt_tail: Option<Instant> = None;
     let mut speaking = false;
     let mut level = -99.0f32;
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -521,7 +522,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     break Ok(End::Drained);
                 }
             },
-            _ = tokio::signal::ctrl_c() => break Ok(End::Quit),
+            _ = &mut ctrl_c => break Ok(End::Quit),
         }
     };
     drop(uplink);

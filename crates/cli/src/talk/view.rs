@@ -59,11 +59,15 @@ enum Line {
 pub(crate) struct View {
     json: bool,
     tty: bool,
+    /// Styles (dim partials) unless NO_COLOR.
+    colour: bool,
     meter: bool,
     /// What is on the current (unfinished) line.
     line: Line,
-    /// The user's transcript so far this turn.
+    /// The user's final transcript so far this turn.
     user: String,
+    /// The latest low-latency partial, replaced by the next partial or final.
+    interim: String,
     meter_shown: bool,
 }
 
@@ -76,9 +80,11 @@ impl View {
         Self {
             json,
             tty: !json && std::io::stdout().is_terminal(),
+            colour: std::env::var_os("NO_COLOR").is_none(),
             meter: !json && std::io::stderr().is_terminal(),
             line: Line::None,
             user: String::new(),
+            interim: String::new(),
             meter_shown: false,
         }
     }
@@ -102,12 +108,13 @@ impl View {
             Line::None => {}
             Line::User if !self.tty => {
                 // Without a terminal the user's line is printed once, final.
-                println!("you: {}", self.user.trim());
+                println!("you: {}", format!("{}{}", self.user, self.interim).trim());
             }
             _ => println!(),
         }
         if self.line == Line::User {
             self.user.clear();
+            self.interim.clear();
         }
         self.line = Line::None;
         let _ = std::io::stdout().flush();
@@ -139,15 +146,30 @@ impl View {
             return;
         }
         match event {
-            Event::InputTranscript { text, .. } => {
+            Event::InputTranscript { text, interim, .. } => {
                 if self.line != Line::User {
                     self.end_line();
                     self.line = Line::User;
                 }
-                self.user.push_str(text);
+                if *interim {
+                    text.clone_into(&mut self.interim);
+                } else {
+                    self.user.push_str(text);
+                    self.interim.clear();
+                }
                 if self.tty {
                     self.clear_meter();
-                    print!("\r\x1b[Kyou: {}", self.user.trim_start());
+                    // The partial is dim; the next partial or the final replaces it.
+                    let (dim, reset) = if self.colour {
+                        ("\x1b[2m", "\x1b[0m")
+                    } else {
+                        ("", "")
+                    };
+                    print!(
+                        "\r\x1b[Kyou: {}{dim}{}{reset}",
+                        self.user.trim_start(),
+                        self.interim
+                    );
                     let _ = std::io::stdout().flush();
                 }
             }
