@@ -21,6 +21,7 @@ mod uplink;
 mod video;
 mod view;
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -319,17 +320,37 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         tokio::spawn(async move {
             let mut timer = tokio::time::interval(every);
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Frames are read and scaled once, before their tick.
+            let mut ready: HashMap<PathBuf, (Vec<u8>, &'static str)> = HashMap::new();
             for frame in frames.iter().cycle() {
-                timer.tick().await;
-                let bytes = match tokio::fs::read(&frame.path).await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::warn!("cannot read {}: {e}", frame.path.display());
-                        continue;
+                if !ready.contains_key(&frame.path) {
+                    let (path, mime) = (frame.path.clone(), frame.mime);
+                    let prepared = tokio::task::spawn_blocking(move || {
+                        std::fs::read(&path)
+                            .map_err(anyhow::Error::from)
+                            .and_then(|b| video::prepare(b, mime))
+                    })
+                    .await;
+                    match prepared {
+                        Ok(Ok(p)) => {
+                            ready.insert(frame.path.clone(), p);
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(
+                                "cannot send {} as a video frame: {e:#}",
+                                frame.path.display()
+                            );
+                            continue;
+                        }
+                        Err(_) => return,
                     }
+                }
+                let Some((bytes, mime)) = ready.get(&frame.path) else {
+                    continue;
                 };
+                timer.tick().await;
                 let len = bytes.len();
-                if sender.send_video(bytes, frame.mime).await.is_err() {
+                if sender.send_video(bytes.clone(), *mime).await.is_err() {
                     return;
                 }
                 if video_tx.send((frame.path.clone(), len)).is_err() {

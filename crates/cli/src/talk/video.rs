@@ -1,15 +1,20 @@
 //! `--video`: image files sent as `realtimeInput.video` frames at a fixed rate.
 //!
-//! Files are sent as they are (JPEG or PNG, checked by their first bytes); this build does not
-//! scale images, so large ones are sent whole with a warning.
+//! Files are JPEG or PNG (checked by their first bytes). Those that fit in 768×768 (the
+//! recommended size) and weigh under 1 MiB are sent as they are; bigger ones are scaled down to
+//! fit and sent as JPEG.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-/// The size above which an image is probably larger than the recommended 768×768.
-const LARGE: u64 = 1 << 20;
+/// Images beyond this size, or [`MAX_SIDE`], are scaled and re-encoded.
+const LARGE: usize = 1 << 20;
+/// The recommended frame size is 768×768.
+const MAX_SIDE: u32 = 768;
+/// JPEG quality of re-encoded frames.
+const QUALITY: u8 = 85;
 
 /// One image to send.
 #[derive(Debug, Clone)]
@@ -41,12 +46,6 @@ fn frame(path: &Path) -> Result<Frame> {
             path.display()
         )));
     };
-    if file.metadata().is_ok_and(|m| m.len() > LARGE) {
-        tracing::warn!(
-            "{} is over 1 MiB; it is sent as it is (768x768 is recommended)",
-            path.display()
-        );
-    }
     Ok(Frame {
         path: path.to_owned(),
         mime,
@@ -78,6 +77,30 @@ pub(crate) fn frames(path: &Path) -> Result<Vec<Frame>> {
     files.iter().map(|p| frame(p)).collect()
 }
 
+/// A frame ready to send: the file's bytes, or a scaled JPEG when it is too big.
+pub(crate) fn prepare(bytes: Vec<u8>, mime: &'static str) -> Result<(Vec<u8>, &'static str)> {
+    use image::ImageReader;
+    use std::io::Cursor;
+    let (w, h) = ImageReader::new(Cursor::new(&bytes))
+        .with_guessed_format()?
+        .into_dimensions()?;
+    if w <= MAX_SIDE && h <= MAX_SIDE && bytes.len() <= LARGE {
+        return Ok((bytes, mime));
+    }
+    let image = ImageReader::new(Cursor::new(&bytes))
+        .with_guessed_format()?
+        .decode()?;
+    let scaled = if w > MAX_SIDE || h > MAX_SIDE {
+        image.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle)
+    } else {
+        image
+    };
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, QUALITY);
+    scaled.to_rgb8().write_with_encoder(encoder)?;
+    Ok((out, "image/jpeg"))
+}
+
 /// The time between frames at `fps`.
 pub(crate) fn interval(fps: f64) -> Result<Duration> {
     if !(fps > 0.0 && fps <= 30.0) {
@@ -91,6 +114,28 @@ pub(crate) fn interval(fps: f64) -> Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn big_images_are_scaled_to_fit_768_and_small_ones_kept() {
+        let small = png(320, 240);
+        let (bytes, mime) = prepare(small.clone(), "image/png").unwrap();
+        assert_eq!((bytes, mime), (small, "image/png"));
+        let (bytes, mime) = prepare(png(2000, 1000), "image/png").unwrap();
+        assert_eq!(mime, "image/jpeg");
+        let scaled = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((scaled.width(), scaled.height()), (768, 384));
+        assert!(prepare(b"\x89PNG\r\n\x1a\nbroken".to_vec(), "image/png").is_err());
+    }
 
     #[test]
     fn images_are_recognized_by_their_bytes() {
