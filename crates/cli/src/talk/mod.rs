@@ -45,6 +45,8 @@ use view::{Cut, Summary, TurnEnd, View};
 
 /// How long push-to-talk keeps sending after the key, so the end of the utterance is not cut.
 const PTT_TAIL: Duration = Duration::from_millis(300);
+/// How long `--half-duplex` keeps the microphone muted after playback, for the room's echo.
+const ECHO_TAIL: Duration = Duration::from_millis(300);
 /// With a file or pipe as input: how long to wait for a reply after it ended.
 const REPLY_WAIT: Duration = Duration::from_secs(5);
 
@@ -211,6 +213,14 @@ struct Turn {
     tokens: Option<i32>,
 }
 
+impl Turn {
+    /// Whether the model is being heard: audio queued, or its turn streaming (audio may
+    /// arrive just in time, with nothing queued in between).
+    fn speaking(&self, playback: &Playback) -> bool {
+        playback.busy() || (self.active && self.got_audio && !self.cut)
+    }
+}
+
 /// Splits a reply's transcript where playback stopped: `heard` of `total` seconds.
 fn split_heard(text: &str, heard: Duration, total: Duration) -> (String, String) {
     let ratio = if total.is_zero() {
@@ -374,6 +384,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut ptt_talking = false;
     let mut ptt_tail: Option<Instant> = None;
     let mut speaking = false;
+    let mut echo_until = Instant::now();
     let mut level = -99.0f32;
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -387,7 +398,11 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     let now = Instant::now();
                     let sending = !args.ptt || ptt_talking || ptt_tail.is_some();
                     if !sending { continue; }
-                    let muted = args.half_duplex && playback.busy();
+                    // Half duplex: muted while the model's turn runs, while audio plays (the
+                    // stream may arrive just in time, with nothing queued in between) and for
+                    // the echo's tail after.
+                    let muted = args.half_duplex
+                        && ((turn.active && !turn.cut) || playback.busy() || now < echo_until);
                     let samples = if muted { vec![0; c.samples.len()] } else { c.samples };
                     if let Some(rec) = &mut playback.record && let Err(e) = rec.user(&samples, c.rate, now) { break Err(e); }
                     summary.sent += c.rate.duration_of(samples.len() as u64);
@@ -395,7 +410,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 }
                 Some(Up::Speech(started)) => {
                     speaking = started;
-                    if started && playback.busy() && !args.half_duplex
+                    if started && turn.speaking(&playback) && !args.half_duplex
                         && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
                 }
                 Some(Up::End) | None => {
@@ -436,7 +451,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                                 // Still inside the previous utterance: carry on with it.
                                 Ok(())
                             } else {
-                                if playback.busy() && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
+                                if turn.speaking(&playback) && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
                                 sender.send_activity_start().await
                             }
                         };
@@ -530,6 +545,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
             _ = tick.tick() => {
                 let now = Instant::now();
                 if let Err(e) = playback.tick(now, false) { break Err(e); }
+                if playback.busy() { echo_until = now + ECHO_TAIL; }
                 if let Some(t) = ptt_tail && now >= t {
                     ptt_tail = None;
                     if let Err(e) = sender.send_activity_end().await { break Err(e.into()); }
