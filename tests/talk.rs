@@ -616,3 +616,28 @@ fn half_duplex_mutes_the_microphone_while_the_model_speaks() {
     assert_eq!(turns.len(), 1, "{lines:?}");
     assert_eq!(summary(&lines)["interruptions"], 0);
 }
+
+#[test]
+fn slash_quit_ends_the_session_at_once() {
+    let dir = Dir::new();
+    speech_wav(&dir.join("q.wav"), &[(30.0, false)]);
+    let started = Instant::now();
+    let mut child = gemlive(
+        dir.path(),
+        "0",
+        &["--input", "q.wav", "--output", "a.wav", "--json"],
+    )
+    .stdin(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    wait_for(&mut reader, &mut seen, "talk_started");
+    stdin.write_all(b"/quit\n").unwrap();
+    wait_for(&mut reader, &mut seen, "summary");
+    assert!(child.wait().unwrap().success());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let (spec, samples) = read_wav(&dir.join("a.wav"));
+    assert_eq!((spec.sample_rate, samples.len()), (24_000, 0));
+}

@@ -305,7 +305,10 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
     }
     let model = setup.model.clone();
-    let config = backend.client_config(&args.connect, setup)?;
+    let mut config = backend.client_config(&args.connect, setup)?;
+    // A conversation outlives a connection (about 10 minutes): resume on a new one after a
+    // goAway or a network loss.
+    config.auto_resume = true;
     let (sender, mut events) = transport::connect(config).await?;
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
@@ -533,6 +536,11 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         summary.turns += 1;
                         turn_index += 1;
                         if !turn.interrupted && let Some(t) = turn.started { answered = Some(t); }
+                        turn = Turn::default();
+                    }
+                    Event::SetupComplete { resumed: true, .. } => {
+                        view.note("[reconnected: the session goes on]");
+                        // A turn cut by a lost connection is over; its audio still plays.
                         turn = Turn::default();
                     }
                     Event::Closed(close) => {
