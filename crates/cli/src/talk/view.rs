@@ -69,7 +69,11 @@ pub(crate) struct View {
     /// The latest low-latency partial, replaced by the next partial or final.
     interim: String,
     meter_shown: bool,
+    last_meter: String,
 }
+
+/// The column of the microphone level meter.
+const METER_COLUMN: usize = 48;
 
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
@@ -86,6 +90,7 @@ impl View {
             user: String::new(),
             interim: String::new(),
             meter_shown: false,
+            last_meter: String::new(),
         }
     }
 
@@ -97,7 +102,10 @@ impl View {
 
     fn clear_meter(&mut self) {
         if self.meter_shown {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+            let _ = write!(
+                std::io::stderr().lock(),
+                "\x1b7\x1b[{METER_COLUMN}G\x1b[K\x1b8"
+            );
             self.meter_shown = false;
         }
     }
@@ -213,14 +221,23 @@ impl View {
             return;
         }
         let bars = (((dbfs + 60.0) / 60.0).clamp(0.0, 1.0) * 20.0).round() as usize;
-        let _ = write!(
-            std::io::stderr().lock(),
-            "\r\x1b[K{} [{}{}] {:>4.0} dB",
+        let meter = format!(
+            "{} [{}{}] {:>4.0} dB",
             if talking { "mic ●" } else { "mic" },
             "#".repeat(bars),
             " ".repeat(20 - bars),
             dbfs.max(-99.0)
         );
+        if self.meter_shown && meter == self.last_meter {
+            return;
+        }
+        // Drawn at the right of the current line, leaving the cursor where it was, so that
+        // text being typed stays visible.
+        let _ = write!(
+            std::io::stderr().lock(),
+            "\x1b7\x1b[{METER_COLUMN}G\x1b[K{meter}\x1b8"
+        );
+        self.last_meter = meter;
         self.meter_shown = true;
     }
 
