@@ -266,6 +266,8 @@ fn speech_while_the_model_talks_cuts_it_off_and_marks_the_transcript() {
             "--vad-silence-ms",
             "300",
             "--json",
+            // The server's `interrupted` does it here (builds with `vad` would cut first).
+            "--no-local-vad",
         ],
     )
     .spawn()
@@ -602,6 +604,7 @@ fn half_duplex_mutes_the_microphone_while_the_model_speaks() {
             "--input",
             "q.wav",
             "--half-duplex",
+            "--no-local-vad",
             "--vad-silence-ms",
             "300",
             "--json",
