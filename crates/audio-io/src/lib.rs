@@ -16,11 +16,23 @@
 //!   [`PlaybackSink`], and with `device` the speaker (`device::SpeakerSink`).
 //! * [`Resampler`] wraps rubato's FFT resampler for streams; the
 //!   [`playback`] module holds the network-to-callback buffer.
-//! * Feature `vad`: [`vad::VoiceDetector`] (earshot). Feature `aec`:
-//!   [`aec::EchoCanceller`] (sonora).
+//! * Feature `vad`: `vad::VoiceDetector` (earshot). Feature `aec`:
+//!   `aec::EchoCanceller` (sonora).
 //!
 //! Audio callbacks only convert formats, push or pop lock-free rings and
 //! count in atomics; resampling, files and logging stay on other threads.
+//!
+//! # Tests
+//!
+//! `cargo test -p gemlive-audio` needs no sound card and no ALSA headers.
+//! The tests that run real cpal streams through a headless PulseAudio (a
+//! null sink as speaker, a virtual microphone) are ignored by default:
+//!
+//! ```sh
+//! source .ci/audio-env.sh   # installs packages if missing, starts PulseAudio
+//! cargo test -p gemlive-audio --all-features -- --include-ignored
+//! kill "$PULSE_PID"
+//! ```
 //!
 //! # Example
 //!

@@ -308,6 +308,7 @@ mod tests {
         ] {
             let r = Resampler::new(rate(from), rate(to)).unwrap();
             let l = r.latency();
+            println!("{from} -> {to}: latency {l:?}");
             assert!(
                 l > Duration::from_millis(2) && l < Duration::from_millis(8),
                 "{from}->{to}: {l:?}"

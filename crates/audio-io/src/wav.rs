@@ -244,15 +244,13 @@ impl<W: Write + Seek> WavSink<W> {
         self.last_sync = Instant::now();
         Ok(())
     }
+}
 
-    fn writer(&mut self) -> Result<&mut hound::WavWriter<W>, Error> {
-        self.writer.as_mut().ok_or_else(|| {
-            Error::Io(std::io::Error::other(format!(
-                "{} was already finished",
-                self.path.display()
-            )))
-        })
-    }
+fn already_finished(path: &Path) -> Error {
+    Error::Io(std::io::Error::other(format!(
+        "{} was already finished",
+        path.display()
+    )))
 }
 
 impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
@@ -267,14 +265,14 @@ impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
                 got: rate,
             });
         }
-        let path = self.path.clone();
-        let w = self.writer()?;
+        let Self { writer, path, .. } = self;
+        let w = writer.as_mut().ok_or_else(|| already_finished(path))?;
         for piece in pcm.chunks(1 << 16) {
             let mut w16 = w.get_i16_writer(piece.len() as u32);
             for &s in piece {
                 w16.write_sample(s);
             }
-            w16.flush().map_err(|e| Error::wav(&path, e))?;
+            w16.flush().map_err(|e| Error::wav(&*path, e))?;
         }
         self.written += pcm.len() as u64;
         if self.last_sync.elapsed() >= self.sync_interval {

@@ -129,7 +129,7 @@ fn paced_source_releases_chunks_in_real_time() {
         let due = Duration::from_millis(50 * (i as u64 + 1));
         assert!(*at >= due, "chunk {i} at {at:?}, due {due:?}");
         assert!(
-            *at < due + Duration::from_millis(40),
+            *at < due + Duration::from_millis(150),
             "chunk {i} late: {at:?}"
         );
     }
