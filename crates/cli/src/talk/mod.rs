@@ -333,8 +333,8 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         tokio::spawn(async move {
             let mut timer = tokio::time::interval(every);
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // Frames are read and scaled once, before their tick.
-            let mut ready: HashMap<PathBuf, (Vec<u8>, &'static str)> = HashMap::new();
+            // Frames are read and scaled once, before their tick; `None` marks unusable files.
+            let mut ready: HashMap<PathBuf, Option<(Vec<u8>, &'static str)>> = HashMap::new();
             for frame in frames.iter().cycle() {
                 if !ready.contains_key(&frame.path) {
                     let (path, mime) = (frame.path.clone(), frame.mime);
@@ -344,21 +344,23 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                             .and_then(|b| video::prepare(b, mime))
                     })
                     .await;
-                    match prepared {
-                        Ok(Ok(p)) => {
-                            ready.insert(frame.path.clone(), p);
-                        }
+                    let usable = match prepared {
+                        Ok(Ok(p)) => Some(p),
                         Ok(Err(e)) => {
                             tracing::warn!(
                                 "cannot send {} as a video frame: {e:#}",
                                 frame.path.display()
                             );
-                            continue;
+                            None
                         }
                         Err(_) => return,
+                    };
+                    ready.insert(frame.path.clone(), usable);
+                    if ready.len() == frames.len() && ready.values().all(Option::is_none) {
+                        return;
                     }
                 }
-                let Some((bytes, mime)) = ready.get(&frame.path) else {
+                let Some(Some((bytes, mime))) = ready.get(&frame.path) else {
                     continue;
                 };
                 timer.tick().await;
