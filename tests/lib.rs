@@ -1,2 +1,4 @@
-//! Cross-crate tests: `client_emulator.rs` holds sessions between gemlive's own client
-//! (`gemlive-transport`) and the emulator over real loopback WebSockets.
+//! Cross-crate tests. `client_emulator.rs` holds sessions between gemlive's own client
+//! (`gemlive-transport`) and the emulator over real loopback WebSockets. The `gemlive` binary's
+//! end-to-end tests (`cli.rs`, `talk.rs`) are declared by the `gemlive-cli` package, so that
+//! cargo builds the binary they run.

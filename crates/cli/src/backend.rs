@@ -1,0 +1,156 @@
+//! Where to connect: the real service, Vertex AI, a custom endpoint, or the built-in emulator.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use protocol::wire::Setup;
+use transport::{ApiVersion, Auth, ClientConfig, Endpoint, TlsConfig, VertexApiVersion};
+
+use crate::args::{ApiVersionArg, ConnectArgs};
+
+/// A resolved backend; holds the in-process emulator alive while the session runs.
+#[derive(Debug)]
+pub(crate) struct Backend {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) auth: Auth,
+    /// A short name for saved sessions: "emulator", "gemini", "vertex" or the endpoint URL.
+    pub(crate) name: String,
+    pub(crate) emulator: Option<emulator::Emulator>,
+}
+
+impl Backend {
+    pub(crate) async fn resolve(args: &ConnectArgs) -> Result<Self> {
+        let version = match args.api_version {
+            ApiVersionArg::V1beta => ApiVersion::V1Beta,
+            ApiVersionArg::V1alpha => ApiVersion::V1Alpha,
+            ApiVersionArg::V1 => ApiVersion::V1,
+        };
+        if args.emulator {
+            let config = emulator::EmulatorConfig {
+                speed: emulator_speed()?,
+                ..emulator::EmulatorConfig::default()
+            };
+            let emulator = emulator::Emulator::start(config)
+                .await
+                .context("cannot start the built-in emulator")?;
+            let endpoint = with_version(Endpoint::custom(&emulator.base_url())?, version);
+            // The built-in emulator takes any key, as Google's servers need one.
+            let auth = Auth::api_key("emulator");
+            return Ok(Self {
+                endpoint,
+                auth,
+                name: "emulator".into(),
+                emulator: Some(emulator),
+            });
+        }
+        if let Some(url) = &args.endpoint {
+            let endpoint = if url.contains("/ws/") {
+                Endpoint::verbatim(url)?
+            } else {
+                with_version(Endpoint::custom(url)?, version)
+            };
+            let auth = match (&args.ephemeral_token, Auth::from_env()) {
+                (Some(token), _) => Auth::ephemeral_token(token.as_str()),
+                (None, Ok(auth)) => auth,
+                // A local server such as `gemlive emulator` wants a key like Google does; any will do.
+                (None, Err(_)) if is_loopback(url) => Auth::api_key("local"),
+                (None, Err(e)) => return Err(e.into()),
+            };
+            return Ok(Self {
+                endpoint,
+                auth,
+                name: url.clone(),
+                emulator: None,
+            });
+        }
+        if args.vertex {
+            let project = args
+                .project
+                .clone()
+                .context("Vertex AI needs --project (or GOOGLE_CLOUD_PROJECT)")?;
+            let token = args.access_token.clone().context(
+                "Vertex AI needs an access token: --access-token or GOOGLE_CLOUD_ACCESS_TOKEN (e.g. $(gcloud auth print-access-token))",
+            )?;
+            let endpoint =
+                Endpoint::vertex(project, args.location.clone(), VertexApiVersion::default());
+            return Ok(Self {
+                endpoint,
+                auth: Auth::bearer(token),
+                name: "vertex".into(),
+                emulator: None,
+            });
+        }
+        let auth = match &args.ephemeral_token {
+            Some(token) => Auth::ephemeral_token(token.as_str()),
+            None => Auth::from_env().map_err(|e| {
+                crate::exit::Config(format!(
+                    "{e}\n  hint: get a key at https://aistudio.google.com/apikey, or try gemlive with no key against the built-in emulator: gemlive chat --emulator \"Hello\""
+                ))
+            })?,
+        };
+        Ok(Self {
+            endpoint: Endpoint::gemini(version),
+            auth,
+            name: "gemini".into(),
+            emulator: None,
+        })
+    }
+
+    /// The client configuration for a session with `setup`.
+    pub(crate) fn client_config(&self, args: &ConnectArgs, setup: Setup) -> Result<ClientConfig> {
+        let mut config = ClientConfig::new(self.endpoint.clone(), self.auth.clone(), setup);
+        config.setup_timeout = Duration::from_secs(args.setup_timeout);
+        if let Some(ca) = &args.ca_file {
+            config.tls = TlsConfig {
+                extra_ca_file: Some(ca.clone()),
+                ..config.tls
+            };
+        }
+        if let Some(path) = &args.record {
+            config.record = Some(transport::RecorderConfig::new(path.clone()));
+        }
+        Ok(config)
+    }
+
+    pub(crate) async fn shutdown(self) {
+        if let Some(e) = self.emulator {
+            e.shutdown().await;
+        }
+    }
+}
+
+fn with_version(endpoint: Endpoint, version: ApiVersion) -> Endpoint {
+    match endpoint {
+        Endpoint::Custom { base_url, .. } => Endpoint::Custom { base_url, version },
+        other => other,
+    }
+}
+
+/// The built-in emulator paces audio in real time, like the service; `GEMLIVE_EMULATOR_SPEED`
+/// changes the factor (`0` = as fast as possible), e.g. for tests.
+fn emulator_speed() -> Result<f64> {
+    match std::env::var("GEMLIVE_EMULATOR_SPEED") {
+        Err(_) => Ok(1.0),
+        Ok(v) => {
+            parse_speed(&v).with_context(|| format!("GEMLIVE_EMULATOR_SPEED={v:?} is not a number"))
+        }
+    }
+}
+
+/// A pacing factor: `0` means no pacing.
+pub(crate) fn parse_speed(text: &str) -> Result<f64> {
+    let v: f64 = text.trim().parse()?;
+    anyhow::ensure!(v >= 0.0 && v.is_finite(), "the speed must be 0 or more");
+    Ok(if v == 0.0 { f64::INFINITY } else { v })
+}
+
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+        .is_some_and(|host| match host {
+            url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        })
+}

@@ -1,0 +1,124 @@
+//! Exit codes that tell a script what went wrong.
+//!
+//! - 0: success
+//! - 1: anything else
+//! - 2: usage: bad arguments or local files (unreadable --config, unwritable output)
+//! - 3: configuration or auth: no key, a key or token refused, an unknown model, a setup the
+//!   server rejected (close 1007/1008)
+//! - 4: the service failed (close 1011: internal, unavailable, quota, deadline)
+//! - 5: the network failed (connect, TLS, proxy, a drop without close frame, timeouts)
+
+use protocol::{Close, CloseKind, Fault};
+
+pub(crate) const OTHER: u8 = 1;
+pub(crate) const USAGE: u8 = 2;
+pub(crate) const CONFIG: u8 = 3;
+pub(crate) const SERVICE: u8 = 4;
+pub(crate) const NETWORK: u8 = 5;
+
+/// A usage error found before any network traffic.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Usage(pub(crate) String);
+
+/// A configuration problem found before any network traffic (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Config(pub(crate) String);
+
+/// The exit code for a close.
+pub(crate) fn for_close(close: &Close) -> u8 {
+    match (close.kind, close.fault) {
+        (CloseKind::Normal, _) => 0,
+        (CloseKind::QuotaExceeded, _) | (_, Fault::Server) => SERVICE,
+        (_, Fault::Network) => NETWORK,
+        (_, Fault::Client | Fault::Auth | Fault::Account) => CONFIG,
+        _ => OTHER,
+    }
+}
+
+/// The exit code and the classified close (if any) of an error.
+pub(crate) fn classify(err: &anyhow::Error) -> (u8, Option<Close>) {
+    for cause in err.chain() {
+        if cause.downcast_ref::<Usage>().is_some() {
+            return (USAGE, None);
+        }
+        if cause.downcast_ref::<Config>().is_some() {
+            return (CONFIG, None);
+        }
+        if let Some(e) = cause.downcast_ref::<transport::Error>() {
+            use transport::Error as E;
+            return match e {
+                E::Closed(close) => (for_close(close), Some(close.clone())),
+                E::Config(_) => (CONFIG, None),
+                E::Protocol(protocol::Error::Misuse(_)) => (CONFIG, None),
+                E::Handshake {
+                    status: 401 | 403, ..
+                } => (CONFIG, None),
+                E::Tls(_)
+                | E::Connect { .. }
+                | E::TlsHandshake { .. }
+                | E::Proxy(_)
+                | E::WebSocket(_)
+                | E::ConnectionLost(_)
+                | E::ConnectTimeout(_)
+                | E::IdleTimeout(_)
+                | E::Handshake { .. } => (NETWORK, None),
+                _ => (OTHER, None),
+            };
+        }
+        if cause.downcast_ref::<transport::ConfigError>().is_some() {
+            return (CONFIG, None);
+        }
+        if let Some(protocol::Error::Misuse(_)) = cause.downcast_ref::<protocol::Error>() {
+            return (CONFIG, None);
+        }
+        if let Some(e) = cause.downcast_ref::<protocol::Error>()
+            && let protocol::Error::Closed(close) = e
+        {
+            return (for_close(close), Some(close.clone()));
+        }
+    }
+    (OTHER, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::close::reasons;
+
+    #[test]
+    fn closes_map_to_codes() {
+        assert_eq!(
+            for_close(&Close::from_wire(1007, reasons::API_KEY_INVALID)),
+            CONFIG
+        );
+        assert_eq!(
+            for_close(&Close::from_wire(
+                1008,
+                &reasons::model_not_found("models/x", "v1beta")
+            )),
+            CONFIG
+        );
+        assert_eq!(
+            for_close(&Close::from_wire(1011, reasons::INTERNAL)),
+            SERVICE
+        );
+        assert_eq!(
+            for_close(&Close::from_wire(1011, reasons::QUOTA_EXCEEDED)),
+            SERVICE
+        );
+        assert_eq!(for_close(&Close::abnormal()), NETWORK);
+        assert_eq!(for_close(&Close::from_wire(1000, "")), 0);
+        let err = anyhow::Error::new(transport::Error::Closed(Close::from_wire(
+            1011,
+            reasons::UNAVAILABLE,
+        )));
+        assert_eq!(classify(&err).0, SERVICE);
+        assert_eq!(classify(&anyhow::Error::new(Usage("x".into()))).0, USAGE);
+        assert_eq!(
+            classify(&anyhow::Error::new(transport::ConfigError::MissingApiKey)).0,
+            CONFIG
+        );
+    }
+}

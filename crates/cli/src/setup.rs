@@ -1,0 +1,277 @@
+//! Flags and files → the setup message.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use protocol::models::{self, Backend};
+use protocol::wire::{
+    ActivityHandling, AutomaticActivityDetection, Content, ContextWindowCompressionConfig,
+    EndSensitivity, GenerationConfig, Modality, ProactivityConfig, RealtimeInputConfig,
+    SessionResumptionConfig, Setup, SlidingWindow, SpeechConfig, StartSensitivity, ThinkingConfig,
+    Tool,
+};
+use serde_json::Value;
+
+use crate::args::{Sensitivity, SetupArgs};
+
+/// What the session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// Text is what the user wants; audio-only models speak and their transcript is shown.
+    Text,
+    /// Spoken replies are wanted.
+    Audio,
+}
+
+/// Builds the setup: the `--config` file first, then every flag over it.
+pub(crate) fn build(args: &SetupArgs, reply: Reply, backend: Backend) -> Result<Setup> {
+    let mut setup = match &args.config {
+        Some(path) => read_config(path)?,
+        None => Setup::default(),
+    };
+    if setup.model.is_empty() || args.model != models::DEFAULT_MODEL {
+        setup.model = args.model.clone();
+    }
+    let profile = models::lookup(&setup.model, backend);
+    let generation = setup
+        .generation_config
+        .get_or_insert_with(GenerationConfig::default);
+    if generation.response_modalities.is_none() {
+        let text_capable = profile.is_some_and(|p| !p.audio_only);
+        let modality = if reply == Reply::Text && text_capable {
+            Modality::Text
+        } else {
+            Modality::Audio
+        };
+        generation.response_modalities = Some(vec![modality]);
+    }
+    if let Some(t) = args.temperature {
+        generation.temperature = Some(t);
+    }
+    if args.voice.is_some() || args.language.is_some() {
+        let speech = generation
+            .speech_config
+            .get_or_insert_with(|| SpeechConfig::voice(""));
+        if let Some(voice) = &args.voice {
+            *speech = SpeechConfig {
+                language_code: speech.language_code.take(),
+                ..SpeechConfig::voice(voice.as_str())
+            };
+        } else {
+            speech.voice_config = None;
+        }
+        if let Some(language) = &args.language {
+            speech.language_code = Some(language.clone());
+        }
+    }
+    if let Some(budget) = args.thinking_budget {
+        generation
+            .thinking_config
+            .get_or_insert_with(ThinkingConfig::default)
+            .thinking_budget = Some(budget);
+    }
+    if args.affective_dialog {
+        generation.enable_affective_dialog = Some(true);
+    }
+    let audio_out = generation.response_modalities.as_deref() == Some(&[Modality::Audio]);
+    if let Some(system) = &args.system {
+        setup.system_instruction = Some(Content::text("user", system.as_str()));
+    }
+    if !args.no_transcription {
+        setup
+            .input_audio_transcription
+            .get_or_insert_with(Default::default);
+        if audio_out {
+            setup
+                .output_audio_transcription
+                .get_or_insert_with(Default::default);
+        }
+    }
+    if args.no_vad
+        || args.vad_start.is_some()
+        || args.vad_end.is_some()
+        || args.vad_prefix_ms.is_some()
+        || args.vad_silence_ms.is_some()
+        || args.no_interruption
+    {
+        let rt = setup
+            .realtime_input_config
+            .get_or_insert_with(RealtimeInputConfig::default);
+        let aad = rt
+            .automatic_activity_detection
+            .get_or_insert_with(AutomaticActivityDetection::default);
+        if args.no_vad {
+            aad.disabled = Some(true);
+        }
+        if let Some(s) = args.vad_start {
+            aad.start_of_speech_sensitivity = Some(match s {
+                Sensitivity::Low => StartSensitivity::Low,
+                Sensitivity::High => StartSensitivity::High,
+            });
+        }
+        if let Some(s) = args.vad_end {
+            aad.end_of_speech_sensitivity = Some(match s {
+                Sensitivity::Low => EndSensitivity::Low,
+                Sensitivity::High => EndSensitivity::High,
+            });
+        }
+        aad.prefix_padding_ms = args.vad_prefix_ms.or(aad.prefix_padding_ms);
+        aad.silence_duration_ms = args.vad_silence_ms.or(aad.silence_duration_ms);
+        if args.no_interruption {
+            rt.activity_handling = Some(ActivityHandling::NoInterruption);
+        }
+    }
+    if args.proactive_audio {
+        setup
+            .proactivity
+            .get_or_insert_with(ProactivityConfig::default)
+            .proactive_audio = Some(true);
+    }
+    if let Some(tokens) = args.compress_at {
+        setup.context_window_compression = Some(ContextWindowCompressionConfig {
+            trigger_tokens: Some(tokens),
+            sliding_window: Some(SlidingWindow {
+                target_tokens: Some(tokens / 2),
+            }),
+        });
+    }
+    if let Some(path) = &args.tools {
+        let tools = read_tools(path)?;
+        setup.tools.get_or_insert_with(Vec::new).extend(tools);
+    }
+    // Always ask for resumption handles: they are what lets a session survive its connection.
+    setup
+        .session_resumption
+        .get_or_insert_with(SessionResumptionConfig::default);
+    Ok(setup)
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}
+
+/// A setup from JSON: the setup object itself or `{"setup": {...}}`; unknown fields are refused
+/// here rather than by the server with a 1007.
+pub(crate) fn read_config(path: &Path) -> Result<Setup> {
+    let mut value = read_json(path)?;
+    if let Some(inner) = value.get_mut("setup") {
+        value = inner.take();
+    }
+    let frame = serde_json::json!({ "setup": value }).to_string();
+    let decoded = protocol::decode_client(frame.as_bytes())
+        .with_context(|| format!("{} is not a valid setup", path.display()))?;
+    if let Some(unknown) = decoded.unknown.first() {
+        bail!(
+            "{}: unknown field `{unknown}` (the server would reject it with 1007)",
+            path.display()
+        );
+    }
+    match decoded.message {
+        protocol::wire::ClientMessage::Setup(setup) => Ok(*setup),
+        _ => bail!("{} does not hold a setup", path.display()),
+    }
+}
+
+/// Tools from JSON: a list of function declarations, a list of tools, or `{"tools": [...]}`.
+/// Unknown fields are refused here rather than by the server with a 1007.
+pub(crate) fn read_tools(path: &Path) -> Result<Vec<Tool>> {
+    let mut value = read_json(path)?;
+    if let Some(inner) = value.get_mut("tools") {
+        value = inner.take();
+    }
+    let Value::Array(items) = value else {
+        bail!(
+            "{}: expected a list of function declarations or tools",
+            path.display()
+        );
+    };
+    let tools = if items.iter().all(|v| v.get("name").is_some()) {
+        serde_json::json!([{ "functionDeclarations": items }])
+    } else {
+        Value::Array(items)
+    };
+    let frame = serde_json::json!({"setup": {"model": "m", "tools": tools}}).to_string();
+    let decoded = protocol::decode_client(frame.as_bytes())
+        .with_context(|| format!("{}: invalid tools", path.display()))?;
+    if let Some(unknown) = decoded.unknown.first() {
+        bail!(
+            "{}: unknown field `{unknown}` (the server would reject it with 1007)",
+            path.display()
+        );
+    }
+    match decoded.message {
+        protocol::wire::ClientMessage::Setup(s) => Ok(s.tools.unwrap_or_default()),
+        _ => bail!("{}: invalid tools", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> SetupArgs {
+        let mut argv = vec!["gemlive", "chat"];
+        argv.extend_from_slice(extra);
+        match crate::args::Cli::parse_from(argv).command {
+            crate::args::Command::Chat(c) => c.setup,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn audio_only_models_answer_with_audio_and_transcripts() {
+        let setup = build(&args(&[]), Reply::Text, Backend::GeminiApi).unwrap();
+        assert_eq!(setup.response_modalities(), [Modality::Audio]);
+        assert!(setup.output_audio_transcription.is_some());
+        assert!(setup.session_resumption.is_some());
+        let setup = build(
+            &args(&["--model", "gemini-live-2.5-flash-preview"]),
+            Reply::Text,
+            Backend::GeminiApi,
+        )
+        .unwrap();
+        assert_eq!(setup.response_modalities(), [Modality::Text]);
+        assert!(setup.output_audio_transcription.is_none());
+    }
+
+    #[test]
+    fn flags_fill_the_setup() {
+        let setup = build(
+            &args(&[
+                "--voice",
+                "Puck",
+                "--language",
+                "de-DE",
+                "--temperature",
+                "0.5",
+                "--system",
+                "terse",
+                "--no-vad",
+                "--vad-silence-ms",
+                "300",
+                "--no-interruption",
+                "--compress-at",
+                "1000",
+            ]),
+            Reply::Audio,
+            Backend::GeminiApi,
+        )
+        .unwrap();
+        let json = protocol::wire::ClientMessage::Setup(Box::new(setup)).to_json();
+        for part in [
+            r#""voiceName":"Puck""#,
+            r#""languageCode":"de-DE""#,
+            r#""temperature":0.5"#,
+            r#""disabled":true"#,
+            r#""silenceDurationMs":300"#,
+            "NO_INTERRUPTION",
+            r#""triggerTokens":"1000""#,
+            r#""targetTokens":"500""#,
+        ] {
+            assert!(json.contains(part), "{part} missing in {json}");
+        }
+    }
+}

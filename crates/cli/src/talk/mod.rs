@@ -1,0 +1,685 @@
+//! `gemlive talk`: a spoken conversation, full duplex, with interruption.
+//!
+//! ```text
+//!  mic / WAV (paced) / stdin PCM ─ uplink thread (local VAD) ─┐
+//!  typed lines, push-to-talk (Enter) ─ stdin thread ──────────┤  one loop: sends realtimeInput
+//!  --video frames ─ timer task ───────────────────────────────┤  (audio, text, video, activity)
+//!  server events ─ transport ─────────────────────────────────┘  and plays, cuts, records, shows
+//!                                           speaker (device or simulated) ◄─┘
+//! ```
+//!
+//! Model audio goes to a speaker: a device, or, without one, a simulated speaker that plays the
+//! same buffer in real time. Either way `interrupted` (or local speech) flushes it within one
+//! callback, and what it actually played is what `--output` and `--record-audio` keep and what
+//! the transcript's cut-off mark is computed from.
+
+#[cfg(feature = "device")]
+mod device;
+mod record;
+mod speaker;
+mod uplink;
+mod video;
+mod view;
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use audio::{AudioSink, AudioSource, ChunkDuration, Paced, RawSource, SampleRate, WavSource};
+use protocol::Event;
+use protocol::wire::{InteractionStatus, VoiceActivityType};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::args::TalkArgs;
+use crate::backend::Backend;
+use crate::exit::Usage;
+use crate::setup::{self, Reply};
+use crate::state;
+use crate::tools::ToolRunner;
+use record::{Conversation, Heard};
+use uplink::Up;
+use view::{Cut, Summary, TurnEnd, View};
+
+/// How long push-to-talk keeps sending after the key, so the end of the utterance is not cut.
+const PTT_TAIL: Duration = Duration::from_millis(300);
+/// How long `--half-duplex` keeps the microphone muted after playback, for the room's echo.
+const ECHO_TAIL: Duration = Duration::from_millis(300);
+/// With a file or pipe as input: how long to wait for a reply after it ended.
+const REPLY_WAIT: Duration = Duration::from_secs(5);
+
+/// `gemlive devices`.
+pub(crate) fn list_devices() -> Result<()> {
+    #[cfg(feature = "device")]
+    return device::list();
+    #[cfg(not(feature = "device"))]
+    Err(no_devices().into())
+}
+
+#[cfg(not(feature = "device"))]
+fn no_devices() -> Usage {
+    Usage(
+        "this gemlive was built without audio devices; rebuild with `--features device` \
+         (needs libasound2-dev on Linux), or use --input FILE.wav and --output FILE.wav"
+            .into(),
+    )
+}
+
+/// The speaker: a device when asked for or when talking into the microphone, else simulated.
+fn open_speaker(args: &TalkArgs, mic: bool) -> Result<(Box<dyn AudioSink>, String, Option<Echo>)> {
+    let device = args.output_device.is_some() || (mic && !args.no_play);
+    if device {
+        #[cfg(feature = "device")]
+        return device::speaker(
+            args.output_device.as_deref(),
+            mic && cfg!(feature = "aec") && !args.no_aec,
+        );
+        #[cfg(not(feature = "device"))]
+        return Err(no_devices().into());
+    }
+    let speaker = speaker::VirtualSpeaker::start().context("cannot start the playback clock")?;
+    Ok((
+        Box::new(speaker),
+        "no speaker (simulated playback)".into(),
+        None,
+    ))
+}
+
+#[cfg(feature = "device")]
+type Echo = device::Echo;
+#[cfg(not(feature = "device"))]
+type Echo = std::convert::Infallible;
+
+/// The user's audio: a WAV file or stdin in real time, or the microphone.
+fn open_source(
+    args: &TalkArgs,
+    chunk: ChunkDuration,
+    echo: Option<Echo>,
+) -> Result<(Box<dyn AudioSource>, String)> {
+    match &args.input {
+        Some(p) if p == Path::new("-") => {
+            let rate = SampleRate::new(args.input_rate)
+                .map_err(|e| Usage(format!("--input-rate: {e}")))?;
+            let source = RawSource::stdin(rate, chunk)?;
+            Ok((
+                Box::new(Paced::new(source)),
+                format!("PCM16 at {} Hz on stdin", rate.hz()),
+            ))
+        }
+        Some(p) => {
+            let source = WavSource::open(p, chunk)
+                .map_err(|e| Usage(format!("cannot read {}: {e}", p.display())))?;
+            Ok((
+                Box::new(Paced::new(source)),
+                format!("{} in real time", p.display()),
+            ))
+        }
+        None => {
+            #[cfg(feature = "device")]
+            return device::mic(args.input_device.as_deref(), chunk, echo);
+            #[cfg(not(feature = "device"))]
+            {
+                let _ = echo;
+                Err(no_devices().into())
+            }
+        }
+    }
+}
+
+fn local_vad(args: &TalkArgs) -> Option<uplink::Detector> {
+    #[cfg(feature = "vad")]
+    if !args.ptt && !args.no_local_vad {
+        return Some(audio::vad::VoiceDetector::new());
+    }
+    let _ = args;
+    None
+}
+
+/// The model's audio on its way to the user's ears, and what keeps what was heard.
+struct Playback {
+    speaker: Box<dyn AudioSink>,
+    heard: Heard,
+    output: Option<(PathBuf, audio::WavSink<std::io::BufWriter<std::fs::File>>)>,
+    record: Option<Conversation>,
+}
+
+impl Playback {
+    fn write(&mut self, rate: u32, pcm: &[u8]) -> Result<Duration> {
+        let rate = SampleRate::new(rate).context("the server sent audio at 0 Hz")?;
+        let samples = audio::pcm::i16_from_le_bytes(pcm)?;
+        let length = rate.duration_of(samples.len() as u64);
+        self.speaker.write(rate, &samples)?;
+        let at_24k = if rate == SampleRate::LIVE_OUTPUT {
+            samples
+        } else {
+            let f: Vec<f32> = samples.iter().map(|&s| audio::pcm::i16_to_f32(s)).collect();
+            audio::resample_all(&f, rate, SampleRate::LIVE_OUTPUT)?
+                .into_iter()
+                .map(audio::pcm::f32_to_i16)
+                .collect()
+        };
+        self.heard.push(&at_24k, self.speaker.played());
+        Ok(length)
+    }
+
+    /// Moves what was heard since the last tick to the files.
+    fn tick(&mut self, now: Instant, all: bool) -> Result<()> {
+        let heard = if all {
+            self.heard.take_all()
+        } else {
+            self.heard.take(self.speaker.played())
+        };
+        if let Some((_, out)) = &mut self.output {
+            record::write_output(out, &heard)?;
+        }
+        if let Some(rec) = &mut self.record {
+            rec.model(&heard, now);
+            rec.write(now, false)?;
+        }
+        Ok(())
+    }
+
+    /// Barge-in: stops playback; returns what was dropped.
+    fn cut(&mut self, now: Instant) -> Result<Duration> {
+        self.tick(now, false)?;
+        let dropped = self.speaker.flush();
+        self.heard.flush();
+        Ok(dropped)
+    }
+
+    fn busy(&self) -> bool {
+        !self.speaker.queued().is_zero()
+    }
+}
+
+/// The model's current turn.
+#[derive(Debug, Default)]
+struct Turn {
+    active: bool,
+    /// When its first content arrived.
+    started: Option<Instant>,
+    /// Audio received.
+    audio: Duration,
+    /// The speaker's `played + queued` when its first audio arrived.
+    play_start: Option<Duration>,
+    got_audio: bool,
+    first_audio: Option<Duration>,
+    text: String,
+    /// Playback was cut: drop the rest of its audio.
+    cut: bool,
+    interrupted: bool,
+    tokens: Option<i32>,
+}
+
+impl Turn {
+    /// Whether the model is being heard: audio queued, or its turn streaming (audio may
+    /// arrive just in time, with nothing queued in between).
+    fn speaking(&self, playback: &Playback) -> bool {
+        playback.busy() || (self.active && self.got_audio && !self.cut)
+    }
+}
+
+/// Splits a reply's transcript where playback stopped: `heard` of `total` seconds.
+fn split_heard(text: &str, heard: Duration, total: Duration) -> (String, String) {
+    let ratio = if total.is_zero() {
+        0.0
+    } else {
+        (heard.as_secs_f64() / total.as_secs_f64()).clamp(0.0, 1.0)
+    };
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let target = (ratio * chars.len() as f64).round() as usize;
+    // Snap back to the start of the word being spoken.
+    let mut at = chars.get(target).map_or(text.len(), |&(i, _)| i);
+    if target < chars.len() {
+        while at > 0 && !text[..at].ends_with(char::is_whitespace) {
+            at = text[..at].char_indices().next_back().map_or(0, |(i, _)| i);
+        }
+    }
+    (text[..at].to_owned(), text[at..].to_owned())
+}
+
+/// Why the loop ended.
+enum End {
+    /// The input ended and the model answered: play out what is left.
+    Drained,
+    /// The user quit (/quit, Ctrl-D, Ctrl-C): drop what is left.
+    Quit,
+}
+
+/// Stdin lines on a thread; `None` at the end.
+fn spawn_lines() -> mpsc::UnboundedReceiver<Option<String>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(Some(line)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(None);
+    });
+    rx
+}
+
+/// Runs the conversation.
+pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
+    let mut view = View::new(args.json);
+    let chunk = ChunkDuration::from_millis(args.chunk_ms).map_err(|e| Usage(e.to_string()))?;
+    let video = match &args.video {
+        Some(p) => Some((video::frames(p)?, video::interval(args.video_fps)?)),
+        None => None,
+    };
+    let (mut tools, mut tool_results) =
+        ToolRunner::new(&args.setup.tool_commands).map_err(|e| Usage(e.to_string()))?;
+    let stdin_audio = args.input.as_deref() == Some(Path::new("-"));
+    if stdin_audio && args.ptt {
+        return Err(
+            Usage("--ptt reads Enter from stdin, which --input - uses for audio".into()).into(),
+        );
+    }
+    let mic = args.input.is_none();
+    let (speaker, speaker_name, echo) = open_speaker(&args, mic)?;
+    let (source, source_name) = open_source(&args, chunk, echo)?;
+    let origin = Instant::now();
+    let mut playback = Playback {
+        speaker,
+        heard: Heard::default(),
+        output: match &args.output {
+            Some(p) => Some((p.clone(), record::create_output(p)?)),
+            None => None,
+        },
+        record: args
+            .record_audio
+            .as_deref()
+            .map(|p| Conversation::create(p, origin))
+            .transpose()?,
+    };
+
+    let backend = Backend::resolve(&args.connect).await?;
+    args.setup.no_vad |= args.ptt;
+    let mut setup = setup::build(&args.setup, Reply::Audio, backend.endpoint.backend())
+        .map_err(|e| Usage(format!("{e:#}")))?;
+    if let Some(resume) = &args.resume {
+        state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
+    }
+    let model = setup.model.clone();
+    let mut config = backend.client_config(&args.connect, setup)?;
+    // A conversation outlives a connection (about 10 minutes): resume on a new one after a
+    // goAway or a network loss.
+    config.auto_resume = true;
+    let (sender, mut events) = transport::connect(config).await?;
+    view.event(&Event::SetupComplete {
+        session_id: sender.session_id(),
+        resumed: args.resume.is_some(),
+    });
+    view.json(json!({"event": "talk_started", "model": model, "input": source_name, "output": speaker_name, "ptt": args.ptt}));
+    view.note(&format!(
+        "talking to {model}: {source_name} → {speaker_name}{}. Type to send text; /quit, Ctrl-D or Ctrl-C to end.",
+        if args.ptt { "; Enter starts and stops talking" } else { "" }
+    ));
+
+    let mut uplink = uplink::spawn(source, local_vad(&args))?;
+    let stdin_tty = std::io::stdin().is_terminal();
+    let mut lines = if stdin_audio {
+        None
+    } else {
+        Some(spawn_lines())
+    };
+    let (video_tx, mut video_rx) = mpsc::unbounded_channel();
+    let video_task = video.map(|(frames, every)| {
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            let mut timer = tokio::time::interval(every);
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Frames are read and scaled once, before their tick; `None` marks unusable files.
+            let mut ready: HashMap<PathBuf, Option<(Vec<u8>, &'static str)>> = HashMap::new();
+            for frame in frames.iter().cycle() {
+                if !ready.contains_key(&frame.path) {
+                    let (path, mime) = (frame.path.clone(), frame.mime);
+                    let prepared = tokio::task::spawn_blocking(move || {
+                        std::fs::read(&path)
+                            .map_err(anyhow::Error::from)
+                            .and_then(|b| video::prepare(b, mime))
+                    })
+                    .await;
+                    let usable = match prepared {
+                        Ok(Ok(p)) => Some(p),
+                        Ok(Err(e)) => {
+                            tracing::warn!(
+                                "cannot send {} as a video frame: {e:#}",
+                                frame.path.display()
+                            );
+                            None
+                        }
+                        Err(_) => return,
+                    };
+                    ready.insert(frame.path.clone(), usable);
+                    if ready.len() == frames.len() && ready.values().all(Option::is_none) {
+                        return;
+                    }
+                }
+                let Some(Some((bytes, mime))) = ready.get(&frame.path) else {
+                    continue;
+                };
+                timer.tick().await;
+                let len = bytes.len();
+                if sender.send_video(bytes.clone(), *mime).await.is_err() {
+                    return;
+                }
+                if video_tx.send((frame.path.clone(), len)).is_err() {
+                    return;
+                }
+            }
+        })
+    });
+
+    let mut summary = Summary::default();
+    let mut turn = Turn::default();
+    let mut turn_index = 0usize;
+    // When the user's input last ended (for time to first audio).
+    let mut user_done: Option<Instant> = None;
+    let mut input_done = false;
+    // The user's last speech or text (seen by the server), and the start of the last reply
+    // that was not interrupted: the input is answered when the second is later.
+    let mut user_activity: Option<Instant> = None;
+    let mut answered: Option<Instant> = None;
+    let mut last_event = Instant::now();
+    let mut ptt_talking = false;
+    let mut ptt_tail: Option<Instant> = None;
+    let mut speaking = false;
+    let mut echo_until = Instant::now();
+    let mut level = -99.0f32;
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let result: Result<End> = loop {
+        tokio::select! {
+            up = uplink.recv(), if !input_done => match up {
+                Some(Up::Chunk(c)) => {
+                    level = c.rms_dbfs();
+                    let now = Instant::now();
+                    let sending = !args.ptt || ptt_talking || ptt_tail.is_some();
+                    if !sending { continue; }
+                    // Half duplex: muted while the model's turn runs, while audio plays (the
+                    // stream may arrive just in time, with nothing queued in between) and for
+                    // the echo's tail after.
+                    let muted = args.half_duplex
+                        && ((turn.active && !turn.cut) || playback.busy() || now < echo_until);
+                    let samples = if muted { vec![0; c.samples.len()] } else { c.samples };
+                    if let Some(rec) = &mut playback.record && let Err(e) = rec.user(&samples, c.rate, now) { break Err(e); }
+                    summary.sent += c.rate.duration_of(samples.len() as u64);
+                    if let Err(e) = sender.send_audio(audio::pcm::i16_to_le_bytes(&samples), c.rate.hz()).await { break Err(e.into()); }
+                }
+                Some(Up::Speech(started)) => {
+                    speaking = started;
+                    if started && turn.speaking(&playback) && !args.half_duplex
+                        && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
+                }
+                Some(Up::End) | None => {
+                    input_done = true;
+                    let sent = if args.ptt {
+                        if ptt_talking || ptt_tail.is_some() {
+                            ptt_talking = false;
+                            ptt_tail = None;
+                            sender.send_activity_end().await
+                        } else { Ok(()) }
+                    } else {
+                        sender.send_audio_stream_end().await
+                    };
+                    if let Err(e) = sent { break Err(e.into()); }
+                    if !turn.active { user_done.get_or_insert_with(Instant::now); }
+                    view.json(json!({"event": "input_end"}));
+                }
+                Some(Up::Failed(e)) => break Err(anyhow!("the audio input failed: {e}")),
+            },
+            line = async { lines.as_mut()?.recv().await }, if lines.is_some() => match line.flatten() {
+                None => {
+                    lines = None;
+                    // Ctrl-D on a terminal ends the session; the end of a pipe only ends typing.
+                    if stdin_tty { break Ok(End::Quit); }
+                }
+                Some(line) => {
+                    let text = line.trim();
+                    if text == "/quit" { break Ok(End::Quit); }
+                    if text.is_empty() {
+                        if !args.ptt { continue; }
+                        let sent = if ptt_talking {
+                            ptt_talking = false;
+                            ptt_tail = Some(Instant::now() + PTT_TAIL);
+                            Ok(())
+                        } else {
+                            ptt_talking = true;
+                            if ptt_tail.take().is_some() {
+                                // Still inside the previous utterance: carry on with it.
+                                Ok(())
+                            } else {
+                                if turn.speaking(&playback) && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
+                                sender.send_activity_start().await
+                            }
+                        };
+                        if let Err(e) = sent { break Err(e.into()); }
+                        view.ptt(ptt_talking);
+                        continue;
+                    }
+                    view.json(json!({"event": "user_text", "text": text}));
+                    view.note(&format!("you (typed): {text}"));
+                    if let Err(e) = sender.send_text(text).await { break Err(e.into()); }
+                    user_done = Some(Instant::now());
+                    user_activity = user_done;
+                }
+            },
+            Some(done) = tool_results.recv() => {
+                tools.finished(&done);
+                view.json(json!({"event": "tool_result", "id": done.id, "name": done.name, "response": done.response}));
+                view.note(&format!("← {} returned {}", done.name, done.response));
+                if let Err(e) = sender.send_tool_response(vec![done.to_response()]).await { break Err(e.into()); }
+            },
+            Some((path, bytes)) = video_rx.recv() => {
+                summary.video_frames += 1;
+                view.video(&path, bytes);
+            },
+            event = events.next() => {
+                let Some(event) = event else { break Ok(End::Quit) };
+                last_event = Instant::now();
+                view.event(&event);
+                let content = matches!(event, Event::Audio { .. } | Event::OutputTranscript { .. } | Event::Text { .. } | Event::ToolCall { .. });
+                if content && turn.started.is_none() {
+                    turn.started = Some(last_event);
+                }
+                match event {
+                    Event::Audio { data, sample_rate } => {
+                        turn.active = true;
+                        if turn.cut { continue; }
+                        if turn.play_start.is_none() {
+                            let s = playback.speaker.status();
+                            turn.play_start = Some(s.played + s.queued);
+                        }
+                        let d = match playback.write(sample_rate, &data) { Ok(d) => d, Err(e) => break Err(e) };
+                        turn.audio += d;
+                        summary.received += d;
+                        if !turn.got_audio {
+                            turn.got_audio = true;
+                            turn.first_audio = user_done.take().map(|t| t.elapsed());
+                        }
+                    }
+                    Event::OutputTranscript { text, .. } | Event::Text { text, thought: false } => {
+                        turn.active = true;
+                        turn.text.push_str(&text);
+                    }
+                    Event::Interrupted => {
+                        turn.interrupted = true;
+                        if !turn.cut && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "server") { break Err(e); }
+                    }
+                    Event::VoiceActivity { kind, .. } => {
+                        user_activity = Some(last_event);
+                        if kind == VoiceActivityType::ActivityEnd { user_done = Some(last_event); }
+                    }
+                    Event::Usage(u) => {
+                        summary.prompt_tokens += i64::from(u.prompt_token_count.unwrap_or(0));
+                        summary.response_tokens += i64::from(u.response_token_count.or(u.candidates_token_count).unwrap_or(0));
+                        summary.total_tokens += i64::from(u.total_token_count.unwrap_or(0));
+                        turn.tokens = u.total_token_count;
+                    }
+                    Event::ToolCall { calls } => calls.iter().for_each(|c| tools.start(c)),
+                    Event::ToolCallCancellation { ids } => { tools.cancel(&ids); }
+                    Event::TurnComplete { status, .. } => {
+                        if status == Some(InteractionStatus::InProgress) { continue; }
+                        view.turn_end(&TurnEnd {
+                            turn: turn_index,
+                            audio: turn.audio,
+                            first_audio: turn.first_audio,
+                            tokens: turn.tokens,
+                            interrupted: turn.interrupted,
+                        });
+                        if let Some(d) = turn.first_audio { summary.first_audio.push(d); }
+                        summary.turns += 1;
+                        turn_index += 1;
+                        if !turn.interrupted && let Some(t) = turn.started { answered = Some(t); }
+                        turn = Turn::default();
+                    }
+                    Event::SetupComplete { resumed: true, .. } => {
+                        view.note("[reconnected: the session goes on]");
+                        // A turn cut by a lost connection is over; its audio still plays.
+                        turn = Turn::default();
+                    }
+                    Event::Closed(close) => {
+                        if close.is_normal() { break Ok(End::Quit); }
+                        break Err(transport::Error::Closed(close).into());
+                    }
+                    _ => {}
+                }
+            },
+            _ = tick.tick() => {
+                let now = Instant::now();
+                if let Err(e) = playback.tick(now, false) { break Err(e); }
+                if playback.busy() { echo_until = now + ECHO_TAIL; }
+                if let Some(t) = ptt_tail && now >= t {
+                    ptt_tail = None;
+                    if let Err(e) = sender.send_activity_end().await { break Err(e.into()); }
+                    user_done = Some(now);
+                    user_activity = Some(now);
+                }
+                view.level(level, ptt_talking || speaking);
+                let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && tools.running() == 0;
+                let pending = user_activity.is_none_or(|u| answered.is_none_or(|a| a < u));
+                if input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT) {
+                    break Ok(End::Drained);
+                }
+            },
+            _ = &mut ctrl_c => break Ok(End::Quit),
+        }
+    };
+    drop(uplink);
+    if let Some(task) = video_task {
+        task.abort();
+    }
+    view.finish();
+
+    // Play out or drop what is left, then finalize the files.
+    let drained = matches!(result, Ok(End::Drained));
+    let mut speaker = playback.speaker;
+    let finished = if drained {
+        tokio::task::block_in_place(|| speaker.finish())
+    } else {
+        speaker.flush();
+        Ok(())
+    };
+    playback.speaker = speaker;
+    if let Err(e) = finished {
+        tracing::warn!("playback did not finish: {e}");
+    }
+    let now = Instant::now();
+    let files = finish_files(&mut playback, now, drained, &mut view);
+    summary.heard = playback.speaker.played();
+
+    let _ = sender.close().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while events.next().await.is_some() {}
+    })
+    .await;
+    let handle = sender
+        .resumption_handle()
+        .or_else(|| events.resumption_handle());
+    if let Some(handle) = state::save_latest(handle, model, &backend.name) {
+        view.json(json!({"event": "session_saved", "handle": handle}));
+        view.note(&format!(
+            "session saved; continue with: gemlive talk --resume (handle {handle})"
+        ));
+    }
+    view.summary(&summary);
+    backend.shutdown().await;
+    result?;
+    files
+}
+
+/// Stops playback mid-reply and marks the transcript where it was cut.
+fn cut(
+    playback: &mut Playback,
+    turn: &mut Turn,
+    view: &mut View,
+    summary: &mut Summary,
+    by: &'static str,
+) -> Result<()> {
+    let dropped = playback.cut(Instant::now())?;
+    let played = playback.speaker.played();
+    let heard = turn
+        .play_start
+        .map_or(Duration::ZERO, |s| played.saturating_sub(s))
+        .min(turn.audio);
+    let (heard_text, unheard_text) = split_heard(&turn.text, heard, turn.audio);
+    turn.cut = true;
+    summary.interruptions += 1;
+    view.cut(&Cut {
+        by,
+        heard,
+        received: turn.audio,
+        dropped,
+        heard_text,
+        unheard_text,
+    });
+    Ok(())
+}
+
+fn finish_files(
+    playback: &mut Playback,
+    now: Instant,
+    drained: bool,
+    view: &mut View,
+) -> Result<()> {
+    playback.tick(now, drained)?;
+    if let Some((path, mut out)) = playback.output.take() {
+        out.finish().context("cannot finish the output WAV")?;
+        view.file("model speech as heard", &path, out.played());
+    }
+    if let Some(rec) = playback.record.take() {
+        let (path, length) = rec.finish(now)?;
+        view.file("conversation, you left, model right", &path, length);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cut_falls_at_a_word_start() {
+        let text = "I heard 1.5 seconds of speech.";
+        let (a, b) = split_heard(text, Duration::from_millis(500), Duration::from_secs(1));
+        assert_eq!(a, "I heard 1.5 ");
+        assert_eq!(b, "seconds of speech.");
+        let (a, b) = split_heard(text, Duration::ZERO, Duration::from_secs(1));
+        assert_eq!((a.as_str(), b.as_str()), ("", text));
+        let (a, b) = split_heard(text, Duration::from_secs(2), Duration::from_secs(1));
+        assert_eq!((a.as_str(), b.as_str()), (text, ""));
+        let (a, _) = split_heard(
+            "héllo wörld",
+            Duration::from_millis(700),
+            Duration::from_secs(1),
+        );
+        assert_eq!(a, "héllo ");
+    }
+}
