@@ -293,6 +293,25 @@ fn step4_resume_across_two_processes() {
 }
 
 #[test]
+fn step4_resume_across_processes_with_the_built_in_emulator() {
+    let env = Env::new();
+    let out = env.run(&["chat", "--emulator", "What is the capital of France?"]);
+    assert_ok(&out);
+    let out = env.run(&[
+        "chat",
+        "--emulator",
+        "--resume",
+        "What was my last question?",
+    ]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("What is the capital of France?"),
+        "the resumed session remembers:\n{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn json_mode_prints_one_event_per_line_and_nothing_else() {
     let env = Env::new();
     let out = env.run(&["chat", "--emulator", "--json", "--audio", "Hello"]);

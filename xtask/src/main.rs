@@ -145,33 +145,56 @@ fn device_tests() -> Result<()> {
         eprintln!("note: skipping audio device tests (install libasound2-dev, or run .ci/run)");
         return Ok(());
     }
-    cargo(&[
-        "clippy",
-        "-p",
-        "gemlive-audio",
-        "--all-targets",
-        "--all-features",
-        "--locked",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    if std::env::var_os("GEMLIVE_PULSE").is_some() {
+    for (package, features) in [
+        ("gemlive-audio", "device,vad,aec"),
+        ("gemlive-cli", "device,vad,aec"),
+    ] {
         cargo(&[
-            "test",
+            "clippy",
             "-p",
-            "gemlive-audio",
-            "--all-features",
+            package,
+            "--all-targets",
+            "--features",
+            features,
             "--locked",
             "--",
-            "--include-ignored",
-        ])
-    } else {
+            "-D",
+            "warnings",
+        ])?;
+    }
+    if std::env::var_os("GEMLIVE_PULSE").is_none() {
         eprintln!(
             "note: skipping real-stream audio tests (no PulseAudio; source .ci/audio-env.sh)"
         );
-        cargo(&["test", "-p", "gemlive-audio", "--all-features", "--locked"])
+        cargo(&["test", "-p", "gemlive-audio", "--all-features", "--locked"])?;
+        return cargo(&[
+            "test",
+            "-p",
+            "gemlive-cli",
+            "--features",
+            "device,vad,aec",
+            "--locked",
+        ]);
     }
+    cargo(&[
+        "test",
+        "-p",
+        "gemlive-audio",
+        "--all-features",
+        "--locked",
+        "--",
+        "--include-ignored",
+    ])?;
+    cargo(&[
+        "test",
+        "-p",
+        "gemlive-cli",
+        "--features",
+        "device,vad,aec",
+        "--locked",
+    ])?;
+    // `gemlive talk` through the virtual microphone and speaker, end to end.
+    run(Command::new("bash").arg(".ci/talk-test.sh"))
 }
 
 /// Runs the protocol benchmarks with `ARGS` passed to them (criterion's: `--test`, a filter,

@@ -28,6 +28,8 @@ impl Backend {
         if args.emulator {
             let config = emulator::EmulatorConfig {
                 speed: emulator_speed()?,
+                // Sessions outlive this process, so that `--resume` works in the next one.
+                state_file: crate::state::dir().map(|d| d.join("emulator-sessions.json")),
                 ..emulator::EmulatorConfig::default()
             };
             let emulator = emulator::Emulator::start(config)
