@@ -142,4 +142,25 @@ assert audible < full - 0.5, "the speaker went on playing after the cut"
 assert abs(audible - cut["heard_s"]) < 0.35, "what was heard does not match what the speaker played"
 print("talk-test: barge-in ok")
 PY
+# --- 8. `gemlive chat --audio` plays its reply on the speaker ----------------------------------
+parec --device=speaker.monitor --raw --format=s16le --rate=48000 --channels=1 >"$work/speaker3.raw" &
+rec=$!
+pids+=("$rec")
+sleep 0.5
+(cd "$work" && GEMLIVE_STATE_DIR="$work/state" "$OLDPWD/$bin" chat --emulator --audio --json "Hello? Gemini are you there?" >"$work/chat.jsonl")
+sleep 0.5
+kill "$rec"
+python3 - "$work" <<'PY'
+import json, struct, sys
+work = sys.argv[1]
+events = [json.loads(l) for l in open(f"{work}/chat.jsonl")]
+sent = next(e["seconds"] for e in events if e["event"] == "audio_file")
+raw = open(f"{work}/speaker3.raw", "rb").read()
+samples = struct.unpack(f"<{len(raw) // 2}h", raw[: len(raw) // 2 * 2])
+loud = [i for i in range(0, len(samples), 480) if max(map(abs, samples[i:i + 480]), default=0) > 300]
+assert loud, "chat --audio played nothing"
+span = (loud[-1] - loud[0] + 480) / 48000
+print(f"chat --audio: reply {sent:.2f} s, audible on the speaker for {span:.2f} s")
+assert abs(span - sent) < 0.4, (span, sent)
+PY
 echo "talk-test: ok"

@@ -155,6 +155,11 @@ pub(crate) async fn run(args: ChatArgs) -> Result<()> {
     } else {
         Reply::Text
     };
+    let mut player = if args.audio && !args.no_play {
+        speaker(&mut out)
+    } else {
+        None
+    };
     let mut files = if args.audio {
         Some(AudioFiles::new(&args, single_turn)?)
     } else {
@@ -231,7 +236,18 @@ pub(crate) async fn run(args: ChatArgs) -> Result<()> {
                 out.event(&event);
                 match event {
                     Event::Audio { data, sample_rate } => {
+                        if let Some(p) = &mut player
+                            && let Err(e) = play(p.as_mut(), sample_rate, &data)
+                        {
+                            tracing::warn!("playback stopped: {e:#}");
+                            player = None;
+                        }
                         if let Some(files) = &mut files && let Err(e) = files.write(turn, sample_rate, &data) { break Err(e); }
+                    }
+                    Event::Interrupted => {
+                        if let Some(p) = &mut player {
+                            p.flush();
+                        }
                     }
                     Event::Usage(u) => total_tokens = u.total_token_count,
                     Event::ToolCall { calls } => calls.iter().for_each(|c| tools.start(c)),
@@ -255,6 +271,10 @@ pub(crate) async fn run(args: ChatArgs) -> Result<()> {
     out.finish();
     if let Some(files) = &mut files {
         files.finish(&mut out)?;
+    }
+    if let Some(mut p) = player {
+        // Play out what is queued (a reply arrives faster than real time).
+        let _ = tokio::task::spawn_blocking(move || p.finish()).await;
     }
     let _ = sender.close().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
@@ -310,4 +330,29 @@ impl Lines {
             interactive: true,
         }
     }
+}
+
+/// Model audio as it arrives, to the speaker.
+fn play(sink: &mut dyn AudioSink, rate: u32, pcm: &[u8]) -> Result<()> {
+    let rate = SampleRate::new(rate).context("the server sent audio with a zero sample rate")?;
+    sink.write_le_bytes(rate, pcm)?;
+    Ok(())
+}
+
+/// The default speaker, in builds with device audio, when one can be opened.
+#[cfg(feature = "device")]
+fn speaker(out: &mut Output) -> Option<Box<dyn AudioSink>> {
+    match crate::talk::device::speaker(None, false) {
+        Ok((sink, _, _)) => Some(sink),
+        Err(e) => {
+            out.note(&format!("not playing: {e:#} (--no-play hides this)"));
+            None
+        }
+    }
+}
+
+/// Without device audio, replies are only written to files.
+#[cfg(not(feature = "device"))]
+fn speaker(_out: &mut Output) -> Option<Box<dyn AudioSink>> {
+    None
 }

@@ -259,6 +259,15 @@ impl Output {
         }
     }
 
+    /// A remark for a person (stderr); scripts (`--json`) don't get it.
+    #[cfg(feature = "device")]
+    pub(crate) fn note(&mut self, text: &str) {
+        if !self.json {
+            self.end_line();
+            eprintln!("{}", self.paint(DIM, text));
+        }
+    }
+
     /// Finishes any open line.
     pub(crate) fn finish(&mut self) {
         if !self.json {

@@ -14,7 +14,7 @@
 //! the transcript's cut-off mark is computed from.
 
 #[cfg(feature = "device")]
-mod device;
+pub(crate) mod device;
 mod record;
 mod speaker;
 mod uplink;
