@@ -156,3 +156,22 @@ fn is_loopback(url: &str) -> bool {
             url::Host::Ipv6(ip) => ip.is_loopback(),
         })
 }
+
+/// Ends a session: closes it, lets the last frames (a final resumption update) arrive for up to
+/// two seconds, and saves the latest resumable handle as the one `--resume` picks up.
+pub(crate) async fn close_and_save(
+    sender: &transport::LiveSender,
+    events: &mut transport::LiveEvents,
+    model: String,
+    backend: &str,
+) -> Option<String> {
+    let _ = sender.close().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while events.next().await.is_some() {}
+    })
+    .await;
+    let handle = sender
+        .resumption_handle()
+        .or_else(|| events.resumption_handle());
+    crate::state::save_latest(handle, model, backend)
+}

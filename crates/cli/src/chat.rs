@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use audio::{AudioSink, SampleRate, WavSink};
@@ -276,15 +275,9 @@ pub(crate) async fn run(args: ChatArgs) -> Result<()> {
         // Play out what is queued (a reply arrives faster than real time).
         let _ = tokio::task::spawn_blocking(move || p.finish()).await;
     }
-    let _ = sender.close().await;
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while events.next().await.is_some() {}
-    })
-    .await;
-    let handle = sender
-        .resumption_handle()
-        .or_else(|| events.resumption_handle());
-    if let Some(handle) = state::save_latest(handle, model, &backend.name) {
+    if let Some(handle) =
+        crate::backend::close_and_save(&sender, &mut events, model, &backend.name).await
+    {
         out.saved_session(&handle);
     }
     backend.shutdown().await;

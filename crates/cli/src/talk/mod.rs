@@ -595,15 +595,9 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let files = finish_files(&mut playback, now, drained, &mut view);
     summary.heard = playback.speaker.played();
 
-    let _ = sender.close().await;
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while events.next().await.is_some() {}
-    })
-    .await;
-    let handle = sender
-        .resumption_handle()
-        .or_else(|| events.resumption_handle());
-    if let Some(handle) = state::save_latest(handle, model, &backend.name) {
+    if let Some(handle) =
+        crate::backend::close_and_save(&sender, &mut events, model, &backend.name).await
+    {
         view.json(json!({"event": "session_saved", "handle": handle}));
         view.note(&format!(
             "session saved; continue with: gemlive talk --resume (handle {handle})"
