@@ -299,6 +299,11 @@ impl Lines {
                 let _ = tx.send(None);
                 return;
             };
+            // History survives the session, like a shell's.
+            let history = state::dir().map(|d| d.join("history.txt"));
+            if let Some(path) = &history {
+                let _ = editor.load_history(path);
+            }
             loop {
                 match editor.readline("you> ") {
                     Ok(line) => {
@@ -307,6 +312,12 @@ impl Lines {
                             continue;
                         }
                         let _ = editor.add_history_entry(line.as_str());
+                        if let Some(path) = &history
+                            && let Some(dir) = path.parent()
+                            && std::fs::create_dir_all(dir).is_ok()
+                        {
+                            let _ = editor.save_history(path);
+                        }
                         if tx.send(Some(line)).is_err() {
                             return;
                         }
