@@ -410,6 +410,12 @@ fn interactive_prompt_in_a_terminal() {
         screen.contains("continue with: gemlive chat --resume"),
         "{screen}"
     );
+    let history = std::fs::read_to_string(env.path().join("state/history.txt"))
+        .expect("the prompt keeps its history");
+    assert!(
+        history.contains("Hello? Gemini are you there?"),
+        "{history}"
+    );
 }
 
 #[test]
