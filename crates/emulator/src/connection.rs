@@ -327,6 +327,7 @@ impl Connection {
         };
         let opts = EngineOptions {
             speed: self.shared.config.speed,
+            audio_chunk: self.shared.config.audio_chunk,
             voice: self.shared.config.voice,
             seed: self.shared.seed,
             script: self.shared.script.clone(),
