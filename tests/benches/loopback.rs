@@ -82,10 +82,14 @@ fn run(dir: &Path, audio: Duration, chunk_ms: u64, tls: bool, flavor: Flavor) {
     let wav = dir.join("out.wav");
     let pcm_bytes = 24_000 * 2 * audio.as_millis() as u64 / 1000;
     let exe = std::env::current_exe().expect("current_exe");
-    let ca = server
-        .ca
-        .as_ref()
-        .map_or_else(|| "-".to_owned(), |p| p.display().to_string());
+    let ca = if tls {
+        dir.join("tls")
+            .join(emulator::CA_FILE)
+            .display()
+            .to_string()
+    } else {
+        "-".to_owned()
+    };
     let out = std::process::Command::new(exe)
         .args(["--client", &server.url, &wav.display().to_string(), &ca])
         .arg(flavor.name())

@@ -81,11 +81,7 @@ pub(crate) fn serve_if_asked(args: &[String]) -> bool {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let emulator = Emulator::start(config).await.expect("start the emulator");
-        let ca = emulator
-            .ca_file()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        println!("{} {ca}", emulator.base_url());
+        println!("{}", emulator.base_url());
         // Until the parent closes our stdin (or dies).
         let _ = tokio::task::spawn_blocking(|| {
             let mut line = String::new();
@@ -104,10 +100,8 @@ pub(crate) fn serve_if_asked(args: &[String]) -> bool {
 pub(crate) struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
-    /// `ws://127.0.0.1:PORT` or `wss://localhost:PORT`.
+    /// `ws://127.0.0.1:PORT` or `wss://localhost:PORT` (its CA is `TLS_DIR/emulator::CA_FILE`).
     pub(crate) url: String,
-    /// The CA to trust with TLS.
-    pub(crate) ca: Option<PathBuf>,
 }
 
 impl Server {
@@ -125,14 +119,10 @@ impl Server {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("read the emulator's URL");
-        let mut words = line.split_whitespace();
-        let url = words.next().expect("the emulator's URL").to_owned();
-        let ca = words.next().map(PathBuf::from);
         Self {
             stdin: child.stdin.take(),
             child,
-            url,
-            ca,
+            url: line.trim().to_owned(),
         }
     }
 
