@@ -48,6 +48,9 @@ fn main() {
     if support::serve_if_asked(&args) {
         return;
     }
+    if !support::selected("capacity", &args) {
+        return;
+    }
     let test = args.iter().any(|a| a == "--test");
     let steps: Vec<usize> = match args.iter().position(|a| a == "--sessions") {
         Some(at) => args

@@ -30,6 +30,9 @@ fn main() {
         client(&args[at + 1..]);
         return;
     }
+    if !support::selected("loopback", &args) {
+        return;
+    }
     let test = args.iter().any(|a| a == "--test");
     let audio = if test {
         Duration::from_secs(1)

@@ -108,7 +108,19 @@ impl Server {
     /// Starts `current_exe --serve ...` and waits for its URL.
     pub(crate) fn spawn(serve: &ServeArgs) -> Self {
         let exe = std::env::current_exe().expect("current_exe");
-        let mut child = Command::new(exe)
+        // For profiling: `GEMLIVE_BENCH_EMULATOR_WRAPPER="valgrind --tool=callgrind"` runs the
+        // emulator under that command.
+        let wrapper = std::env::var("GEMLIVE_BENCH_EMULATOR_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .args(serve.to_args())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -185,4 +197,15 @@ pub(crate) fn load_average() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Whether the benchmark `name` runs, given the command line: every positional argument (not an
+/// option, nor the value of `--sessions`) is a filter, as with criterion; no filter runs everything.
+pub(crate) fn selected(name: &str, args: &[String]) -> bool {
+    let mut filters = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with('-') && (*i == 0 || args[i - 1] != "--sessions"))
+        .peekable();
+    filters.peek().is_none() || filters.any(|(_, f)| name.contains(f.as_str()))
 }
