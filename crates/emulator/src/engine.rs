@@ -628,7 +628,7 @@ impl Engine {
                 words: vec![(0, r.text.clone())],
                 pcm,
             }),
-            (None, Some(len)) => Some(synth::repeated(&r.text, len)),
+            (None, Some((len, unit))) => Some(synth::repeated(&r.text, &unit, len)),
             (None, None) => None,
         };
         self.speak_turn(now, r.text, audio);

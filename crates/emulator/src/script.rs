@@ -31,6 +31,7 @@
 //! - `seed` (optional) replaces the emulator's seed, so a script fully determines ids and handles.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -129,8 +130,9 @@ pub(crate) struct ScriptReply {
     pub(crate) text: String,
     /// 24 kHz PCM16 to send instead of synthesized speech.
     pub(crate) audio: Option<Vec<i16>>,
-    /// Speak exactly this long (synthesized when the reply is made, not held in the script).
-    pub(crate) audio_len: Option<Duration>,
+    /// Speak exactly this long: `unit` (the synthetic voice saying the text, made once when the
+    /// script is parsed) over and over, cut when the reply is made.
+    pub(crate) audio_len: Option<(Duration, Arc<[i16]>)>,
     pub(crate) tool_calls: Vec<ScriptCall>,
 }
 
@@ -180,6 +182,8 @@ impl Script {
                             "rule {i}: `audio_wav` and `audio_ms` exclude each other"
                         )));
                     }
+                    let audio_len =
+                        audio_len.map(|d| (d, Arc::from(crate::synth::repeat_unit(&reply.text))));
                     Action::Reply(ScriptReply {
                         text: reply.text,
                         audio,
@@ -300,8 +304,8 @@ mod tests {
         .unwrap();
         assert!(matches!(
             long.matching("anything", 1, &[]),
-            Some((0, Action::Reply(ScriptReply { audio_len: Some(d), audio: None, .. })))
-                if *d == Duration::from_secs(14_400)
+            Some((0, Action::Reply(ScriptReply { audio_len: Some((d, unit)), audio: None, .. })))
+                if *d == Duration::from_secs(14_400) && **unit == crate::synth::synthetic("la").pcm[..]
         ));
         for bad in [
             r#"{"rules": [{"reply": {"audio_ms": 14400001}}]}"#,

@@ -56,17 +56,21 @@ pub(crate) fn synthetic(text: &str) -> Speech {
     Speech { pcm, words }
 }
 
-/// Exactly `len` of the synthetic voice saying `text` (a word when `text` is silent), over and over; the
-/// transcript is `text` once, at the start.
-pub(crate) fn repeated(text: &str, len: Duration) -> Speech {
-    let samples = (u128::from(OUTPUT_RATE) * len.as_micros() / 1_000_000) as usize;
-    let once = synthetic(text);
-    let once = if once.pcm.is_empty() {
+/// What [`repeated`] repeats: the synthetic voice saying `text` (a word when `text` is silent).
+pub(crate) fn repeat_unit(text: &str) -> Vec<i16> {
+    let once = synthetic(text).pcm;
+    if once.is_empty() {
         synthetic("audio").pcm
     } else {
-        once.pcm
-    };
-    let pcm = once.iter().copied().cycle().take(samples).collect();
+        once
+    }
+}
+
+/// Exactly `len` of `unit` (from [`repeat_unit`]) over and over; the transcript is `text` once, at
+/// the start.
+pub(crate) fn repeated(text: &str, unit: &[i16], len: Duration) -> Speech {
+    let samples = (u128::from(OUTPUT_RATE) * len.as_micros() / 1_000_000) as usize;
+    let pcm = unit.iter().copied().cycle().take(samples).collect();
     Speech {
         pcm,
         words: vec![(0, text.to_owned())],
@@ -149,17 +153,14 @@ mod tests {
 
     #[test]
     fn repeated_speech_has_the_exact_length() {
-        let s = repeated("la", Duration::from_millis(2_500));
-        assert_eq!(s.pcm.len(), 60_000);
         let once = synthetic("la").pcm;
+        assert_eq!(repeat_unit("la"), once);
+        let s = repeated("la", &once, Duration::from_millis(2_500));
+        assert_eq!(s.pcm.len(), 60_000);
         assert_eq!(&s.pcm[..once.len()], &once[..]);
         assert_eq!(&s.pcm[once.len()..2 * once.len()], &once[..]);
         assert_eq!(s.words, vec![(0, "la".to_owned())]);
-        assert_eq!(repeated("", Duration::from_millis(10)).pcm.len(), 240);
-        assert_eq!(
-            repeated(" ", Duration::from_millis(10)).pcm,
-            synthetic("audio").pcm[..240]
-        );
+        assert_eq!(repeat_unit(" "), synthetic("audio").pcm);
     }
 
     #[test]
