@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::Message;
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use futures_util::StreamExt;
 use support::{ServeArgs, Server};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -111,7 +112,7 @@ fn step(plan: &Plan) -> bool {
     let samples: Rc<RefCell<Vec<Duration>>> = Rc::default();
     let connected = Instant::now();
     let local = tokio::task::LocalSet::new();
-    let (cpu0, emu0, measured_from, measured_until) = local.block_on(&runtime, async {
+    let (load_cpu, emu_cpu, measured_from, measured_until) = local.block_on(&runtime, async {
         let mut conns = Vec::with_capacity(plan.sessions);
         for _ in 0..plan.sessions {
             conns.push(open(&url, &frames).await);
@@ -131,17 +132,26 @@ fn step(plan: &Plan) -> bool {
             };
             tasks.push(tokio::task::spawn_local(session.run(ws, start + offset)));
         }
-        tokio::time::sleep_until(from).await;
-        let cpu0 = support::self_cpu();
-        let emu0 = server.cpu();
-        for t in tasks {
-            t.await.expect("session task");
-        }
-        (cpu0, emu0, from, until)
+        // CPU times over exactly the measurement window.
+        let cpu = async {
+            tokio::time::sleep_until(from).await;
+            let before = (support::self_cpu(), server.cpu());
+            tokio::time::sleep_until(until).await;
+            let after = (support::self_cpu(), server.cpu());
+            (
+                after.0.saturating_sub(before.0),
+                after.1.saturating_sub(before.1),
+            )
+        };
+        let sessions = async {
+            for t in tasks {
+                t.await.expect("session task");
+            }
+        };
+        let ((load_cpu, emu_cpu), ()) = tokio::join!(cpu, sessions);
+        (load_cpu, emu_cpu, from, until)
     });
     let window = measured_until - measured_from;
-    let load_cpu = support::self_cpu().saturating_sub(cpu0);
-    let emu_cpu = server.cpu().saturating_sub(emu0);
     let emu_peak = server.peak_rss_kb();
     drop(server);
     let mut s = samples.take();
@@ -209,7 +219,10 @@ impl Frames {
 
 /// Connects, sends the setup and waits for `setupComplete`.
 async fn open(url: &str, frames: &Frames) -> Ws {
-    let (mut ws, _) = async_tungstenite::tokio::connect_async(url)
+    // tungstenite zero-fills its whole read buffer before every read: 128 KiB by default, which
+    // costs more than the reading itself with a thousand connections. An answer chunk is 13 KB.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let (mut ws, _) = async_tungstenite::tokio::connect_async_with_config(url, Some(config))
         .await
         .expect("connect to the emulator");
     ws.send(frames.setup.clone()).await.expect("send the setup");
