@@ -7,7 +7,7 @@
 //! its lateness here is its arrival minus `activityEnd sent + i × 200 ms`, so it includes the
 //! emulator's queueing, both TCP stacks and this process's own delay.
 //!
-//! `cargo bench -p gemlive-tests --bench capacity` steps through 100 to 2,000 sessions (about
+//! `cargo bench -p gemlive-tests --bench capacity` steps through 100 to 3,000 sessions (about
 //! 15 s each); `-- --test` runs 20 sessions for a second. `-- --sessions 300,600` picks the steps.
 
 mod support;
@@ -61,7 +61,7 @@ fn main() {
             .map(|n| n.parse().expect("a session count"))
             .collect(),
         None if test => vec![20],
-        None => vec![100, 250, 500, 750, 1000, 1250, 1500, 2000],
+        None => vec![100, 250, 500, 1000, 1500, 2000, 2500, 3000],
     };
     println!("capacity: load average {} before", support::load_average());
     let mut largest_ok = None;
