@@ -81,21 +81,24 @@ fn main() {
                 measure: Duration::from_secs(8),
             }
         };
-        let ok = step(&plan);
+        let ok = step(test, &plan);
         if ok {
             largest_ok = Some(sessions);
         } else if !test {
             break;
         }
     }
-    println!(
-        "summary: capacity: largest session count with p99 lateness under {TARGET_P99:?}: {}",
-        largest_ok.map_or_else(|| "none".to_owned(), |n| n.to_string())
+    let largest = largest_ok.map_or_else(|| "none".to_owned(), |n| n.to_string());
+    support::summary(
+        test,
+        &format!(
+            "capacity: largest session count with p99 lateness under {TARGET_P99:?}: {largest}"
+        ),
     );
 }
 
 /// One step: `plan.sessions` concurrent sessions against a fresh emulator. Returns whether p99 < 20 ms.
-fn step(plan: &Plan) -> bool {
+fn step(test: bool, plan: &Plan) -> bool {
     let server = Server::spawn(&ServeArgs {
         speed: 1.0,
         chunk: CHUNK,
@@ -163,8 +166,8 @@ fn step(plan: &Plan) -> bool {
     };
     let (p50, p99, max) = (pct(0.50), pct(0.99), s.last().copied().unwrap_or_default());
     let ok = !s.is_empty() && p99 < TARGET_P99;
-    println!(
-        "summary: capacity {n} sessions: {frames} answer frames in {w:.0?}, lateness p50 {p50:.1?} p99 {p99:.1?} max {max:.1?} -> {verdict}; emulator CPU {ec:.0}% of one core, peak RSS {er:.0} MB; load generator CPU {lc:.0}%, peak RSS {lr:.0} MB (connecting took {ct:.1?}; load average {la})",
+    let line = format!(
+        "capacity {n} sessions: {frames} answer frames in {w:.0?}, lateness p50 {p50:.1?} p99 {p99:.1?} max {max:.1?} -> {verdict}; emulator CPU {ec:.0}% of one core, peak RSS {er:.0} MB; load generator CPU {lc:.0}%, peak RSS {lr:.0} MB (connecting took {ct:.1?}; load average {la})",
         n = plan.sessions,
         frames = s.len(),
         w = window,
@@ -176,6 +179,7 @@ fn step(plan: &Plan) -> bool {
         ct = measured_from - plan.ramp - Duration::from_millis(100) - connected,
         la = support::load_average(),
     );
+    support::summary(test, &line);
     ok
 }
 

@@ -53,7 +53,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     println!("loopback: load average {} before", support::load_average());
     for &(chunk_ms, tls, flavor) in runs {
-        run(dir.path(), audio, chunk_ms, tls, flavor);
+        run(test, dir.path(), audio, chunk_ms, tls, flavor);
     }
 }
 
@@ -74,7 +74,7 @@ impl Flavor {
     }
 }
 
-fn run(dir: &Path, audio: Duration, chunk_ms: u64, tls: bool, flavor: Flavor) {
+fn run(test: bool, dir: &Path, audio: Duration, chunk_ms: u64, tls: bool, flavor: Flavor) {
     let server = Server::spawn(&ServeArgs {
         speed: f64::INFINITY,
         chunk: Duration::from_millis(chunk_ms),
@@ -144,7 +144,7 @@ fn run(dir: &Path, audio: Duration, chunk_ms: u64, tls: bool, flavor: Flavor) {
         emu = emulator_cpu.as_secs_f64(),
         emu_hwm = emulator_peak as f64 / 1024.0,
     );
-    println!("summary: {summary}");
+    support::summary(test, &summary);
 }
 
 /// The client process: `--client URL WAV CA|- FLAVOR PCM_BYTES`.

@@ -209,3 +209,12 @@ pub(crate) fn selected(name: &str, args: &[String]) -> bool {
         .peekable();
     filters.peek().is_none() || filters.any(|(_, f)| name.contains(f.as_str()))
 }
+
+/// Prints a `summary:` line for `cargo xtask bench`, marked as such in `--test` mode.
+pub(crate) fn summary(test: bool, line: &str) {
+    if test {
+        println!("summary: [--test, one pass, not a measurement] {line}");
+    } else {
+        println!("summary: {line}");
+    }
+}
