@@ -6,8 +6,9 @@
 //! - `cargo xtask replay`: replays `fixtures/*.jsonl` against their reviewed snapshots.
 //! - `cargo xtask conformance [DIR]`: checks the recorded sessions in `DIR/sessions`
 //!   (default `../shared/conformance`).
-//! - `cargo xtask bench [--test] [ARGS]`: the protocol crate's benchmarks (criterion), then a
-//!   summary with the machine; `--test` runs each once (CI). See `BENCHMARKS.md`.
+//! - `cargo xtask bench [--test] [ARGS]`: the protocol crate's benchmarks (criterion), the end-to-end
+//!   loopback and emulator-capacity benchmarks (`tests/benches`), then a summary with the machine;
+//!   `--test` runs each once (CI). See `BENCHMARKS.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -198,7 +199,8 @@ fn device_tests() -> Result<()> {
 }
 
 /// Runs the protocol benchmarks with `ARGS` passed to them (criterion's: `--test`, a filter,
-/// `--measurement-time 3`, ...), echoes their output, then repeats their `summary:` lines
+/// `--measurement-time 3`, ...), then the end-to-end ones in `tests/benches` (which take `--test`
+/// and a filter too), echoes their output, then repeats their `summary:` lines
 /// (same-run ratios, allocation counts, latency percentiles) under the machine they ran on.
 /// With `GEMLIVE_BENCH_PYTHON=<python with google-genai>`, the official Python SDK then decodes
 /// the same corpus right after (`crates/protocol/benches/python/sdk_decode.py`).
@@ -251,6 +253,24 @@ fn bench(args: &[String]) -> Result<()> {
     }
     let mut summary = Vec::new();
     echo_and_collect(&mut cmd, &mut summary)?;
+    // End to end (part 3) and emulator capacity (part 5): processes on loopback, in the tests
+    // package. They take `--test`, filters (`loopback`, `capacity`) and `--sessions N,M`.
+    echo_and_collect(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "bench",
+                "--locked",
+                "-p",
+                "gemlive-tests",
+                "--bench",
+                "loopback",
+                "--bench",
+                "capacity",
+                "--",
+            ])
+            .args(args),
+        &mut summary,
+    )?;
     if let Some(python) = python {
         let rounds = if args.iter().any(|a| a == "--test") {
             "1"

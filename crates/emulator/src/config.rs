@@ -52,6 +52,9 @@ pub struct EmulatorConfig {
     /// Output pacing factor: `1.0` streams audio in real time, `10.0` ten times faster.
     /// `f64::INFINITY` disables pacing entirely. Must be greater than zero.
     pub speed: f64,
+    /// Length of one outgoing audio chunk (one `serverContent` frame of 24 kHz PCM16). Default 200 ms, as
+    /// Google sends; at least 1 ms and at most 60 s. Benchmarks use smaller chunks to stress per-frame costs.
+    pub audio_chunk: Duration,
     /// Enforce the model-specific rules of the reference (for example: no `clientContent` after the initial
     /// history on 3.1 models, AUDIO-only native-audio models, no NON_BLOCKING functions on 3.1).
     pub strict_models: bool,
@@ -88,6 +91,7 @@ impl Default for EmulatorConfig {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             api_key: None,
             speed: 1.0,
+            audio_chunk: DEFAULT_AUDIO_CHUNK,
             strict_models: false,
             tls: None,
             voice: Voice::Synthetic,
@@ -111,6 +115,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("bind", &self.bind)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("speed", &self.speed)
+            .field("audio_chunk", &self.audio_chunk)
             .field("strict_models", &self.strict_models)
             .field("tls", &self.tls)
             .field("voice", &self.voice)
@@ -141,6 +146,13 @@ impl EmulatorConfig {
                 self.speed
             )));
         }
+        if !(Duration::from_millis(1)..=MAX_AUDIO_CHUNK).contains(&self.audio_chunk) {
+            return Err(crate::Error::Config(format!(
+                "audio_chunk must be between 1 ms and {} s, got {:?}",
+                MAX_AUDIO_CHUNK.as_secs(),
+                self.audio_chunk
+            )));
+        }
         if self.max_sessions == 0 {
             return Err(crate::Error::Config(
                 "max_sessions must be at least 1".into(),
@@ -149,6 +161,11 @@ impl EmulatorConfig {
         Ok(())
     }
 }
+
+/// The default [`EmulatorConfig::audio_chunk`]: 200 ms, the chunk size Google's servers send.
+pub(crate) const DEFAULT_AUDIO_CHUNK: Duration = Duration::from_millis(200);
+/// The largest accepted [`EmulatorConfig::audio_chunk`].
+const MAX_AUDIO_CHUNK: Duration = Duration::from_secs(60);
 
 /// A duration far enough to mean "never" without overflowing an `Instant`.
 const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
@@ -190,6 +207,17 @@ mod tests {
         };
         assert!(bad(0.0) && bad(-1.0) && bad(f64::NAN));
         assert!(!bad(f64::INFINITY) && !bad(1e-9));
+        let chunk_ok = |audio_chunk| {
+            EmulatorConfig {
+                audio_chunk,
+                ..EmulatorConfig::default()
+            }
+            .validate()
+            .is_ok()
+        };
+        assert!(chunk_ok(Duration::from_millis(1)) && chunk_ok(Duration::from_secs(60)));
+        assert!(!chunk_ok(Duration::ZERO) && !chunk_ok(Duration::from_micros(999)));
+        assert!(!chunk_ok(Duration::from_secs(61)));
         assert_eq!(paced(f64::INFINITY, Duration::from_secs(5)), Duration::ZERO);
         assert_eq!(
             paced(2.0, Duration::from_secs(5)),

@@ -12,10 +12,11 @@ use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use protocol::wire::{
-    Blob, Content, FunctionCall, GoAway, GroundingMetadata, Modality, ModalityTokenCount, Part,
-    ProtoDuration, ServerContent, ServerMessage, SessionResumptionUpdate, SetupComplete, ToolCall,
-    ToolCallCancellation, Transcription, UsageMetadata, VadSignalType, VoiceActivity,
-    VoiceActivityDetectionSignal, VoiceActivityType, decode_base64,
+    Blob, ClientMessage, Content, FunctionCall, GoAway, GroundingMetadata, Modality,
+    ModalityTokenCount, Part, ProtoDuration, RealtimeInput, ServerContent, ServerMessage,
+    SessionResumptionUpdate, SetupComplete, ToolCall, ToolCallCancellation, Transcription,
+    UsageMetadata, VadSignalType, VoiceActivity, VoiceActivityDetectionSignal, VoiceActivityType,
+    decode_base64,
 };
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -38,12 +39,24 @@ type Ws = WebSocketStream<TokioAdapter<Box<dyn Io>>>;
 /// A resume finding its session still attached retries this many times, 10 ms apart.
 const RESUME_GRACE_POLLS: u32 = 25;
 
+/// Bytes asked of the socket per read. tungstenite zero-fills this much of its read buffer before
+/// every read attempt (including those that find nothing), so its 128 KiB default cost more than
+/// half of the emulator's instructions with many realtime sessions (callgrind, BENCHMARKS.md part
+/// 5). Client frames are small (40 ms of 16 kHz audio is 1.8 KB of JSON); larger ones still arrive
+/// whole, in several reads.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// How long the server waits for the first (setup) message.
 const SETUP_WAIT: Duration = Duration::from_secs(30);
 
 /// Decodes a client frame strictly and returns its canonical JSON (camelCase, standard base64, int64 as
 /// strings). Any unknown field closes with 1007 and Google's wording.
 pub(crate) fn canonical(frame: &[u8]) -> Result<Value, Close> {
+    to_value(&decode_strict(frame)?)
+}
+
+/// Decodes a client frame strictly: any unknown field closes with 1007 and Google's wording.
+fn decode_strict(frame: &[u8]) -> Result<ClientMessage, Close> {
     let decoded = protocol::decode_client(frame).map_err(|e| {
         Close::new(
             1007,
@@ -53,7 +66,12 @@ pub(crate) fn canonical(frame: &[u8]) -> Result<Value, Close> {
     if let Some(field) = decoded.unknown.first() {
         return Err(Close::new(1007, field.google_reason()));
     }
-    serde_json::from_str(&decoded.message.to_json()).map_err(|_| Close::internal())
+    Ok(decoded.message)
+}
+
+/// The canonical JSON of a decoded client message.
+fn to_value(message: &ClientMessage) -> Result<Value, Close> {
+    serde_json::from_str(&message.to_json()).map_err(|_| Close::internal())
 }
 
 /// `audio/pcm;rate=16000` -> 16000 (plain `audio/pcm` is 16 kHz).
@@ -153,7 +171,8 @@ pub(crate) async fn serve(
     let limit = shared.config.max_message_bytes;
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(limit))
-        .max_frame_size(Some(limit));
+        .max_frame_size(Some(limit))
+        .read_buffer_size(READ_BUFFER);
     let ws = WebSocketStream::from_partially_read(
         TokioAdapter::new(io),
         req.rest.clone(),
@@ -327,6 +346,7 @@ impl Connection {
         };
         let opts = EngineOptions {
             speed: self.shared.config.speed,
+            audio_chunk: self.shared.config.audio_chunk,
             voice: self.shared.config.voice,
             seed: self.shared.seed,
             script: self.shared.script.clone(),
@@ -613,7 +633,14 @@ impl Connection {
         if self.token_expiry.is_some_and(|t| SystemTime::now() >= t) {
             return Err(Close::missing_auth_token());
         }
-        let v = canonical(frame)?;
+        let message = decode_strict(frame)?;
+        if let ClientMessage::RealtimeInput(input) = &message {
+            // The hot path of a realtime session (audio every 20 to 100 ms): straight from the typed
+            // message, whose audio is already decoded, without the JSON round trip below.
+            self.consumed += 1;
+            return self.realtime_inputs(input);
+        }
+        let v = to_value(&message)?;
         let Some((key, body)) = v
             .as_object()
             .filter(|o| o.len() == 1)
@@ -638,44 +665,6 @@ impl Connection {
                     turns,
                     turn_complete,
                 });
-            }
-            "realtimeInput" => {
-                if self.refuse_media_chunks && body.get("mediaChunks").is_some() {
-                    return Err(Close::invalid_argument());
-                }
-                let chunk = body
-                    .get("mediaChunks")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.first());
-                for blob in [body.get("audio"), chunk].into_iter().flatten() {
-                    let mime = blob
-                        .get("mimeType")
-                        .and_then(Value::as_str)
-                        .unwrap_or("audio/pcm");
-                    if mime.starts_with("audio/") {
-                        inputs.push(Input::Audio {
-                            pcm: pcm16(&blob_bytes(blob)),
-                            rate: pcm_rate(mime),
-                        });
-                    } else if mime.starts_with("image/") || mime.starts_with("video/") {
-                        inputs.push(Input::Video);
-                    }
-                }
-                if body.get("video").is_some() {
-                    inputs.push(Input::Video);
-                }
-                if body.get("activityStart").is_some() {
-                    inputs.push(Input::ActivityStart);
-                }
-                if let Some(t) = body.get("text").and_then(Value::as_str) {
-                    inputs.push(Input::Text(t.to_owned()));
-                }
-                if body.get("activityEnd").is_some() {
-                    inputs.push(Input::ActivityEnd);
-                }
-                if body.get("audioStreamEnd").and_then(Value::as_bool) == Some(true) {
-                    inputs.push(Input::AudioStreamEnd);
-                }
             }
             "toolResponse" => {
                 let responses = body
@@ -706,6 +695,46 @@ impl Connection {
                     .map(|t| function_decls(t.get("tools").unwrap_or(&Value::Null), false)),
             }),
             _ => return Err(Close::invalid_argument()),
+        }
+        Ok(inputs)
+    }
+
+    /// The engine inputs of one `realtimeInput` message, in the order the fields take effect.
+    fn realtime_inputs(&self, body: &RealtimeInput) -> Result<Vec<Input>, Close> {
+        if self.refuse_media_chunks && body.media_chunks.is_some() {
+            return Err(Close::invalid_argument());
+        }
+        let mut inputs = Vec::new();
+        let chunk = body.media_chunks.as_ref().and_then(|c| c.first());
+        for blob in [body.audio.as_ref(), chunk].into_iter().flatten() {
+            let mime = if blob.mime_type.is_empty() {
+                "audio/pcm"
+            } else {
+                blob.mime_type.as_str()
+            };
+            if mime.starts_with("audio/") {
+                inputs.push(Input::Audio {
+                    pcm: pcm16(blob.data.as_bytes()),
+                    rate: pcm_rate(mime),
+                });
+            } else if mime.starts_with("image/") || mime.starts_with("video/") {
+                inputs.push(Input::Video);
+            }
+        }
+        if body.video.is_some() {
+            inputs.push(Input::Video);
+        }
+        if body.activity_start.is_some() {
+            inputs.push(Input::ActivityStart);
+        }
+        if let Some(t) = &body.text {
+            inputs.push(Input::Text(t.clone()));
+        }
+        if body.activity_end.is_some() {
+            inputs.push(Input::ActivityEnd);
+        }
+        if body.audio_stream_end == Some(true) {
+            inputs.push(Input::AudioStreamEnd);
         }
         Ok(inputs)
     }

@@ -21,8 +21,6 @@ use crate::vad::{Vad, VadConfig, VadEvent};
 const AUDIO_TOKENS_PER_SEC: f64 = 25.0;
 /// Tokens per video frame (MEDIA_RESOLUTION_MEDIUM).
 const VIDEO_FRAME_TOKENS: i64 = 258;
-/// Size of one outgoing audio chunk.
-const AUDIO_CHUNK: Duration = Duration::from_millis(200);
 /// Gap between two text deltas.
 const TEXT_DELTA_GAP: Duration = Duration::from_millis(40);
 
@@ -54,6 +52,8 @@ pub(crate) struct SessionSetup {
 pub(crate) struct EngineOptions {
     /// Pacing factor (`f64::INFINITY`: none).
     pub(crate) speed: f64,
+    /// Length of one outgoing audio chunk.
+    pub(crate) audio_chunk: Duration,
     pub(crate) voice: Voice,
     pub(crate) seed: u64,
     pub(crate) script: Option<Arc<Script>>,
@@ -623,10 +623,14 @@ impl Engine {
                 .collect();
             return self.call_functions(now, calls);
         }
-        let audio = r.audio.map(|pcm| synth::Speech {
-            words: vec![(0, r.text.clone())],
-            pcm,
-        });
+        let audio = match (r.audio, r.audio_len) {
+            (Some(pcm), _) => Some(synth::Speech {
+                words: vec![(0, r.text.clone())],
+                pcm,
+            }),
+            (None, Some((len, unit))) => Some(synth::repeated(&r.text, &unit, len)),
+            (None, None) => None,
+        };
         self.speak_turn(now, r.text, audio);
     }
 
@@ -809,7 +813,8 @@ impl Engine {
             return;
         }
         let speech = audio.unwrap_or_else(|| synth::speak(&text, self.opts.voice));
-        let chunk = (OUTPUT_RATE as usize) * AUDIO_CHUNK.as_millis() as usize / 1000;
+        let chunk_len = self.opts.audio_chunk;
+        let chunk = (u128::from(OUTPUT_RATE) * chunk_len.as_micros() / 1_000_000).max(1) as usize;
         let total = Duration::from_secs_f64(speech.pcm.len() as f64 / f64::from(OUTPUT_RATE));
         let mut word = 0;
         let mut at = start;
@@ -825,7 +830,7 @@ impl Engine {
                 fragment.push_str(&speech.words[word].1);
                 word += 1;
             }
-            at = start + self.paced(AUDIO_CHUNK * i as u32);
+            at = start + self.paced(chunk_len * i as u32);
             let pcm = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
             let transcript =
                 (self.setup.output_transcription && !fragment.is_empty()).then(|| fragment.clone());
@@ -864,6 +869,7 @@ mod tests {
     fn opts() -> EngineOptions {
         EngineOptions {
             speed: 1.0,
+            audio_chunk: crate::config::DEFAULT_AUDIO_CHUNK,
             voice: Voice::Synthetic,
             seed: 1,
             script: None,
@@ -916,6 +922,35 @@ mod tests {
     }
 
     #[test]
+    fn scripted_audio_length_in_chunks_of_the_configured_size() {
+        let script = Script::from_json(
+            r#"{"rules": [{"reply": {"text": "la", "audio_ms": 1010}}]}"#,
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        let opts = EngineOptions {
+            speed: f64::INFINITY,
+            audio_chunk: Duration::from_millis(20),
+            script: Some(Arc::new(script)),
+            ..opts()
+        };
+        let mut e = Engine::new(setup(true), opts, Memory::default());
+        let t0 = Instant::now();
+        e.handle(Input::Text("go".into()), t0);
+        let chunks: Vec<usize> = drain(&mut e, t0)
+            .iter()
+            .filter_map(|o| match o {
+                Out::Audio { pcm, .. } => Some(pcm.len()),
+                _ => None,
+            })
+            .collect();
+        // 1,010 ms of 24 kHz PCM16: 50 chunks of 20 ms (960 bytes) and a last one of 10 ms.
+        assert_eq!(chunks.len(), 51);
+        assert!(chunks[..50].iter().all(|&n| n == 960));
+        assert_eq!(chunks[50], 480);
+    }
+
+    #[test]
     fn audio_is_paced_and_barge_in_interrupts() {
         let mut e = Engine::new(setup(true), opts(), Memory::default());
         let t0 = Instant::now();
@@ -932,7 +967,7 @@ mod tests {
         let Poll::Wait(Some(next)) = e.poll(t0) else {
             panic!("expected a wait")
         };
-        assert_eq!(next - t0, AUDIO_CHUNK);
+        assert_eq!(next - t0, crate::config::DEFAULT_AUDIO_CHUNK);
         let speech: Vec<i16> = (0..16_000)
             .map(|i| ((f64::from(i) * 0.2).sin() * 8000.0) as i16)
             .collect();

@@ -20,7 +20,9 @@
 //!   (1-based). An absent `when` matches every turn. `once: true` fires the rule at most once per session.
 //! - `reply`: `text` (spoken in AUDIO sessions, streamed in TEXT sessions), optional `audio_wav` (a mono PCM16
 //!   WAV file, resampled to 24 kHz, sent instead of synthesized audio; path relative to the script), and
-//!   `tool_calls` (sent as one `toolCall`; the reply to the `toolResponse` is spoken as usual).
+//!   `tool_calls` (sent as one `toolCall`; the reply to the `toolResponse` is spoken as usual). `audio_ms`
+//!   (instead of `audio_wav`) speaks exactly that many milliseconds: the synthetic voice saying `text`, repeated
+//!   (at most 4 hours; with `speed: f64::INFINITY` and a small `audio_chunk`, a load test for clients).
 //! - `fault`: `{"close": {"code", "reason"}}` closes with that code; `"drop"` drops the TCP connection without a
 //!   close frame; `{"delay_ms": n}` delays the reply; `"stall"` starts a turn and never sends anything more;
 //!   `"malformed"` sends a frame that is not JSON; `"premature_turn_complete"` sends `turnComplete` before the
@@ -29,12 +31,16 @@
 //! - `seed` (optional) replaces the emulator's seed, so a script fully determines ids and handles.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Error;
+
+/// The longest `audio_ms` a script may ask for (691 MB of 24 kHz PCM16).
+const MAX_AUDIO_LEN: Duration = Duration::from_secs(4 * 3600);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +74,7 @@ struct ReplyFile {
     #[serde(default)]
     text: String,
     audio_wav: Option<String>,
+    audio_ms: Option<u64>,
     #[serde(default)]
     tool_calls: Vec<CallFile>,
 }
@@ -123,6 +130,9 @@ pub(crate) struct ScriptReply {
     pub(crate) text: String,
     /// 24 kHz PCM16 to send instead of synthesized speech.
     pub(crate) audio: Option<Vec<i16>>,
+    /// Speak exactly this long: `unit` (the synthetic voice saying the text, made once when the
+    /// script is parsed) over and over, cut when the reply is made.
+    pub(crate) audio_len: Option<(Duration, Arc<[i16]>)>,
     pub(crate) tool_calls: Vec<ScriptCall>,
 }
 
@@ -160,9 +170,24 @@ impl Script {
                         None => None,
                         Some(p) => Some(load_wav(&base_dir.join(p))?),
                     };
+                    let audio_len = reply.audio_ms.map(Duration::from_millis);
+                    if audio_len.is_some_and(|d| d > MAX_AUDIO_LEN) {
+                        return Err(Error::Script(format!(
+                            "rule {i}: audio_ms is at most {} (4 hours)",
+                            MAX_AUDIO_LEN.as_millis()
+                        )));
+                    }
+                    if audio.is_some() && audio_len.is_some() {
+                        return Err(Error::Script(format!(
+                            "rule {i}: `audio_wav` and `audio_ms` exclude each other"
+                        )));
+                    }
+                    let audio_len =
+                        audio_len.map(|d| (d, Arc::from(crate::synth::repeat_unit(&reply.text))));
                     Action::Reply(ScriptReply {
                         text: reply.text,
                         audio,
+                        audio_len,
                         tool_calls: reply
                             .tool_calls
                             .into_iter()
@@ -272,6 +297,22 @@ mod tests {
             })
         );
         assert!(Script::from_json(r#"{"rules": [{"when": {}}]}"#, Path::new(".")).is_err());
+        let long = Script::from_json(
+            r#"{"rules": [{"reply": {"text": "la", "audio_ms": 14400000}}]}"#,
+            Path::new("."),
+        )
+        .unwrap();
+        assert!(matches!(
+            long.matching("anything", 1, &[]),
+            Some((0, Action::Reply(ScriptReply { audio_len: Some((d, unit)), audio: None, .. })))
+                if *d == Duration::from_secs(14_400) && **unit == crate::synth::synthetic("la").pcm[..]
+        ));
+        for bad in [
+            r#"{"rules": [{"reply": {"audio_ms": 14400001}}]}"#,
+            r#"{"rules": [{"reply": {"audio_ms": 10, "audio_wav": "x.wav"}}]}"#,
+        ] {
+            assert!(Script::from_json(bad, Path::new(".")).is_err(), "{bad}");
+        }
         assert!(Script::from_json(r#"{"rules": [], "extra": 1}"#, Path::new(".")).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! `espeak-ng`.
 
 use std::f64::consts::PI;
+use std::time::Duration;
 
 use crate::config::Voice;
 use crate::ids::hash_str;
@@ -53,6 +54,27 @@ pub(crate) fn synthetic(text: &str) -> Speech {
         pcm.resize(pcm.len() + pause * MS, 0);
     }
     Speech { pcm, words }
+}
+
+/// What [`repeated`] repeats: the synthetic voice saying `text` (a word when `text` is silent).
+pub(crate) fn repeat_unit(text: &str) -> Vec<i16> {
+    let once = synthetic(text).pcm;
+    if once.is_empty() {
+        synthetic("audio").pcm
+    } else {
+        once
+    }
+}
+
+/// Exactly `len` of `unit` (from [`repeat_unit`]) over and over; the transcript is `text` once, at
+/// the start.
+pub(crate) fn repeated(text: &str, unit: &[i16], len: Duration) -> Speech {
+    let samples = (u128::from(OUTPUT_RATE) * len.as_micros() / 1_000_000) as usize;
+    let pcm = unit.iter().copied().cycle().take(samples).collect();
+    Speech {
+        pcm,
+        words: vec![(0, text.to_owned())],
+    }
 }
 
 /// Runs `espeak-ng --stdout` and converts its WAV to 24 kHz; word starts are spread by character count.
@@ -128,6 +150,18 @@ pub(crate) fn resample(x: &[i16], from: u32, to: u32) -> Vec<i16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_speech_has_the_exact_length() {
+        let once = synthetic("la").pcm;
+        assert_eq!(repeat_unit("la"), once);
+        let s = repeated("la", &once, Duration::from_millis(2_500));
+        assert_eq!(s.pcm.len(), 60_000);
+        assert_eq!(&s.pcm[..once.len()], &once[..]);
+        assert_eq!(&s.pcm[once.len()..2 * once.len()], &once[..]);
+        assert_eq!(s.words, vec![(0, "la".to_owned())]);
+        assert_eq!(repeat_unit(" "), synthetic("audio").pcm);
+    }
 
     #[test]
     fn synthetic_is_deterministic_and_fits_the_words() {

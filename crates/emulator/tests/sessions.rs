@@ -448,3 +448,26 @@ async fn audio_stream_end_flushes_the_speech_at_another_rate() {
     );
     c.close().await;
 }
+
+#[tokio::test]
+async fn a_frame_far_larger_than_the_read_buffer_arrives_whole() {
+    // 5 s of 16 kHz audio in one `realtimeInput` frame: 213 KB of JSON, 26 times the emulator's
+    // 8 KiB read buffer, so it is read in many pieces.
+    let emu = start(fast()).await;
+    let mut c = Client::dev(&emu).await;
+    c.setup(
+        json!({"model": MODEL_38, "outputAudioTranscription": {}, "realtimeInputConfig": {
+        "automaticActivityDetection": {"disabled": true}}}),
+    )
+    .await;
+    c.send(json!({"realtimeInput": {"activityStart": {}}}))
+        .await;
+    let pcm = pcm16k(5_000, 0.3);
+    c.send(json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": b64(&pcm)}}}))
+        .await;
+    c.send(json!({"realtimeInput": {"activityEnd": {}}})).await;
+    assert_eq!(c.msg().await["voiceActivity"]["type"], "ACTIVITY_START");
+    assert_eq!(c.msg().await["voiceActivity"]["type"], "ACTIVITY_END");
+    let turn = c.turn().await;
+    assert_eq!(transcript_of(&turn), "I heard 5.0 seconds of speech.");
+}
