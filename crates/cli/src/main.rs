@@ -116,8 +116,12 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
             ca.display()
         ));
     }
+    let trust = emulator
+        .ca_file()
+        .map(|ca| format!(" --ca-file {}", ca.display()))
+        .unwrap_or_default();
     say(&format!(
-        "connect with: gemlive chat --endpoint {} \"Hello\"",
+        "connect with: gemlive chat --endpoint {}{trust} \"Hello\"",
         emulator.base_url()
     ));
     tokio::signal::ctrl_c().await.context("wait for Ctrl-C")?;
