@@ -69,7 +69,9 @@ async fn turn(events: &mut LiveEvents) -> Turn {
                 text,
                 thought: false,
             } => transcript.push_str(text),
-            Event::Audio { data, sample_rate } => {
+            Event::Audio {
+                data, sample_rate, ..
+            } => {
                 assert_eq!(*sample_rate, 24_000);
                 audio_bytes += data.len();
             }

@@ -53,7 +53,25 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     println!("loopback: load average {} before", support::load_average());
     for &(chunk_ms, tls, flavor) in runs {
-        run(test, dir.path(), audio, chunk_ms, tls, flavor);
+        run(
+            test,
+            dir.path(),
+            audio,
+            chunk_ms,
+            tls,
+            flavor,
+            f64::INFINITY,
+        );
+    }
+    // Part 4 end to end: paced (20x real time, a frame every millisecond) so that frames don't
+    // queue behind each other; ten minutes of audio, 30,000 frames.
+    let paced = if test {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(600)
+    };
+    for flavor in [Flavor::Multi, Flavor::Current] {
+        run(test, dir.path(), paced, 20, false, flavor, 20.0);
     }
 }
 
@@ -74,9 +92,17 @@ impl Flavor {
     }
 }
 
-fn run(test: bool, dir: &Path, audio: Duration, chunk_ms: u64, tls: bool, flavor: Flavor) {
+fn run(
+    test: bool,
+    dir: &Path,
+    audio: Duration,
+    chunk_ms: u64,
+    tls: bool,
+    flavor: Flavor,
+    speed: f64,
+) {
     let server = Server::spawn(&ServeArgs {
-        speed: f64::INFINITY,
+        speed,
         chunk: Duration::from_millis(chunk_ms),
         reply: Some(audio),
         max_sessions: 4,
@@ -129,6 +155,17 @@ fn run(test: bool, dir: &Path, audio: Duration, chunk_ms: u64, tls: bool, flavor
     let frames = field("frames");
     let streaming = field("stream_s");
     let total = field("total_s");
+    if speed.is_finite() {
+        let summary = format!(
+            "latency socket -> sink, client {flavor}, {frames:.0} frames of {chunk_ms} ms paced at {speed}x realtime: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us (a frame's last byte read by the transport to its PCM written to the WavSink by the application)",
+            p50 = field("lat_p50_us"),
+            p99 = field("lat_p99_us"),
+            max = field("lat_max_us"),
+            flavor = flavor.name(),
+        );
+        support::summary(test, &summary);
+        return;
+    }
     let summary = format!(
         "loopback {scheme} {chunk_ms} ms chunks, client {flavor}: {frames:.0} frames of {audio:.0?} in {streaming:.3} s = {fps:.0} frames/s, {xrt:.0}x realtime ({total:.3} s from send_text to turnComplete); client CPU {cpu:.2} s, peak RSS {hwm:.1} MB (at 1/6, 1/2, end of the audio: {cp}); emulator CPU {emu:.2} s, peak RSS {emu_hwm:.0} MB",
         scheme = if tls { "wss" } else { "ws" },
@@ -162,8 +199,9 @@ fn client(args: &[String]) {
     .expect("runtime");
     let ca = (ca != "-").then(|| PathBuf::from(ca));
     let r = runtime.block_on(receive(url, Path::new(wav), ca, expected));
+    let latencies = &r.latencies;
     println!(
-        "result: frames={} stream_s={:.6} total_s={:.6} cpu_s={:.3} peak_kb={} checkpoints_kb={}",
+        "result: frames={} stream_s={:.6} total_s={:.6} cpu_s={:.3} peak_kb={} checkpoints_kb={} lat_p50_us={:.1} lat_p99_us={:.1} lat_max_us={:.1}",
         r.frames,
         r.streaming.as_secs_f64(),
         r.total.as_secs_f64(),
@@ -174,6 +212,9 @@ fn client(args: &[String]) {
             .map(u64::to_string)
             .collect::<Vec<_>>()
             .join(","),
+        latencies.quantile_us(0.5),
+        latencies.quantile_us(0.99),
+        latencies.max.as_secs_f64() * 1e6,
     );
 }
 
@@ -185,6 +226,48 @@ struct Received {
     total: Duration,
     /// Peak RSS after a sixth, half and all of the audio.
     checkpoints: Vec<u64>,
+    /// Per audio frame: from the transport reading its last byte to its PCM in the sink.
+    latencies: Histogram,
+}
+
+/// Latencies in 1 µs buckets up to 20 ms (a fixed 80 KB, so that measuring does not grow the
+/// client's memory with the hour), plus the exact maximum.
+struct Histogram {
+    buckets: Vec<u32>,
+    max: Duration,
+}
+
+impl Histogram {
+    const BUCKETS: usize = 20_000;
+
+    fn new() -> Self {
+        Self {
+            buckets: vec![0; Self::BUCKETS],
+            max: Duration::ZERO,
+        }
+    }
+
+    fn record(&mut self, d: Duration) {
+        let us = usize::try_from(d.as_micros())
+            .unwrap_or(usize::MAX)
+            .min(Self::BUCKETS - 1);
+        self.buckets[us] += 1;
+        self.max = self.max.max(d);
+    }
+
+    /// The q-quantile in microseconds (the bucket's lower edge).
+    fn quantile_us(&self, q: f64) -> f64 {
+        let total: u64 = self.buckets.iter().map(|&c| u64::from(c)).sum();
+        let rank = (total as f64 * q).ceil().max(1.0) as u64;
+        let mut seen = 0u64;
+        for (us, &c) in self.buckets.iter().enumerate() {
+            seen += u64::from(c);
+            if seen >= rank {
+                return us as f64;
+            }
+        }
+        self.max.as_secs_f64() * 1e6
+    }
 }
 
 async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> Received {
@@ -207,13 +290,19 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> R
     let mut bytes = 0u64;
     let mut first = None;
     let mut checkpoints = Vec::new();
+    let mut latencies = Histogram::new();
     let mut thresholds = vec![expected / 6, expected / 2];
     loop {
         match events.next().await.expect("events until turnComplete") {
-            Event::Audio { data, sample_rate } => {
+            Event::Audio {
+                data,
+                sample_rate,
+                received,
+            } => {
                 first.get_or_insert_with(Instant::now);
                 let rate = SampleRate::new(sample_rate).expect("rate");
                 sink.write_le_bytes(rate, &data).expect("write the WAV");
+                latencies.record(received.elapsed());
                 frames += 1;
                 bytes += data.len() as u64;
                 // 10 and 30 minutes of an hour: a sixth and a half.
@@ -238,5 +327,6 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> R
         streaming: end - first.unwrap_or(end),
         total: end - started,
         checkpoints,
+        latencies,
     }
 }

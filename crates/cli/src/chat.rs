@@ -234,7 +234,7 @@ pub(crate) async fn run(args: ChatArgs) -> Result<()> {
                 let Some(event) = event else { break Ok(()) };
                 out.event(&event);
                 match event {
-                    Event::Audio { data, sample_rate } => {
+                    Event::Audio { data, sample_rate, .. } => {
                         if let Some(p) = &mut player
                             && let Err(e) = play(p.as_mut(), sample_rate, &data)
                         {

@@ -119,7 +119,9 @@ impl Output {
                 let t = self.paint(DIM, &format!("you said: {}", text.trim()));
                 self.line(&t);
             }
-            Event::Audio { data, sample_rate } => {
+            Event::Audio {
+                data, sample_rate, ..
+            } => {
                 self.audio_seconds += data.len() as f64 / 2.0 / f64::from((*sample_rate).max(1));
                 if !self.audio {
                     return;
@@ -290,7 +292,9 @@ pub(crate) fn event_json(event: &Event) -> Option<Value> {
         Event::Text { text, thought } => {
             json!({"event": if *thought { "thought" } else { "text" }, "text": text})
         }
-        Event::Audio { data, sample_rate } => {
+        Event::Audio {
+            data, sample_rate, ..
+        } => {
             json!({"event": "audio", "bytes": data.len(), "sample_rate": sample_rate, "mime_type": protocol::pcm_mime(*sample_rate)})
         }
         Event::InlineData { mime_type, data } => {

@@ -38,6 +38,9 @@ pub enum Event {
         data: Bytes,
         /// Sample rate from the MIME type (24 kHz when the MIME type does not say).
         sample_rate: u32,
+        /// The `now` passed with the frame that carried it: when it came off the socket, for
+        /// latency and playback bookkeeping.
+        received: Instant,
     },
     /// Inline data that is not audio.
     InlineData {

@@ -43,7 +43,7 @@
 //! while let Output::Event(e) = session.poll_output() {
 //!     events.push(e);
 //! }
-//! assert!(matches!(&events[0], Event::Audio { data, sample_rate: 24_000 } if data.len() == 4));
+//! assert!(matches!(&events[0], Event::Audio { data, sample_rate: 24_000, .. } if data.len() == 4));
 //! assert!(matches!(&events[1], Event::OutputTranscript { text, .. } if text == "Yes"));
 //! assert!(matches!(events[2], Event::Usage(_)));
 //! assert!(matches!(events[3], Event::TurnComplete { .. }));

@@ -406,7 +406,9 @@ fn bytes_summary(bytes: &[u8]) -> String {
 /// One line for an event, with bytes summarised.
 pub fn render_event(e: &Event) -> String {
     match e {
-        Event::Audio { data, sample_rate } => {
+        Event::Audio {
+            data, sample_rate, ..
+        } => {
             format!("Audio {} @{sample_rate} Hz", bytes_summary(data))
         }
         Event::InlineData { mime_type, data } => {

@@ -589,7 +589,7 @@ impl Session {
         }
         let mut usage = msg.usage_metadata;
         if let Some(content) = msg.server_content {
-            self.handle_content(content, &mut usage);
+            self.handle_content(content, &mut usage, now);
         }
         if let Some(u) = usage {
             self.event(Event::Usage(Box::new(u)));
@@ -668,6 +668,7 @@ impl Session {
         &mut self,
         content: ServerContent,
         usage: &mut Option<crate::wire::UsageMetadata>,
+        now: Instant,
     ) {
         if let Some(t) = content.input_transcription {
             self.event(Event::InputTranscript {
@@ -699,7 +700,11 @@ impl Session {
                         .is_some_and(|p| p.eq_ignore_ascii_case("audio/"));
                     if is_audio {
                         let sample_rate = pcm_rate(&blob.mime_type).unwrap_or(OUTPUT_SAMPLE_RATE);
-                        self.event(Event::Audio { data, sample_rate });
+                        self.event(Event::Audio {
+                            data,
+                            sample_rate,
+                            received: now,
+                        });
                     } else {
                         self.event(Event::InlineData {
                             mime_type: blob.mime_type,

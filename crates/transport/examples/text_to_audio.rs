@@ -43,6 +43,7 @@ pub(crate) async fn run(args: common::Args) -> Result<Spoken, common::BoxError> 
             Event::Audio {
                 data,
                 sample_rate: rate,
+                ..
             } => {
                 sample_rate = rate;
                 pcm.extend_from_slice(&data);

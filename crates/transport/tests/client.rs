@@ -191,7 +191,9 @@ async fn audio_session_through_a_connect_proxy() {
     let audio: usize = turn
         .iter()
         .map(|e| match e {
-            Event::Audio { data, sample_rate } => {
+            Event::Audio {
+                data, sample_rate, ..
+            } => {
                 assert_eq!(*sample_rate, 24_000);
                 data.len()
             }

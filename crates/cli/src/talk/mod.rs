@@ -490,7 +490,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     turn.started = Some(last_event);
                 }
                 match event {
-                    Event::Audio { data, sample_rate } => {
+                    Event::Audio { data, sample_rate, .. } => {
                         turn.active = true;
                         if turn.cut { continue; }
                         if turn.play_start.is_none() {
