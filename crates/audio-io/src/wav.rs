@@ -246,6 +246,40 @@ impl<W: Write + Seek> WavSink<W> {
     }
 }
 
+impl<W: Write + Seek + Send> WavSink<W> {
+    /// Appends `samples` at `rate` (which must be the file's), syncing the header when due.
+    fn append(
+        &mut self,
+        rate: SampleRate,
+        mut samples: impl ExactSizeIterator<Item = i16>,
+    ) -> Result<(), Error> {
+        if rate != self.rate {
+            return Err(Error::RateMismatch {
+                expected: self.rate,
+                got: rate,
+            });
+        }
+        let total = samples.len();
+        let Self { writer, path, .. } = self;
+        let w = writer.as_mut().ok_or_else(|| already_finished(path))?;
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(1 << 16);
+            let mut w16 = w.get_i16_writer(n as u32);
+            for s in samples.by_ref().take(n) {
+                w16.write_sample(s);
+            }
+            w16.flush().map_err(|e| Error::wav(&*path, e))?;
+            left -= n;
+        }
+        self.written += total as u64;
+        if self.last_sync.elapsed() >= self.sync_interval {
+            self.sync()?;
+        }
+        Ok(())
+    }
+}
+
 fn already_finished(path: &Path) -> Error {
     Error::Io(std::io::Error::other(format!(
         "{} was already finished",
@@ -259,26 +293,20 @@ impl<W: Write + Seek + Send> AudioSink for WavSink<W> {
     }
 
     fn write(&mut self, rate: SampleRate, pcm: &[i16]) -> Result<(), Error> {
-        if rate != self.rate {
-            return Err(Error::RateMismatch {
-                expected: self.rate,
-                got: rate,
-            });
+        self.append(rate, pcm.iter().copied())
+    }
+
+    /// Straight from the wire's bytes to the file: no intermediate buffer per chunk.
+    fn write_le_bytes(&mut self, rate: SampleRate, bytes: &[u8]) -> Result<(), Error> {
+        if !bytes.len().is_multiple_of(2) {
+            return Err(Error::OddPcmLength(bytes.len()));
         }
-        let Self { writer, path, .. } = self;
-        let w = writer.as_mut().ok_or_else(|| already_finished(path))?;
-        for piece in pcm.chunks(1 << 16) {
-            let mut w16 = w.get_i16_writer(piece.len() as u32);
-            for &s in piece {
-                w16.write_sample(s);
-            }
-            w16.flush().map_err(|e| Error::wav(&*path, e))?;
-        }
-        self.written += pcm.len() as u64;
-        if self.last_sync.elapsed() >= self.sync_interval {
-            self.sync()?;
-        }
-        Ok(())
+        self.append(
+            rate,
+            bytes
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]])),
+        )
     }
 
     /// A file has nothing queued: everything written is already in it.

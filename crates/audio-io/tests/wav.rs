@@ -287,3 +287,21 @@ fn sink_finalizes_on_drop() {
     }
     assert_eq!(hound::WavReader::open(&path).unwrap().duration(), 2_400);
 }
+
+#[test]
+fn large_writes_from_bytes_span_several_sample_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.wav");
+    let reply: Vec<i16> = (0..150_001).map(|i| (i % 3_000) as i16 - 1_500).collect();
+    let mut sink = WavSink::create(&path, SampleRate::LIVE_OUTPUT).unwrap();
+    sink.write_le_bytes(SampleRate::LIVE_OUTPUT, &pcm::i16_to_le_bytes(&reply))
+        .unwrap();
+    assert_eq!(sink.played(), SampleRate::LIVE_OUTPUT.duration_of(150_001));
+    sink.finish().unwrap();
+    let back: Vec<i16> = hound::WavReader::open(&path)
+        .unwrap()
+        .into_samples()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(back, reply);
+}
