@@ -161,9 +161,11 @@ impl TokenStore {
             .keys()
             .find(|k| !KNOWN.iter().any(|c| c == k || to_snake_case(c) == **k) && *k != "name")
         {
-            return Err(bad(format!(
-                "Invalid JSON payload received. Unknown name \"{unknown}\" at 'auth_token': Cannot find field."
-            )));
+            let field = protocol::UnknownField {
+                name: unknown.clone(),
+                parent_path: "auth_token".into(),
+            };
+            return Err(bad(field.google_reason()));
         }
         let uses = match field(&obj, "uses") {
             None => 1,

@@ -74,11 +74,9 @@ fn to_value(message: &ClientMessage) -> Result<Value, Close> {
     serde_json::from_str(&message.to_json()).map_err(|_| Close::internal())
 }
 
-/// `audio/pcm;rate=16000` -> 16000 (plain `audio/pcm` is 16 kHz).
+/// `audio/pcm;rate=16000` -> 16000 (plain `audio/pcm` is 16 kHz, as Google treats it).
 fn pcm_rate(mime: &str) -> u32 {
-    mime.split(';')
-        .find_map(|p| p.trim().strip_prefix("rate=")?.parse().ok())
-        .unwrap_or(16_000)
+    protocol::pcm_rate(mime).unwrap_or(protocol::INPUT_SAMPLE_RATE)
 }
 
 fn pcm16(bytes: &[u8]) -> Vec<i16> {

@@ -80,12 +80,11 @@ pub(crate) fn function_decls(tools: &Value, default_non_blocking: bool) -> Vec<F
 
 /// A close for a field that exists in the schema but is refused here (`Unknown name "X" at 'path'`).
 fn unknown(name: &str, path: &str) -> Close {
-    Close::new(
-        1007,
-        format!(
-            "Invalid JSON payload received. Unknown name \"{name}\" at '{path}': Cannot find field."
-        ),
-    )
+    let field = protocol::UnknownField {
+        name: name.to_owned(),
+        parent_path: path.to_owned(),
+    };
+    Close::new(1007, field.google_reason())
 }
 
 /// The raw spelling the client used for a key (`camel` or its snake_case form), if present.
