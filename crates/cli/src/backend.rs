@@ -147,14 +147,7 @@ pub(crate) fn parse_speed(text: &str) -> Result<f64> {
 }
 
 fn is_loopback(url: &str) -> bool {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()))
-        .is_some_and(|host| match host {
-            url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-            url::Host::Ipv4(ip) => ip.is_loopback(),
-            url::Host::Ipv6(ip) => ip.is_loopback(),
-        })
+    url::Url::parse(url).is_ok_and(|u| transport::is_loopback_host(&u))
 }
 
 /// Ends a session: closes it, lets the last frames (a final resumption update) arrive for up to

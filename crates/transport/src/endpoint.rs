@@ -348,7 +348,7 @@ fn vertex_host(location: &str) -> Result<String, ConfigError> {
 }
 
 /// Whether the URL's host is `localhost` (or `*.localhost`) or a loopback IP.
-pub(crate) fn is_loopback_host(url: &Url) -> bool {
+pub fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();

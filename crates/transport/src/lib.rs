@@ -82,7 +82,9 @@ pub use client::{
     Turn, connect, start, start_resumable,
 };
 pub use connection::{Connection, Incoming};
-pub use endpoint::{API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, VertexApiVersion};
+pub use endpoint::{
+    API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, VertexApiVersion, is_loopback_host,
+};
 pub use error::Error;
 pub use protocol;
 pub use proxy::{ProxyConfig, ProxyError};
