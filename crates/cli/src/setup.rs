@@ -159,19 +159,7 @@ pub(crate) fn read_config(path: &Path) -> Result<Setup> {
     if let Some(inner) = value.get_mut("setup") {
         value = inner.take();
     }
-    let frame = serde_json::json!({ "setup": value }).to_string();
-    let decoded = protocol::decode_client(frame.as_bytes())
-        .with_context(|| format!("{} is not a valid setup", path.display()))?;
-    if let Some(unknown) = decoded.unknown.first() {
-        bail!(
-            "{}: unknown field `{unknown}` (the server would reject it with 1007)",
-            path.display()
-        );
-    }
-    match decoded.message {
-        protocol::wire::ClientMessage::Setup(setup) => Ok(*setup),
-        _ => bail!("{} does not hold a setup", path.display()),
-    }
+    strict_setup(value, path, "is not a valid setup")
 }
 
 /// Tools from JSON: a list of function declarations, a list of tools, or `{"tools": [...]}`.
@@ -192,9 +180,19 @@ pub(crate) fn read_tools(path: &Path) -> Result<Vec<Tool>> {
     } else {
         Value::Array(items)
     };
-    let frame = serde_json::json!({"setup": {"model": "m", "tools": tools}}).to_string();
+    let setup = strict_setup(
+        serde_json::json!({"model": "m", "tools": tools}),
+        path,
+        "holds invalid tools",
+    )?;
+    Ok(setup.tools.unwrap_or_default())
+}
+
+/// Decodes `value` as a setup the way the server validates it: unknown fields are refused.
+fn strict_setup(value: Value, path: &Path, invalid: &str) -> Result<Setup> {
+    let frame = serde_json::json!({ "setup": value }).to_string();
     let decoded = protocol::decode_client(frame.as_bytes())
-        .with_context(|| format!("{}: invalid tools", path.display()))?;
+        .with_context(|| format!("{} {invalid}", path.display()))?;
     if let Some(unknown) = decoded.unknown.first() {
         bail!(
             "{}: unknown field `{unknown}` (the server would reject it with 1007)",
@@ -202,8 +200,8 @@ pub(crate) fn read_tools(path: &Path) -> Result<Vec<Tool>> {
         );
     }
     match decoded.message {
-        protocol::wire::ClientMessage::Setup(s) => Ok(s.tools.unwrap_or_default()),
-        _ => bail!("{}: invalid tools", path.display()),
+        protocol::wire::ClientMessage::Setup(setup) => Ok(*setup),
+        _ => bail!("{} {invalid}", path.display()),
     }
 }
 
