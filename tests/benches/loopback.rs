@@ -39,7 +39,9 @@ fn main() {
     } else {
         Duration::from_secs(3600)
     };
-    let runs: &[(u64, bool, Flavor)] = if test {
+    let runs: &[(u64, bool, Flavor)] = if args.iter().any(|a| a == "--latency") {
+        &[]
+    } else if test {
         &[(20, false, Flavor::Multi), (200, true, Flavor::Current)]
     } else {
         &[
@@ -70,7 +72,7 @@ fn main() {
     } else {
         Duration::from_secs(600)
     };
-    for flavor in [Flavor::Multi, Flavor::Current] {
+    for flavor in [Flavor::Multi, Flavor::MultiTask, Flavor::Current] {
         run(test, dir.path(), paced, 20, false, flavor, 20.0);
     }
 }
@@ -81,6 +83,9 @@ enum Flavor {
     Multi,
     /// `#[tokio::main(flavor = "current_thread")]`.
     Current,
+    /// The multi-thread runtime, the application's loop in a spawned task (on a worker thread)
+    /// rather than in `block_on` (the main thread).
+    MultiTask,
 }
 
 impl Flavor {
@@ -88,6 +93,7 @@ impl Flavor {
         match self {
             Self::Multi => "multi_thread",
             Self::Current => "current_thread",
+            Self::MultiTask => "multi_thread_task",
         }
     }
 }
@@ -157,10 +163,13 @@ fn run(
     let total = field("total_s");
     if speed.is_finite() {
         let summary = format!(
-            "latency socket -> sink, client {flavor}, {frames:.0} frames of {chunk_ms} ms paced at {speed}x realtime: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us (a frame's last byte read by the transport to its PCM written to the WavSink by the application)",
+            "latency socket -> sink, client {flavor}, {frames:.0} frames of {chunk_ms} ms paced at {speed}x realtime: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us (a frame's last byte read by the transport to its PCM written to the WavSink by the application); to the event in the application's hands: p50 {dp50:.1} us, p99 {dp99:.1} us, max {dmax:.1} us",
             p50 = field("lat_p50_us"),
             p99 = field("lat_p99_us"),
             max = field("lat_max_us"),
+            dp50 = field("del_p50_us"),
+            dp99 = field("del_p99_us"),
+            dmax = field("del_max_us"),
             flavor = flavor.name(),
         );
         support::summary(test, &summary);
@@ -198,10 +207,17 @@ fn client(args: &[String]) {
     }
     .expect("runtime");
     let ca = (ca != "-").then(|| PathBuf::from(ca));
-    let r = runtime.block_on(receive(url, Path::new(wav), ca, expected));
+    let r = if flavor == "multi_thread_task" {
+        let (url, wav) = (url.clone(), PathBuf::from(wav));
+        runtime
+            .block_on(runtime.spawn(async move { receive(&url, &wav, ca, expected).await }))
+            .expect("the receiving task")
+    } else {
+        runtime.block_on(receive(url, Path::new(wav), ca, expected))
+    };
     let latencies = &r.latencies;
     println!(
-        "result: frames={} stream_s={:.6} total_s={:.6} cpu_s={:.3} peak_kb={} checkpoints_kb={} lat_p50_us={:.1} lat_p99_us={:.1} lat_max_us={:.1}",
+        "result: frames={} stream_s={:.6} total_s={:.6} cpu_s={:.3} peak_kb={} checkpoints_kb={} lat_p50_us={:.1} lat_p99_us={:.1} lat_max_us={:.1} del_p50_us={:.1} del_p99_us={:.1} del_max_us={:.1}",
         r.frames,
         r.streaming.as_secs_f64(),
         r.total.as_secs_f64(),
@@ -215,6 +231,9 @@ fn client(args: &[String]) {
         latencies.quantile_us(0.5),
         latencies.quantile_us(0.99),
         latencies.max.as_secs_f64() * 1e6,
+        r.delivered.quantile_us(0.5),
+        r.delivered.quantile_us(0.99),
+        r.delivered.max.as_secs_f64() * 1e6,
     );
 }
 
@@ -228,6 +247,9 @@ struct Received {
     checkpoints: Vec<u64>,
     /// Per audio frame: from the transport reading its last byte to its PCM in the sink.
     latencies: Histogram,
+    /// Per audio frame: from the transport reading its last byte to the application holding its
+    /// `Event::Audio`.
+    delivered: Histogram,
 }
 
 /// Latencies in 1 µs buckets up to 20 ms (a fixed 80 KB, so that measuring does not grow the
@@ -291,6 +313,7 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> R
     let mut first = None;
     let mut checkpoints = Vec::new();
     let mut latencies = Histogram::new();
+    let mut delivered = Histogram::new();
     let mut thresholds = vec![expected / 6, expected / 2];
     loop {
         match events.next().await.expect("events until turnComplete") {
@@ -299,6 +322,7 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> R
                 sample_rate,
                 received,
             } => {
+                delivered.record(received.elapsed());
                 first.get_or_insert_with(Instant::now);
                 let rate = SampleRate::new(sample_rate).expect("rate");
                 sink.write_le_bytes(rate, &data).expect("write the WAV");
@@ -328,5 +352,6 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> R
         total: end - started,
         checkpoints,
         latencies,
+        delivered,
     }
 }
