@@ -3,19 +3,25 @@
 //! CPU time and peak RSS are its own) is the application path a user writes: `transport::connect`,
 //! `send_text`, `LiveEvents::next()` and every `Event::Audio` into `audio::WavSink`.
 //!
-//! `cargo bench -p gemlive-tests --bench loopback` measures; `-- --test` runs a second of audio
-//! once per configuration. Results go to `summary:` lines (see BENCHMARKS.md, part 3).
+//! Then part 4 end to end: the same path paced, with the latency from the transport reading a
+//! frame's last byte to its PCM in the sink, for the runtime flavors an application may use and
+//! with the PCM written from a `transport::EventTap`.
+//!
+//! `cargo bench -p gemlive-tests --bench loopback` measures (`-- --latency`: part 4 only); `-- --test`
+//! runs a second of audio once per configuration. Results go to `summary:` lines (see
+//! BENCHMARKS.md, parts 3 and 4).
 
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use audio::{AudioSink, SampleRate, WavSink};
 use protocol::Event;
 use protocol::wire::{GenerationConfig, Modality, Setup};
 use support::{ServeArgs, Server};
-use transport::{Auth, ClientConfig, Endpoint, TlsConfig};
+use transport::{Auth, ClientConfig, Endpoint, EventTap, TlsConfig};
 
 const MODEL: &str = "gemini-2.5-flash-native-audio-preview-12-2025";
 /// WAV header size written by hound for mono PCM16.
@@ -72,7 +78,12 @@ fn main() {
     } else {
         Duration::from_secs(600)
     };
-    for flavor in [Flavor::Multi, Flavor::MultiTask, Flavor::Current] {
+    for flavor in [
+        Flavor::Multi,
+        Flavor::MultiTask,
+        Flavor::Current,
+        Flavor::MultiTap,
+    ] {
         run(test, dir.path(), paced, 20, false, flavor, 20.0);
     }
 }
@@ -86,6 +97,9 @@ enum Flavor {
     /// The multi-thread runtime, the application's loop in a spawned task (on a worker thread)
     /// rather than in `block_on` (the main thread).
     MultiTask,
+    /// The multi-thread runtime, the application's loop in `block_on`, the PCM written to the
+    /// sink from an `EventTap` (on the transport's driver task).
+    MultiTap,
 }
 
 impl Flavor {
@@ -94,6 +108,7 @@ impl Flavor {
             Self::Multi => "multi_thread",
             Self::Current => "current_thread",
             Self::MultiTask => "multi_thread_task",
+            Self::MultiTap => "multi_thread_tap",
         }
     }
 }
@@ -210,10 +225,11 @@ fn client(args: &[String]) {
     let r = if flavor == "multi_thread_task" {
         let (url, wav) = (url.clone(), PathBuf::from(wav));
         runtime
-            .block_on(runtime.spawn(async move { receive(&url, &wav, ca, expected).await }))
+            .block_on(runtime.spawn(async move { receive(&url, &wav, ca, expected, false).await }))
             .expect("the receiving task")
     } else {
-        runtime.block_on(receive(url, Path::new(wav), ca, expected))
+        let tap = flavor == "multi_thread_tap";
+        runtime.block_on(receive(url, Path::new(wav), ca, expected, tap))
     };
     let latencies = &r.latencies;
     println!(
@@ -292,7 +308,7 @@ impl Histogram {
     }
 }
 
-async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> Received {
+async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64, tap: bool) -> Received {
     let mut setup = Setup::new(MODEL);
     setup.generation_config = Some(GenerationConfig {
         response_modalities: Some(vec![Modality::Audio]),
@@ -303,30 +319,35 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> R
     if let Some(ca) = ca {
         config.tls = TlsConfig::only_ca_file(ca);
     }
-    let (sender, mut events) = transport::connect(config).await.expect("connect");
     let rate = SampleRate::new(24_000).expect("rate");
-    let mut sink = WavSink::create(wav, rate).expect("create the WAV");
+    let out = Arc::new(Mutex::new(Output {
+        sink: WavSink::create(wav, rate).expect("create the WAV"),
+        latencies: Histogram::new(),
+    }));
+    if tap {
+        let out = Arc::clone(&out);
+        config.event_tap = Some(EventTap::new(move |event: &Event| {
+            out.lock().expect("output").write(event);
+        }));
+    }
+    let (sender, mut events) = transport::connect(config).await.expect("connect");
     let started = Instant::now();
     sender.send_text("an hour, please").await.expect("send");
     let mut frames = 0u64;
     let mut bytes = 0u64;
     let mut first = None;
     let mut checkpoints = Vec::new();
-    let mut latencies = Histogram::new();
     let mut delivered = Histogram::new();
     let mut thresholds = vec![expected / 6, expected / 2];
     loop {
-        match events.next().await.expect("events until turnComplete") {
-            Event::Audio {
-                data,
-                sample_rate,
-                received,
-            } => {
+        let event = events.next().await.expect("events until turnComplete");
+        match &event {
+            Event::Audio { data, received, .. } => {
                 delivered.record(received.elapsed());
                 first.get_or_insert_with(Instant::now);
-                let rate = SampleRate::new(sample_rate).expect("rate");
-                sink.write_le_bytes(rate, &data).expect("write the WAV");
-                latencies.record(received.elapsed());
+                if !tap {
+                    out.lock().expect("output").write(&event);
+                }
                 frames += 1;
                 bytes += data.len() as u64;
                 // 10 and 30 minutes of an hour: a sixth and a half.
@@ -343,15 +364,38 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> R
         }
     }
     let end = Instant::now();
-    sink.finish().expect("finish the WAV");
-    checkpoints.push(support::self_peak_rss_kb());
     sender.close().await.expect("close");
+    while events.next().await.is_some() {}
+    let mut out = out.lock().expect("output");
+    out.sink.finish().expect("finish the WAV");
+    checkpoints.push(support::self_peak_rss_kb());
     Received {
         frames,
         streaming: end - first.unwrap_or(end),
         total: end - started,
         checkpoints,
-        latencies,
+        latencies: std::mem::replace(&mut out.latencies, Histogram::new()),
         delivered,
+    }
+}
+
+/// Where the PCM goes: the WAV file, and each frame's latency once it is written.
+struct Output {
+    sink: WavSink<std::io::BufWriter<std::fs::File>>,
+    latencies: Histogram,
+}
+
+impl Output {
+    fn write(&mut self, event: &Event) {
+        if let Event::Audio {
+            data,
+            sample_rate,
+            received,
+        } = event
+        {
+            let rate = SampleRate::new(*sample_rate).expect("rate");
+            self.sink.write_le_bytes(rate, data).expect("write the WAV");
+            self.latencies.record(received.elapsed());
+        }
     }
 }

@@ -8,10 +8,16 @@
 //! falls behind, the driver stops reading the socket (the server feels TCP
 //! backpressure) but keeps serving commands, so sending never deadlocks on
 //! a slow reader and no event is ever dropped.
+//!
+//! Latency: an [`EventTap`] sees each event on the driver's task the moment
+//! its frame is decoded, before the channel; that is the place for audio
+//! that must reach a playback buffer without waiting for the application's
+//! task to be scheduled.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -79,6 +85,9 @@ pub struct ClientConfig {
     /// `Event::SetupComplete { resumed: true, .. }`. Needs
     /// `setup.session_resumption` so that the server sends handles.
     pub auto_resume: bool,
+    /// Called with every event on the driver's task, before it is queued for
+    /// [`LiveEvents`] (see [`EventTap`]).
+    pub event_tap: Option<EventTap>,
 }
 
 impl ClientConfig {
@@ -99,6 +108,7 @@ impl ClientConfig {
             record: None,
             event_capacity: DEFAULT_EVENT_CAPACITY,
             auto_resume: false,
+            event_tap: None,
         }
     }
 }
@@ -131,16 +141,77 @@ pub struct SessionOptions {
     pub event_capacity: usize,
     /// A recorder tap.
     pub recorder: Option<Recorder>,
+    /// Called with every event before it is queued (see [`EventTap`]).
+    pub event_tap: Option<EventTap>,
 }
 
 impl SessionOptions {
-    /// Options with the default event capacity and no recorder.
+    /// Options with the default event capacity, no recorder and no tap.
     pub fn new(session: SessionConfig) -> Self {
         Self {
             session,
             event_capacity: DEFAULT_EVENT_CAPACITY,
             recorder: None,
+            event_tap: None,
         }
+    }
+}
+
+/// A function that sees every event on the driver's task, as soon as its
+/// frame is decoded and before the event is queued for [`LiveEvents`].
+///
+/// Events reach [`LiveEvents`] through a channel, so the application's task
+/// has to be woken and scheduled for each one. When that task is the one
+/// `#[tokio::main]` runs on the main thread, the wake-up crosses threads and,
+/// on a loaded machine, can take hundreds of microseconds. A tap runs in
+/// the driver right after the decode: hand [`Event::Audio`] to a playback
+/// buffer there (and flush it on [`Event::Interrupted`]) and the audio path
+/// no longer depends on the application's scheduling. The event is still
+/// delivered to [`LiveEvents`] afterwards ([`Event::Audio`]'s PCM is a
+/// reference-counted [`Bytes`]: cloning it does not copy the audio).
+///
+/// The tap must return quickly and must not block: the driver reads the
+/// socket and sends frames on the same task. It sees every event the
+/// application sees, in the same order, including `SetupComplete` (each one
+/// of a session resumed with [`ClientConfig::auto_resume`]) and the final
+/// `Closed`. Clones of a tap (and of a [`ClientConfig`] holding it) share the
+/// one function.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use gemlive_transport::EventTap;
+/// use gemlive_transport::protocol::Event;
+///
+/// let pcm_bytes = Arc::new(AtomicUsize::new(0));
+/// let counter = Arc::clone(&pcm_bytes);
+/// let tap = EventTap::new(move |event: &Event| {
+///     if let Event::Audio { data, .. } = event {
+///         counter.fetch_add(data.len(), Ordering::Relaxed);
+///     }
+/// });
+/// # let _ = tap;
+/// ```
+#[derive(Clone)]
+pub struct EventTap(Arc<Mutex<TapFn>>);
+
+type TapFn = dyn FnMut(&Event) + Send;
+
+impl EventTap {
+    /// Wraps `f`.
+    pub fn new(f: impl FnMut(&Event) + Send + 'static) -> Self {
+        Self(Arc::new(Mutex::new(f)))
+    }
+
+    fn call(&self, event: &Event) {
+        let mut f = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(event);
+    }
+}
+
+impl std::fmt::Debug for EventTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventTap(..)")
     }
 }
 
@@ -221,6 +292,7 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         session,
         event_capacity: config.event_capacity,
         recorder,
+        event_tap: config.event_tap,
     };
     if config.auto_resume {
         let reconnect = move || {
@@ -297,6 +369,7 @@ async fn launch<C: Connection>(
         pending: VecDeque::new(),
         info: info_tx,
         recorder: options.recorder,
+        event_tap: options.event_tap,
         conn_open: true,
         close_deadline: None,
         wake_at: None,
@@ -616,6 +689,7 @@ struct Driver<C> {
     pending: VecDeque<Event>,
     info: watch::Sender<SessionInfo>,
     recorder: Option<Recorder>,
+    event_tap: Option<EventTap>,
     conn_open: bool,
     close_deadline: Option<Instant>,
     wake_at: Option<Instant>,
@@ -737,9 +811,7 @@ impl<C: Connection> Driver<C> {
                     if matches!(event, Event::Closed(_)) {
                         self.resuming = false;
                     }
-                    if self.events_open {
-                        self.pending.push_back(event);
-                    }
+                    self.deliver(event);
                 }
                 Output::Close => {
                     if self.conn_open {
@@ -895,8 +967,16 @@ impl<C: Connection> Driver<C> {
         }
         // Give up: the session ends with the close that started it all.
         self.resuming = false;
+        self.deliver(Event::Closed(close));
+    }
+
+    /// Shows `event` to the tap, then queues it for the application.
+    fn deliver(&mut self, event: Event) {
+        if let Some(tap) = &self.event_tap {
+            tap.call(&event);
+        }
         if self.events_open {
-            self.pending.push_back(Event::Closed(close));
+            self.pending.push_back(event);
         }
     }
 

@@ -439,3 +439,68 @@ async fn auto_resume_over_websockets_after_go_away() {
     assert_eq!(text_of(&turn), "on the second connection");
     assert_eq!(connections.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn an_event_tap_sees_every_event_before_the_application() {
+    use std::sync::{Arc, Mutex};
+    let server = echo_server(None).await;
+    let mut setup = Setup::new("gemini-live-test");
+    setup.generation_config = Some(GenerationConfig {
+        response_modalities: Some(vec![Modality::Audio]),
+        ..GenerationConfig::default()
+    });
+    let mut config = config(&server, setup);
+    // One log for both sides: the tap writes ("tap", event), the application ("app", event).
+    let log: Arc<Mutex<Vec<(&str, Event)>>> = Arc::default();
+    let tapped = Arc::clone(&log);
+    config.event_tap = Some(gemlive_transport::EventTap::new(move |event: &Event| {
+        tapped.lock().unwrap().push(("tap", event.clone()));
+    }));
+    let (sender, mut events) = connect(config).await.unwrap();
+    sender.send_text("sing").await.unwrap();
+    loop {
+        let event = events.next().await.expect("events until turnComplete");
+        let done = matches!(event, Event::TurnComplete { .. });
+        log.lock().unwrap().push(("app", event));
+        if done {
+            break;
+        }
+    }
+    sender.close().await.unwrap();
+    while let Some(event) = events.next().await {
+        log.lock().unwrap().push(("app", event));
+    }
+
+    let log = log.lock().unwrap();
+    let of = |side: &str| -> Vec<&Event> {
+        log.iter()
+            .filter(|(s, _)| *s == side)
+            .map(|(_, e)| e)
+            .collect()
+    };
+    let (tap, app) = (of("tap"), of("app"));
+    assert!(matches!(tap[0], Event::SetupComplete { .. }), "{tap:?}");
+    assert_eq!(
+        &tap[1..],
+        &app[..],
+        "the tap sees what the application sees, in order"
+    );
+    assert!(matches!(tap.last(), Some(Event::Closed(c)) if c.code == 1000));
+    let audio = app
+        .iter()
+        .filter(|e| matches!(e, Event::Audio { .. }))
+        .count();
+    assert!(audio > 0, "{app:?}");
+    // Each event reached the tap before the application had it.
+    let at = |side: &str| -> Vec<usize> {
+        log.iter()
+            .enumerate()
+            .filter(|(_, (s, _))| *s == side)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let (tap_at, app_at) = (at("tap"), at("app"));
+    for (i, app_at) in app_at.iter().enumerate() {
+        assert!(tap_at[i + 1] < *app_at, "{:?}", app[i]);
+    }
+}
