@@ -831,25 +831,42 @@ impl<C: Connection> Driver<C> {
         }
     }
 
+    /// Brings [`SessionInfo`] up to date; allocates only when something changed.
     fn publish(&self) {
         let closed = if self.resuming || self.held_close.is_some() {
             None
         } else {
-            self.session.close_reason().cloned()
+            self.session.close_reason()
         };
-        let info = SessionInfo {
-            session_id: self.session.session_id().map(str::to_owned),
-            resumption_handle: self.session.resumption_handle().map(str::to_owned),
-            go_away_deadline: self.session.go_away_deadline(),
-            closed,
-        };
+        let session_id = self.session.session_id();
+        let handle = self.session.resumption_handle();
+        let go_away_deadline = self.session.go_away_deadline();
         self.info.send_if_modified(|current| {
-            if *current == info {
-                false
-            } else {
-                *current = info;
-                true
+            // Every field, so that a new one cannot be forgotten here.
+            let SessionInfo {
+                session_id: current_id,
+                resumption_handle: current_handle,
+                go_away_deadline: current_deadline,
+                closed: current_closed,
+            } = current;
+            let mut modified = false;
+            if current_id.as_deref() != session_id {
+                *current_id = session_id.map(str::to_owned);
+                modified = true;
             }
+            if current_handle.as_deref() != handle {
+                *current_handle = handle.map(str::to_owned);
+                modified = true;
+            }
+            if *current_deadline != go_away_deadline {
+                *current_deadline = go_away_deadline;
+                modified = true;
+            }
+            if current_closed.as_ref() != closed {
+                *current_closed = closed.cloned();
+                modified = true;
+            }
+            modified
         });
     }
 
