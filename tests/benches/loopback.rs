@@ -61,30 +61,48 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     println!("loopback: load average {} before", support::load_average());
     for &(chunk_ms, tls, flavor) in runs {
-        run(
-            test,
-            dir.path(),
-            audio,
-            chunk_ms,
-            tls,
-            flavor,
-            f64::INFINITY,
-        );
+        run(test, dir.path(), audio, chunk_ms, tls, flavor);
     }
     // Part 4 end to end: paced (20x real time, a frame every millisecond) so that frames don't
-    // queue behind each other; ten minutes of audio, 30,000 frames.
-    let paced = if test {
-        Duration::from_secs(2)
+    // queue behind each other. The flavors take turns, two minutes of audio (6,000 frames) each per
+    // round, so that they share the machine's conditions; five rounds, 30,000 frames per flavor.
+    let (rounds, paced) = if test {
+        (1, Duration::from_secs(2))
     } else {
-        Duration::from_secs(600)
+        (5, Duration::from_secs(120))
     };
-    for flavor in [
+    let flavors = [
         Flavor::Multi,
         Flavor::MultiTask,
         Flavor::Current,
         Flavor::MultiTap,
-    ] {
-        run(test, dir.path(), paced, 20, false, flavor, 20.0);
+    ];
+    let mut merged: Vec<(Histogram, Histogram)> = flavors
+        .iter()
+        .map(|_| (Histogram::new(), Histogram::new()))
+        .collect();
+    for round in 0..rounds {
+        for k in 0..flavors.len() {
+            let i = (k + round) % flavors.len();
+            let r = run_client(dir.path(), paced, 20, false, flavors[i], 20.0);
+            merged[i].0.merge(&Histogram::parse(r.text("lat_hist")));
+            merged[i].1.merge(&Histogram::parse(r.text("del_hist")));
+        }
+    }
+    for (flavor, (written, delivered)) in flavors.iter().zip(&merged) {
+        let summary = format!(
+            "latency socket -> sink, client {flavor}, {frames} frames of 20 ms paced at 20x realtime: p50 {p50} us, p99 {p99} us, p99.9 {p999} us, max {max:.1} us (a frame's last byte read by the transport to its PCM written to the WavSink); to the event in the application's hands: p50 {dp50} us, p99 {dp99} us, max {dmax:.1} us",
+            flavor = flavor.name(),
+            frames = written.count(),
+            p50 = written.quantile_us(0.5),
+            p99 = written.quantile_us(0.99),
+            p999 = written.quantile_us(0.999),
+            max = written.max.as_secs_f64() * 1e6,
+            dp50 = delivered.quantile_us(0.5),
+            dp99 = delivered.quantile_us(0.99),
+            dmax = delivered.max.as_secs_f64() * 1e6,
+        );
+        support::summary(test, &summary);
     }
 }
 
@@ -113,15 +131,60 @@ impl Flavor {
     }
 }
 
-fn run(
-    test: bool,
+/// A run of the client against its own emulator, unpaced: part 3's figures.
+fn run(test: bool, dir: &Path, audio: Duration, chunk_ms: u64, tls: bool, flavor: Flavor) {
+    let r = run_client(dir, audio, chunk_ms, tls, flavor, f64::INFINITY);
+    let frames = r.field("frames");
+    let streaming = r.field("stream_s");
+    let summary = format!(
+        "loopback {scheme} {chunk_ms} ms chunks, client {flavor}: {frames:.0} frames of {audio:.0?} in {streaming:.3} s = {fps:.0} frames/s, {xrt:.0}x realtime ({total:.3} s from send_text to turnComplete); client CPU {cpu:.2} s, peak RSS {hwm:.1} MB (at 1/6, 1/2, end of the audio: {cp}); emulator CPU {emu:.2} s, peak RSS {emu_hwm:.0} MB",
+        scheme = if tls { "wss" } else { "ws" },
+        flavor = flavor.name(),
+        fps = frames / streaming,
+        xrt = audio.as_secs_f64() / streaming,
+        total = r.field("total_s"),
+        cpu = r.field("cpu_s"),
+        hwm = r.field("peak_kb") / 1024.0,
+        cp = r.text("checkpoints_kb"),
+        emu = r.emulator_cpu.as_secs_f64(),
+        emu_hwm = r.emulator_peak_kb as f64 / 1024.0,
+    );
+    support::summary(test, &summary);
+}
+
+/// What a client process reported, and its emulator's figures.
+struct ClientRun {
+    /// The client's `result:` line: `name=value` pairs.
+    result: String,
+    emulator_cpu: Duration,
+    emulator_peak_kb: u64,
+}
+
+impl ClientRun {
+    fn text(&self, name: &str) -> &str {
+        self.result
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("{name} in {}", self.result))
+    }
+
+    fn field(&self, name: &str) -> f64 {
+        self.text(name)
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} in {}", self.result))
+    }
+}
+
+/// Starts an emulator answering with `audio` in chunks of `chunk_ms` at `speed` (infinite: unpaced),
+/// runs a client process against it and checks the WAV it wrote.
+fn run_client(
     dir: &Path,
     audio: Duration,
     chunk_ms: u64,
     tls: bool,
     flavor: Flavor,
     speed: f64,
-) {
+) -> ClientRun {
     let server = Server::spawn(&ServeArgs {
         speed,
         chunk: Duration::from_millis(chunk_ms),
@@ -153,19 +216,13 @@ fn run(
         String::from_utf8_lossy(&out.stderr)
     );
     let emulator_cpu = server.cpu();
-    let emulator_peak = server.peak_rss_kb();
+    let emulator_peak_kb = server.peak_rss_kb();
     drop(server);
     let result = stdout
         .lines()
         .find_map(|l| l.strip_prefix("result: "))
-        .expect("the client's result line");
-    let field = |name: &str| -> f64 {
-        result
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} in {result}"))
-    };
+        .expect("the client's result line")
+        .to_owned();
     let wav_len = std::fs::metadata(&wav).expect("the WAV file").len();
     assert_eq!(
         wav_len,
@@ -173,39 +230,11 @@ fn run(
         "the WAV holds all the audio"
     );
     std::fs::remove_file(&wav).expect("remove the WAV");
-    let frames = field("frames");
-    let streaming = field("stream_s");
-    let total = field("total_s");
-    if speed.is_finite() {
-        let summary = format!(
-            "latency socket -> sink, client {flavor}, {frames:.0} frames of {chunk_ms} ms paced at {speed}x realtime: p50 {p50:.1} us, p99 {p99:.1} us, max {max:.1} us (a frame's last byte read by the transport to its PCM written to the WavSink by the application); to the event in the application's hands: p50 {dp50:.1} us, p99 {dp99:.1} us, max {dmax:.1} us",
-            p50 = field("lat_p50_us"),
-            p99 = field("lat_p99_us"),
-            max = field("lat_max_us"),
-            dp50 = field("del_p50_us"),
-            dp99 = field("del_p99_us"),
-            dmax = field("del_max_us"),
-            flavor = flavor.name(),
-        );
-        support::summary(test, &summary);
-        return;
+    ClientRun {
+        result,
+        emulator_cpu,
+        emulator_peak_kb,
     }
-    let summary = format!(
-        "loopback {scheme} {chunk_ms} ms chunks, client {flavor}: {frames:.0} frames of {audio:.0?} in {streaming:.3} s = {fps:.0} frames/s, {xrt:.0}x realtime ({total:.3} s from send_text to turnComplete); client CPU {cpu:.2} s, peak RSS {hwm:.1} MB (at 1/6, 1/2, end of the audio: {cp}); emulator CPU {emu:.2} s, peak RSS {emu_hwm:.0} MB",
-        scheme = if tls { "wss" } else { "ws" },
-        flavor = flavor.name(),
-        fps = frames / streaming,
-        xrt = audio.as_secs_f64() / streaming,
-        cpu = field("cpu_s"),
-        hwm = field("peak_kb") / 1024.0,
-        cp = result
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix("checkpoints_kb="))
-            .unwrap_or("?"),
-        emu = emulator_cpu.as_secs_f64(),
-        emu_hwm = emulator_peak as f64 / 1024.0,
-    );
-    support::summary(test, &summary);
 }
 
 /// The client process: `--client URL WAV CA|- FLAVOR PCM_BYTES`.
@@ -231,9 +260,8 @@ fn client(args: &[String]) {
         let tap = flavor == "multi_thread_tap";
         runtime.block_on(receive(url, Path::new(wav), ca, expected, tap))
     };
-    let latencies = &r.latencies;
     println!(
-        "result: frames={} stream_s={:.6} total_s={:.6} cpu_s={:.3} peak_kb={} checkpoints_kb={} lat_p50_us={:.1} lat_p99_us={:.1} lat_max_us={:.1} del_p50_us={:.1} del_p99_us={:.1} del_max_us={:.1}",
+        "result: frames={} stream_s={:.6} total_s={:.6} cpu_s={:.3} peak_kb={} checkpoints_kb={} lat_hist={} del_hist={}",
         r.frames,
         r.streaming.as_secs_f64(),
         r.total.as_secs_f64(),
@@ -244,12 +272,8 @@ fn client(args: &[String]) {
             .map(u64::to_string)
             .collect::<Vec<_>>()
             .join(","),
-        latencies.quantile_us(0.5),
-        latencies.quantile_us(0.99),
-        latencies.max.as_secs_f64() * 1e6,
-        r.delivered.quantile_us(0.5),
-        r.delivered.quantile_us(0.99),
-        r.delivered.max.as_secs_f64() * 1e6,
+        r.latencies.encode(),
+        r.delivered.encode(),
     );
 }
 
@@ -293,9 +317,43 @@ impl Histogram {
         self.max = self.max.max(d);
     }
 
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|&c| u64::from(c)).sum()
+    }
+
+    fn merge(&mut self, other: &Self) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            *mine += theirs;
+        }
+        self.max = self.max.max(other.max);
+    }
+
+    /// `MAX_NS;US:COUNT,US:COUNT,...` for the non-empty buckets (the client's `result:` line).
+    fn encode(&self) -> String {
+        let buckets: Vec<String> = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(us, c)| format!("{us}:{c}"))
+            .collect();
+        format!("{};{}", self.max.as_nanos(), buckets.join(","))
+    }
+
+    fn parse(text: &str) -> Self {
+        let mut h = Self::new();
+        let (max, buckets) = text.split_once(';').expect("MAX_NS;BUCKETS");
+        h.max = Duration::from_nanos(max.parse().expect("max"));
+        for bucket in buckets.split(',').filter(|b| !b.is_empty()) {
+            let (us, count) = bucket.split_once(':').expect("US:COUNT");
+            h.buckets[us.parse::<usize>().expect("us")] = count.parse().expect("count");
+        }
+        h
+    }
+
     /// The q-quantile in microseconds (the bucket's lower edge).
     fn quantile_us(&self, q: f64) -> f64 {
-        let total: u64 = self.buckets.iter().map(|&c| u64::from(c)).sum();
+        let total = self.count();
         let rank = (total as f64 * q).ceil().max(1.0) as u64;
         let mut seen = 0u64;
         for (us, &c) in self.buckets.iter().enumerate() {
