@@ -1,5 +1,7 @@
 //! Decoding frames into wire messages, with every unknown field reported.
 
+mod track;
+
 use std::fmt;
 
 use serde::de::DeserializeOwned;
@@ -40,32 +42,6 @@ impl UnknownField {
             )
         }
     }
-
-    fn from_path(path: &serde_ignored::Path<'_>) -> Self {
-        use serde_ignored::Path;
-        let mut path = path;
-        loop {
-            match path {
-                Path::Some { parent }
-                | Path::NewtypeStruct { parent }
-                | Path::NewtypeVariant { parent } => {
-                    path = parent;
-                }
-                Path::Map { parent, key } => {
-                    return Self {
-                        name: key.clone(),
-                        parent_path: render_path(parent),
-                    };
-                }
-                Path::Root | Path::Seq { .. } => {
-                    return Self {
-                        name: String::new(),
-                        parent_path: render_path(path),
-                    };
-                }
-            }
-        }
-    }
 }
 
 impl fmt::Display for UnknownField {
@@ -75,25 +51,6 @@ impl fmt::Display for UnknownField {
         } else {
             write!(f, "{}.{}", self.parent_path, self.name)
         }
-    }
-}
-
-fn render_path(path: &serde_ignored::Path<'_>) -> String {
-    use serde_ignored::Path;
-    match path {
-        Path::Root => String::new(),
-        Path::Seq { parent, index } => format!("{}[{index}]", render_path(parent)),
-        Path::Map { parent, key } => {
-            let parent = render_path(parent);
-            if parent.is_empty() {
-                to_snake_case(key)
-            } else {
-                format!("{parent}.{}", to_snake_case(key))
-            }
-        }
-        Path::Some { parent }
-        | Path::NewtypeStruct { parent }
-        | Path::NewtypeVariant { parent } => render_path(parent),
     }
 }
 
@@ -235,8 +192,7 @@ fn decode<T: DeserializeOwned>(
     let mut unknown = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(frame);
     let message: T =
-        serde_ignored::deserialize(&mut de, |path| unknown.push(UnknownField::from_path(&path)))
-            .map_err(|e| DecodeError::new(what, &e, frame))?;
+        track::deserialize(&mut de, &mut unknown).map_err(|e| DecodeError::new(what, &e, frame))?;
     de.end().map_err(|e| DecodeError::new(what, &e, frame))?;
     Ok(Decoded { message, unknown })
 }
