@@ -34,10 +34,15 @@ fn main() {
         return;
     }
     let test = args.iter().any(|a| a == "--test");
+    // For profiling: `GEMLIVE_BENCH_AUDIO_SECS=60` streams a minute instead of the hour (and of
+    // part 4's ten minutes).
+    let audio_secs = std::env::var("GEMLIVE_BENCH_AUDIO_SECS")
+        .ok()
+        .map(|s| s.parse::<u64>().expect("GEMLIVE_BENCH_AUDIO_SECS: seconds"));
     let audio = if test {
         Duration::from_secs(1)
     } else {
-        Duration::from_secs(3600)
+        Duration::from_secs(audio_secs.unwrap_or(3600))
     };
     let runs: &[(u64, bool, Flavor)] = if args.iter().any(|a| a == "--latency") {
         &[]
@@ -70,7 +75,7 @@ fn main() {
     let paced = if test {
         Duration::from_secs(2)
     } else {
-        Duration::from_secs(600)
+        Duration::from_secs(audio_secs.unwrap_or(600))
     };
     for flavor in [Flavor::Multi, Flavor::MultiTask, Flavor::Current] {
         run(test, dir.path(), paced, 20, false, flavor, 20.0);
@@ -125,7 +130,10 @@ fn run(
     } else {
         "-".to_owned()
     };
-    let out = std::process::Command::new(exe)
+    // For profiling: `GEMLIVE_BENCH_CLIENT_WRAPPER="valgrind --tool=callgrind
+    // --callgrind-out-file=/tmp/client.%p"` runs each client under that command.
+    let mut command = support::wrapped_command("GEMLIVE_BENCH_CLIENT_WRAPPER", exe);
+    let out = command
         .args(["--client", &server.url, &wav.display().to_string(), &ca])
         .arg(flavor.name())
         .arg(pcm_bytes.to_string())
