@@ -40,10 +40,15 @@ fn main() {
         return;
     }
     let test = args.iter().any(|a| a == "--test");
+    // For profiling: `GEMLIVE_BENCH_AUDIO_SECS=60` streams a minute instead of the hour (and of
+    // part 4's ten minutes, split over its five rounds).
+    let audio_secs = std::env::var("GEMLIVE_BENCH_AUDIO_SECS")
+        .ok()
+        .map(|s| s.parse::<u64>().expect("GEMLIVE_BENCH_AUDIO_SECS: seconds"));
     let audio = if test {
         Duration::from_secs(1)
     } else {
-        Duration::from_secs(3600)
+        Duration::from_secs(audio_secs.unwrap_or(3600))
     };
     let runs: &[(u64, bool, Flavor)] = if args.iter().any(|a| a == "--latency") {
         &[]
@@ -69,7 +74,10 @@ fn main() {
     let (rounds, paced) = if test {
         (1, Duration::from_secs(2))
     } else {
-        (5, Duration::from_secs(120))
+        (
+            5,
+            Duration::from_secs(audio_secs.map_or(120, |s| s.div_ceil(5))),
+        )
     };
     let flavors = [
         Flavor::Multi,
@@ -203,7 +211,10 @@ fn run_client(
     } else {
         "-".to_owned()
     };
-    let out = std::process::Command::new(exe)
+    // For profiling: `GEMLIVE_BENCH_CLIENT_WRAPPER="valgrind --tool=callgrind
+    // --callgrind-out-file=/tmp/client.%p"` runs each client under that command.
+    let mut command = support::wrapped_command("GEMLIVE_BENCH_CLIENT_WRAPPER", exe);
+    let out = command
         .args(["--client", &server.url, &wav.display().to_string(), &ca])
         .arg(flavor.name())
         .arg(pcm_bytes.to_string())

@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tokio::TokioAdapter;
 use async_tungstenite::tungstenite::client::IntoClientRequest as _;
-use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -39,6 +39,15 @@ use crate::tls::TlsConfig;
 /// The default idle timeout: a ping goes out after 30 s of silence, and the
 /// connection is declared dead when 30 more seconds pass without any frame.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most tungstenite reads from the socket at once. It zero-fills this much
+/// of its buffer before every read, however little arrives: with the default
+/// 128 KiB that is 128 KiB per received frame for a realtime session, and for
+/// a bulk stream of Google's 200 ms audio frames (13 KB each) 32 KiB reads
+/// were measured cheaper than 16, 64, 128 or 256 KiB (client CPU 0.20 s against
+/// 0.22 s per hour of audio, BENCHMARKS.md part 3). Larger frames still arrive
+/// whole, in several reads.
+const READ_BUFFER: usize = 32 * 1024;
 
 /// How to open a WebSocket.
 #[derive(Clone, Debug)]
@@ -219,9 +228,11 @@ impl WsConnection {
         for (name, value) in &headers {
             request.headers_mut().insert(name, value.clone());
         }
-        let (ws, response) = async_tungstenite::tokio::client_async(request, stream)
-            .await
-            .map_err(handshake_error)?;
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let (ws, response) =
+            async_tungstenite::tokio::client_async_with_config(request, stream, Some(config))
+                .await
+                .map_err(handshake_error)?;
         tracing::debug!(status = %response.status(), url = %shown, "WebSocket open");
         Ok(Self {
             ws,
@@ -390,5 +401,66 @@ fn map_ws_error(error: tungstenite::Error) -> Error {
             Error::ConnectionLost(e.to_string())
         }
         other => Error::WebSocket(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames larger than [`READ_BUFFER`] (several reads each) and runs of
+    /// smaller ones (several per read) arrive whole and in order over a real
+    /// socket.
+    #[tokio::test]
+    async fn frames_of_any_size_around_the_read_buffer_arrive_whole() {
+        let sizes = [
+            1,
+            13_000,
+            READ_BUFFER - 1,
+            READ_BUFFER,
+            3 * READ_BUFFER + 7,
+            1 << 20,
+        ];
+        let frames: Vec<Bytes> = sizes
+            .iter()
+            .cycle()
+            .take(60)
+            .enumerate()
+            .map(|(i, &n)| Bytes::from((0..n).map(|j| (i * 31 + j) as u8).collect::<Vec<u8>>()))
+            .collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = frames.clone();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = async_tungstenite::tokio::accept_async(tcp).await.unwrap();
+            for frame in sent {
+                ws.send(Message::Binary(frame)).await.unwrap();
+            }
+            ws.send(Message::text("end")).await.unwrap();
+            ws.close(None).await.unwrap();
+            while let Some(Ok(_)) = ws.next().await {}
+        });
+        let url = Url::parse(&format!("ws://127.0.0.1:{port}")).unwrap();
+        let options = WsOptions {
+            idle_timeout: None,
+            ..WsOptions::default()
+        };
+        let mut conn = WsConnection::connect(&url, HeaderMap::new(), &options)
+            .await
+            .unwrap();
+        for (i, frame) in frames.iter().enumerate() {
+            match conn.recv().await.unwrap() {
+                Incoming::Binary(got) => assert!(got == frame, "frame {i} differs"),
+                other => panic!("frame {i}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            conn.recv().await.unwrap(),
+            Incoming::Text(Bytes::from_static(b"end"))
+        );
+        assert!(matches!(conn.recv().await.unwrap(), Incoming::Close(_)));
+        conn.shutdown().await;
+        server.await.unwrap();
     }
 }

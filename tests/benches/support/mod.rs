@@ -95,6 +95,21 @@ pub(crate) fn serve_if_asked(args: &[String]) -> bool {
     true
 }
 
+/// `exe`, or `exe` run by the command line in the environment variable `var` when it is set (to
+/// profile a child process, e.g. `valgrind --tool=callgrind`).
+pub(crate) fn wrapped_command(var: &str, exe: PathBuf) -> Command {
+    let wrapper = std::env::var(var).unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    }
+}
+
 /// An emulator child process; dropping it closes its stdin and waits for it.
 #[derive(Debug)]
 pub(crate) struct Server {
@@ -110,17 +125,7 @@ impl Server {
         let exe = std::env::current_exe().expect("current_exe");
         // For profiling: `GEMLIVE_BENCH_EMULATOR_WRAPPER="valgrind --tool=callgrind"` runs the
         // emulator under that command.
-        let wrapper = std::env::var("GEMLIVE_BENCH_EMULATOR_WRAPPER").unwrap_or_default();
-        let mut words = wrapper.split_whitespace();
-        let mut command = match words.next() {
-            Some(program) => {
-                let mut c = Command::new(program);
-                c.args(words).arg(exe);
-                c
-            }
-            None => Command::new(exe),
-        };
-        let mut child = command
+        let mut child = wrapped_command("GEMLIVE_BENCH_EMULATOR_WRAPPER", exe)
             .args(serve.to_args())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
