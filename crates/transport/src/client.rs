@@ -177,6 +177,12 @@ impl SessionOptions {
 /// `Closed`. Clones of a tap (and of a [`ClientConfig`] holding it) share the
 /// one function.
 ///
+/// The tap keeps the socket's pace, and the socket keeps the application's:
+/// when [`LiveEvents`] is not read and its channel is full, the driver stops
+/// reading the socket, so the tap waits too. An application that only needs
+/// the tap can drop its [`LiveEvents`]; the session goes on while a
+/// [`LiveSender`] lives.
+///
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
