@@ -504,3 +504,32 @@ async fn an_event_tap_sees_every_event_before_the_application() {
         assert!(tap_at[i + 1] < *app_at, "{:?}", app[i]);
     }
 }
+
+#[tokio::test]
+async fn a_tap_alone_keeps_receiving_after_the_event_stream_is_dropped() {
+    let server = echo_server(None).await;
+    let mut config = config(&server, Setup::new("gemini-live-test"));
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let mut done_tx = Some(done_tx);
+    let mut text = String::new();
+    config.event_tap = Some(gemlive_transport::EventTap::new(
+        move |event: &Event| match event {
+            Event::Text { text: t, .. } => text.push_str(t),
+            Event::TurnComplete { .. } => {
+                if let Some(tx) = done_tx.take() {
+                    let _ = tx.send(std::mem::take(&mut text));
+                }
+            }
+            _ => {}
+        },
+    ));
+    let (sender, events) = connect(config).await.unwrap();
+    drop(events);
+    sender.send_text("only the tap listens").await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(5), done_rx)
+        .await
+        .expect("the tap saw turnComplete")
+        .unwrap();
+    assert_eq!(heard, "echo: only the tap listens");
+    sender.close().await.unwrap();
+}
