@@ -27,6 +27,15 @@ fn gemlive(dir: &Path, speed: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// A question, a pause in which the answer starts, then the user talks over it.
+const TALKING_OVER: &[(f64, bool)] = &[
+    (0.1, false),
+    (1.0, true),
+    (1.3, false),
+    (1.0, true),
+    (1.0, false),
+];
+
 /// A "spoken" WAV at 16 kHz: `(seconds, loud)` segments, loud ones a voiced buzz.
 fn speech_wav(path: &Path, segments: &[(f64, bool)]) {
     let spec = hound::WavSpec {
@@ -244,17 +253,7 @@ fn a_spoken_question_in_a_wav_gets_a_spoken_answer_in_a_wav() {
 #[test]
 fn speech_while_the_model_talks_cuts_it_off_and_marks_the_transcript() {
     let dir = Dir::new();
-    // A question, a pause in which the answer starts, then the user talks over it.
-    speech_wav(
-        &dir.join("q.wav"),
-        &[
-            (0.1, false),
-            (1.0, true),
-            (1.3, false),
-            (1.0, true),
-            (1.0, false),
-        ],
-    );
+    speech_wav(&dir.join("q.wav"), TALKING_OVER);
     let child = gemlive(
         dir.path(),
         "1",
@@ -587,16 +586,7 @@ fn raw_pcm_on_stdin_is_streamed_like_a_microphone() {
 fn half_duplex_mutes_the_microphone_while_the_model_speaks() {
     let dir = Dir::new();
     // The same talking-over as the barge-in test: muted, it interrupts nothing.
-    speech_wav(
-        &dir.join("q.wav"),
-        &[
-            (0.1, false),
-            (1.0, true),
-            (1.3, false),
-            (1.0, true),
-            (1.0, false),
-        ],
-    );
+    speech_wav(&dir.join("q.wav"), TALKING_OVER);
     let child = gemlive(
         dir.path(),
         "1",
