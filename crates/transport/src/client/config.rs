@@ -1,0 +1,126 @@
+//! What [`connect`](super::connect) and [`start`](super::start) need to know.
+
+use std::time::Duration;
+
+use protocol::SessionConfig;
+use protocol::wire::{SessionResumptionConfig, Setup};
+
+use super::EventTap;
+#[cfg(doc)]
+use super::{LiveEvents, LiveSender, connect, start};
+#[cfg(doc)]
+use crate::Connection;
+use crate::endpoint::{Auth, Endpoint};
+use crate::proxy::ProxyConfig;
+use crate::recorder::{Recorder, RecorderConfig};
+use crate::tls::TlsConfig;
+use crate::ws::DEFAULT_IDLE_TIMEOUT;
+
+/// Default bound of the event channel.
+pub const DEFAULT_EVENT_CAPACITY: usize = 256;
+
+/// Everything [`connect`] needs.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Where to connect.
+    pub endpoint: Endpoint,
+    /// How to authenticate.
+    pub auth: Auth,
+    /// The setup message. Its model name is completed with the endpoint's
+    /// rules ([`Endpoint::model_name`]).
+    pub setup: Setup,
+    /// How long to wait for `setupComplete` after sending the setup.
+    pub setup_timeout: Duration,
+    /// Limit for TCP connect, proxy, TLS and the HTTP upgrade together.
+    pub connect_timeout: Duration,
+    /// Liveness: a connection without any frame (pongs included) for this
+    /// long is dead. `None` disables the check.
+    pub idle_timeout: Option<Duration>,
+    /// Trusted CAs (extra CA file for corporate TLS).
+    pub tls: TlsConfig,
+    /// Proxy selection (from the environment by default).
+    pub proxy: ProxyConfig,
+    /// Allow plain `ws://` to hosts that are not loopback.
+    pub allow_insecure_ws: bool,
+    /// Record every frame to a JSONL file.
+    pub record: Option<RecorderConfig>,
+    /// Bound of the event channel.
+    pub event_capacity: usize,
+    /// Keep the session alive across connections: after a `goAway` (once the
+    /// current turn is done) or a retriable close (network loss, 1011), open
+    /// a new connection that resumes with the latest handle. The handles stay
+    /// the same; the new connection announces itself with
+    /// `Event::SetupComplete { resumed: true, .. }`. Needs
+    /// `setup.session_resumption` so that the server sends handles.
+    pub auto_resume: bool,
+    /// Called with every event on the driver's task, before it is queued for
+    /// [`LiveEvents`] (see [`EventTap`]).
+    pub event_tap: Option<EventTap>,
+}
+
+impl ClientConfig {
+    /// A configuration with the defaults: 15 s setup timeout, 20 s connect
+    /// timeout, 60 s idle timeout, webpki + system roots, proxy from the
+    /// environment, no recording.
+    pub fn new(endpoint: Endpoint, auth: Auth, setup: Setup) -> Self {
+        Self {
+            endpoint,
+            auth,
+            setup,
+            setup_timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(20),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            tls: TlsConfig::default(),
+            proxy: ProxyConfig::default(),
+            allow_insecure_ws: false,
+            record: None,
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+            auto_resume: false,
+            event_tap: None,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Resume an earlier session: the setup carries `handle` (the latest
+    /// [`LiveSender::resumption_handle`] of the old connection). The model
+    /// must stay the same; other settings may change.
+    #[must_use]
+    pub fn resume(mut self, handle: impl Into<String>) -> Self {
+        let transparent = self
+            .setup
+            .session_resumption
+            .as_ref()
+            .and_then(|r| r.transparent);
+        self.setup.session_resumption = Some(SessionResumptionConfig {
+            handle: Some(handle.into()),
+            transparent,
+        });
+        self
+    }
+}
+
+/// How to run a session over an already open [`Connection`] (see [`start`]).
+#[derive(Debug)]
+pub struct SessionOptions {
+    /// The protocol session's configuration (setup, backend, setup timeout).
+    pub session: SessionConfig,
+    /// Bound of the event channel.
+    pub event_capacity: usize,
+    /// A recorder tap.
+    pub recorder: Option<Recorder>,
+    /// Called with every event before it is queued (see [`EventTap`]).
+    pub event_tap: Option<EventTap>,
+}
+
+impl SessionOptions {
+    /// Options with the default event capacity, no recorder and no tap.
+    pub fn new(session: SessionConfig) -> Self {
+        Self {
+            session,
+            event_capacity: DEFAULT_EVENT_CAPACITY,
+            recorder: None,
+            event_tap: None,
+        }
+    }
+}

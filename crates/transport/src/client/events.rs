@@ -1,0 +1,115 @@
+//! [`LiveEvents`] and the per-turn helper [`Turn`].
+
+use std::pin::Pin;
+
+use protocol::Event;
+use protocol::wire::InteractionStatus;
+use tokio::sync::{mpsc, watch};
+
+use super::{SessionInfo, closed_error};
+use crate::Error;
+
+/// The session's events, in order, ending with `Event::Closed`.
+#[derive(Debug)]
+pub struct LiveEvents {
+    pub(super) events: mpsc::Receiver<Event>,
+    pub(super) info: watch::Receiver<SessionInfo>,
+}
+
+impl LiveEvents {
+    /// The next event; `None` after `Event::Closed` has been returned.
+    pub async fn next(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// The events of the current model turn, like the Python SDK's
+    /// `session.receive()`: see [`Turn`].
+    pub fn next_turn(&mut self) -> Turn<'_> {
+        Turn {
+            events: self,
+            done: false,
+        }
+    }
+
+    /// Vertex's session id.
+    pub fn session_id(&self) -> Option<String> {
+        self.info.borrow().session_id.clone()
+    }
+
+    /// The latest resumable handle.
+    pub fn resumption_handle(&self) -> Option<String> {
+        self.info.borrow().resumption_handle.clone()
+    }
+
+    /// A snapshot of the session's state.
+    pub fn info(&self) -> SessionInfo {
+        self.info.borrow().clone()
+    }
+}
+
+impl futures_util::Stream for LiveEvents {
+    type Item = Event;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Event>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+/// The events of one model turn.
+#[derive(Debug)]
+pub struct Turn<'a> {
+    events: &'a mut LiveEvents,
+    done: bool,
+}
+
+impl Turn<'_> {
+    /// `Ok(Some(event))` for each event up to and including the
+    /// `Event::TurnComplete` that ends the interaction, then `Ok(None)`.
+    /// A `TurnComplete` whose status is `IN_PROGRESS` (background work on
+    /// 3.8 models) does not end it; like google-genai's `receive()`. A close before the turn
+    /// completes is `Err(Error::Closed)` with code, reason and hint.
+    /// Events after `TurnComplete` stay queued for the next turn.
+    pub async fn next(&mut self) -> Result<Option<Event>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.events.next().await {
+            Some(Event::Closed(close)) => {
+                self.done = true;
+                Err(Error::Closed(close))
+            }
+            Some(event) => {
+                if let Event::TurnComplete { status, .. } = &event {
+                    self.done = ends_interaction(status.as_ref());
+                }
+                Ok(Some(event))
+            }
+            None => {
+                self.done = true;
+                Err(closed_error(&self.events.info))
+            }
+        }
+    }
+
+    /// All events of the turn.
+    pub async fn collect(mut self) -> Result<Vec<Event>, Error> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await? {
+            events.push(event);
+        }
+        Ok(events)
+    }
+}
+
+/// Whether a `turnComplete` with this `interactionStatus` ends the
+/// interaction, as google-genai 3.x decides it: `IN_PROGRESS` (and the
+/// deprecated `REQUIRES_ACTION`) mean more output follows.
+pub(super) fn ends_interaction(status: Option<&InteractionStatus>) -> bool {
+    !matches!(
+        status,
+        Some(InteractionStatus::InProgress | InteractionStatus::RequiresAction)
+    )
+}
