@@ -85,6 +85,12 @@ pub enum CloseKind {
     SetupTimeout,
     /// Nothing received for too long (local).
     IdleTimeout,
+    /// A model turn made no progress for too long (local; see `SessionConfig::stall_timeout`).
+    Stalled,
+    /// The server's `goAway` deadline came before the running turn was complete (local).
+    GoAwayDeadline,
+    /// Resuming on a new connection failed until the budget ran out, or was impossible (local).
+    ResumeFailed,
     /// Any other code.
     Other,
 }
@@ -278,6 +284,54 @@ impl Close {
             fault: Fault::Network,
             retriable: true,
             hint: "the connection went silent; reconnect and resume with the latest handle",
+        }
+    }
+
+    /// A model turn made no progress within `after`: the client gave up on the connection.
+    pub fn stalled(after: Duration) -> Self {
+        Self {
+            code: 1006,
+            reason: format!("the model's turn made no progress for {after:?}"),
+            kind: CloseKind::Stalled,
+            fault: Fault::Server,
+            retriable: true,
+            hint: "the server stopped answering mid-turn; resume on a new connection and ask again",
+        }
+    }
+
+    /// The connection had to be left at its `goAway` deadline with a turn still running.
+    pub fn go_away_deadline(time_left: Duration) -> Self {
+        Self {
+            code: 1000,
+            reason: format!(
+                "the connection ended {time_left:?} after goAway, before the turn was complete"
+            ),
+            kind: CloseKind::GoAwayDeadline,
+            fault: Fault::None,
+            retriable: true,
+            hint: "connections last about 10 minutes; the turn goes on by asking again on a new connection",
+        }
+    }
+
+    /// Resuming after `cause` failed: `why` says how (attempts made, the last error) or why it
+    /// was impossible. Code and fault are `cause`'s, so that the session's end is classified by
+    /// what broke it.
+    pub fn resume_failed(cause: &Self, why: &str) -> Self {
+        let reason = if cause.reason.is_empty() {
+            format!("{why} (the connection had closed with {})", cause.code)
+        } else {
+            format!(
+                "{why} (the connection had closed with {}: {})",
+                cause.code, cause.reason
+            )
+        };
+        Self {
+            code: cause.code,
+            reason,
+            kind: CloseKind::ResumeFailed,
+            fault: cause.fault,
+            retriable: false,
+            hint: "the session could not be resumed; check the network and the service, then start a new session (or resume later with the latest handle)",
         }
     }
 
