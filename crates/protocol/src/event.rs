@@ -137,6 +137,42 @@ pub enum Event {
     Malformed(DecodeError),
     /// The server broke the protocol; the session goes on.
     Violation(Violation),
+    /// The model's turn was cut short: its connection ended (or the turn stalled) before the
+    /// turn was complete. Output of the cut turn that came before this event is all of it that
+    /// will come. `turns` says what happens to the user's input: each turn is either sent again
+    /// on the new connection (its new answer follows, from the start) or has to be asked again.
+    TurnCut {
+        /// Why: the close that ended the connection, or a local one
+        /// ([`CloseKind::Stalled`](crate::CloseKind::Stalled),
+        /// [`CloseKind::GoAwayDeadline`](crate::CloseKind::GoAwayDeadline)).
+        cause: Close,
+        /// The user turns the server had not answered, oldest first (empty when the cut turn
+        /// was not started by a turn the client can name, e.g. speech).
+        turns: Vec<PendingTurn>,
+    },
+    /// The connection ended and the session will resume on a new one. Drivers that resume
+    /// automatically (gemlive-transport's) emit it; a bare [`Session`](crate::Session) never does.
+    Reconnecting {
+        /// Why the connection ended.
+        cause: Close,
+        /// The attempt that starts after `delay`: 1 for the first after a connection ended.
+        attempt: u32,
+        /// How long until it starts (backoff).
+        delay: Duration,
+    },
     /// The session is over. Always the last event.
     Closed(Close),
+}
+
+/// A user turn the server had not answered when its connection ended (see [`Event::TurnCut`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingTurn {
+    /// Which one: the n-th user turn of the session (1-based), counting text turns
+    /// (`realtimeInput.text`) and `clientContent` turns with `turnComplete`, across connections.
+    pub number: u64,
+    /// What the user said.
+    pub text: String,
+    /// Sent again on the new connection: its answer follows. `false`: the application has to
+    /// ask again (resending is off, the turn was already resent too often, or the session ends).
+    pub resent: bool,
 }
