@@ -78,8 +78,8 @@ mod tls;
 mod ws;
 
 pub use client::{
-    ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents, LiveSender, SessionInfo,
-    SessionOptions, Turn, connect, start, start_resumable,
+    ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents, LiveSender, ResumePolicy,
+    SessionInfo, SessionOptions, Turn, connect, start, start_resumable,
 };
 pub use connection::{Connection, Incoming};
 pub use endpoint::{

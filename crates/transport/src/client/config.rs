@@ -5,9 +5,9 @@ use std::time::Duration;
 use protocol::SessionConfig;
 use protocol::wire::{SessionResumptionConfig, Setup};
 
-use super::EventTap;
+use super::{EventTap, ResumePolicy};
 #[cfg(doc)]
-use super::{LiveEvents, LiveSender, connect, start};
+use super::{LiveEvents, LiveSender, connect, start, start_resumable};
 #[cfg(doc)]
 use crate::Connection;
 use crate::endpoint::{Auth, Endpoint};
@@ -46,13 +46,31 @@ pub struct ClientConfig {
     pub record: Option<RecorderConfig>,
     /// Bound of the event channel.
     pub event_capacity: usize,
-    /// Keep the session alive across connections: after a `goAway` (once the
-    /// current turn is done) or a retriable close (network loss, 1011), open
-    /// a new connection that resumes with the latest handle. The handles stay
-    /// the same; the new connection announces itself with
-    /// `Event::SetupComplete { resumed: true, .. }`. Needs
-    /// `setup.session_resumption` so that the server sends handles.
+    /// Keep the session alive across connections (on by default): after a
+    /// `goAway` (once no turn is open, or shortly before its deadline), a
+    /// retriable close (network loss, 1011, 1000 from the server) or a
+    /// stalled turn, open a new connection that resumes with the latest
+    /// handle, paced by [`resume_policy`](Self::resume_policy). The new
+    /// connection announces itself with `Event::Reconnecting` and then
+    /// `Event::SetupComplete { resumed: true, .. }`. A turn the break cut
+    /// short ends with `Event::TurnCut`, which says which user turns are sent
+    /// again on the new connection (their answers follow) and which must be
+    /// asked again; commands sent meanwhile wait for the new connection.
+    ///
+    /// Resuming needs handles: when this is on, a setup without
+    /// `session_resumption` gets `sessionResumption: {}`. A connection that
+    /// breaks before the server sent a resumable handle ends the session
+    /// (a fresh session would silently lose its history): `Event::Closed`
+    /// with [`CloseKind::ResumeFailed`](protocol::CloseKind::ResumeFailed).
     pub auto_resume: bool,
+    /// Backoff, budget and resends of [`auto_resume`](Self::auto_resume).
+    pub resume_policy: ResumePolicy,
+    /// A turn without progress for this long is stalled: the connection is
+    /// left and, with [`auto_resume`](Self::auto_resume), the session resumes
+    /// and sends the turn again (see
+    /// [`SessionConfig::stall_timeout`](protocol::SessionConfig::stall_timeout);
+    /// default [`DEFAULT_STALL_TIMEOUT`](protocol::DEFAULT_STALL_TIMEOUT)).
+    pub stall_timeout: Option<Duration>,
     /// Called with every event on the driver's task, before it is queued for
     /// [`LiveEvents`] (see [`EventTap`]).
     pub event_tap: Option<EventTap>,
@@ -60,8 +78,9 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// A configuration with the defaults: 15 s setup timeout, 20 s connect
-    /// timeout, 60 s idle timeout, webpki + system roots, proxy from the
-    /// environment, no recording.
+    /// timeout, 60 s idle timeout, 45 s stall timeout, automatic resumption
+    /// with the default [`ResumePolicy`], webpki + system roots, proxy from
+    /// the environment, no recording.
     pub fn new(endpoint: Endpoint, auth: Auth, setup: Setup) -> Self {
         Self {
             endpoint,
@@ -75,7 +94,9 @@ impl ClientConfig {
             allow_insecure_ws: false,
             record: None,
             event_capacity: DEFAULT_EVENT_CAPACITY,
-            auto_resume: false,
+            auto_resume: true,
+            resume_policy: ResumePolicy::default(),
+            stall_timeout: Some(protocol::DEFAULT_STALL_TIMEOUT),
             event_tap: None,
         }
     }
@@ -111,6 +132,8 @@ pub struct SessionOptions {
     pub recorder: Option<Recorder>,
     /// Called with every event before it is queued (see [`EventTap`]).
     pub event_tap: Option<EventTap>,
+    /// How [`start_resumable`] reconnects (unused by [`start`]).
+    pub resume_policy: ResumePolicy,
 }
 
 impl SessionOptions {
@@ -121,6 +144,7 @@ impl SessionOptions {
             event_capacity: DEFAULT_EVENT_CAPACITY,
             recorder: None,
             event_tap: None,
+            resume_policy: ResumePolicy::default(),
         }
     }
 }

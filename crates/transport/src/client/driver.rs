@@ -1,14 +1,21 @@
-//! The driver task: owns the connection and the [`Session`], drains its
-//! outputs, and resumes on a new connection when the session allows it.
+//! The driver task: owns the connection and the [`Session`], drains its outputs, and resumes
+//! the session on a new connection when its connection ends in a way resuming can repair.
+//!
+//! One loop, never blocked on one thing: it delivers events, takes commands, reads the socket,
+//! waits for a reconnection or a timer, whichever comes first. While the session moves to a
+//! new connection (after a break, or to leave one the server announced the end of with
+//! `goAway`) commands wait: at most one is taken and held, so that a `close` is still seen.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-use protocol::{Close, CloseInfo, Event, Output, Session};
+use protocol::{Close, CloseInfo, Event, Output, Session, ends_interaction};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::events::ends_interaction;
+use super::resume::{Pacing, ResumePolicy, random_fraction};
 use super::sender::Command;
 use super::{EventTap, ReconnectFn, SessionInfo};
 use crate::Error;
@@ -17,27 +24,59 @@ use crate::recorder::Recorder;
 
 /// How long to wait for the server to answer our close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
-/// With a turn still running, move to a new connection this long before a
-/// goAway's deadline.
+/// With a turn still running, leave a connection this long before its goAway deadline (at
+/// most half the notice).
 const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
-/// Consecutive attempts to resume on a new connection.
-const RESUME_ATTEMPTS: u32 = 5;
-/// The first wait between resumption attempts; doubles each time.
-const RESUME_BACKOFF: Duration = Duration::from_millis(1500);
 
 pub(super) type Reply = oneshot::Sender<Result<(), Error>>;
 
+type Connecting<C> = Pin<Box<dyn Future<Output = Result<C, Error>> + Send>>;
+
 /// What woke the driver.
-enum Step {
+enum Step<C> {
     Delivered,
     EventsGone,
     Command(Option<(Command, Reply)>),
     Incoming(Result<Incoming, Error>),
+    Connected(Result<C, Error>),
     Timer,
+}
+
+/// Automatic resumption: how to open a connection, the policy, and where it stands.
+struct Resume<C> {
+    reconnect: ReconnectFn<C>,
+    policy: ResumePolicy,
+    pacing: Pacing,
+    /// The server announced the end of the current connection.
+    go_away: Option<GoAway>,
+    /// We are leaving the current connection for a goAway (its notice).
+    rotating: Option<Duration>,
+    /// The session is between connections.
+    outage: Option<Outage>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct GoAway {
+    deadline: Instant,
+    time_left: Duration,
+}
+
+/// A session between connections.
+#[derive(Debug)]
+struct Outage {
+    /// The close that ended the last working connection.
+    cause: Close,
+    since: Instant,
+    /// Connection attempts started.
+    attempts: u32,
+    /// When the next attempt starts (none while one runs).
+    next_at: Option<Instant>,
+    last_error: Option<String>,
 }
 
 pub(super) struct Driver<C> {
     conn: C,
+    conn_open: bool,
     session: Session,
     commands: mpsc::Receiver<(Command, Reply)>,
     commands_open: bool,
@@ -49,25 +88,25 @@ pub(super) struct Driver<C> {
     info: watch::Sender<SessionInfo>,
     recorder: Option<Recorder>,
     event_tap: Option<EventTap>,
-    conn_open: bool,
     close_deadline: Option<Instant>,
     wake_at: Option<Instant>,
     transport_error: Option<String>,
     abandoned: bool,
-    /// Opens a new connection for automatic resumption.
-    reconnect: Option<ReconnectFn<C>>,
     /// The application asked to close: never resume.
     user_closed: bool,
-    /// Between the decision to resume and the new connection's setupComplete.
-    resuming: bool,
-    /// The close that ended the current connection, held back while resuming.
-    held_close: Option<Close>,
-    /// Consecutive resumption attempts without a setupComplete.
-    resume_attempts: u32,
-    /// A goAway's deadline: move to a new connection once the turn is done.
-    go_away: Option<Instant>,
-    /// Model output arrived and the interaction is not complete yet.
-    turn_active: bool,
+    /// The current session got its setupComplete.
+    ready: bool,
+    /// Some connection of this session got its setupComplete.
+    ever_ready: bool,
+    /// How the session ended for good (the last event).
+    closed: Option<Close>,
+    resume: Option<Resume<C>>,
+    /// A connection attempt in flight.
+    connecting: Option<Connecting<C>>,
+    /// A command taken while the session moves to a new connection.
+    held: Option<(Command, Reply)>,
+    /// Turn numbers the last cut sends again.
+    resent: Vec<u64>,
 }
 
 impl<C: Connection> Driver<C> {
@@ -80,10 +119,11 @@ impl<C: Connection> Driver<C> {
         info: watch::Sender<SessionInfo>,
         recorder: Option<Recorder>,
         event_tap: Option<EventTap>,
-        reconnect: Option<ReconnectFn<C>>,
+        reconnect: Option<(ReconnectFn<C>, ResumePolicy)>,
     ) -> Self {
         Self {
             conn,
+            conn_open: true,
             session,
             commands,
             commands_open: true,
@@ -93,59 +133,68 @@ impl<C: Connection> Driver<C> {
             info,
             recorder,
             event_tap,
-            conn_open: true,
             close_deadline: None,
             wake_at: None,
             transport_error: None,
             abandoned: false,
-            reconnect,
             user_closed: false,
-            resuming: false,
-            held_close: None,
-            resume_attempts: 0,
-            go_away: None,
-            turn_active: false,
+            ready: false,
+            ever_ready: false,
+            closed: None,
+            resume: reconnect.map(|(reconnect, policy)| Resume {
+                reconnect,
+                policy,
+                pacing: Pacing::default(),
+                go_away: None,
+                rotating: None,
+                outage: None,
+            }),
+            connecting: None,
+            held: None,
+            resent: Vec::new(),
         }
     }
 
     pub(super) async fn run(mut self) {
         loop {
             self.drain().await;
-            if let Some(close) = self.held_close.take() {
-                self.resume(close).await;
-                continue;
-            }
             self.publish();
-            if self.session.is_closed() && (self.pending.is_empty() || !self.events_open) {
+            if self.closed.is_some() && (self.pending.is_empty() || !self.events_open) {
                 break;
             }
             if !self.events_open && !self.commands_open && !self.abandoned {
                 // Nobody is listening or sending any more: end the session.
                 self.abandoned = true;
                 self.user_closed = true;
-                self.session.close(Instant::now().into_std());
-                continue;
-            }
-            let go_away_at = self.go_away.map(|deadline| {
-                if self.turn_active {
-                    deadline.checked_sub(GO_AWAY_MARGIN).unwrap_or(deadline)
+                if self.moving() {
+                    self.end_move(Close::from_wire(1000, ""));
                 } else {
-                    Instant::now()
+                    self.session.close(Instant::now().into_std());
                 }
-            });
-            if go_away_at.is_some_and(|at| at <= Instant::now()) {
-                // Leave this connection before the server ends it; the
-                // answering close resumes on a new one.
-                self.go_away = None;
-                self.resuming = true;
-                self.session.close(Instant::now().into_std());
                 continue;
             }
-            let wake = [self.wake_at, self.close_deadline, go_away_at]
+            if !self.moving()
+                && let Some((command, reply)) = self.held.take()
+            {
+                self.apply(command, reply).await;
+                continue;
+            }
+            let rotate_at = self.rotation_at();
+            if rotate_at.is_some_and(|at| at <= Instant::now()) {
+                self.rotate();
+                continue;
+            }
+            let attempt_at = self
+                .resume
+                .as_ref()
+                .and_then(|r| r.outage.as_ref())
+                .and_then(|o| o.next_at);
+            let wake = [self.wake_at, self.close_deadline, rotate_at, attempt_at]
                 .into_iter()
                 .flatten()
                 .min();
             let read_socket = self.conn_open && self.pending.is_empty();
+            let take_commands = self.commands_open && self.held.is_none();
             let step = tokio::select! {
                 permit = self.events.reserve(), if self.events_open && !self.pending.is_empty() => {
                     match permit {
@@ -158,8 +207,9 @@ impl<C: Connection> Driver<C> {
                         Err(_) => Step::EventsGone,
                     }
                 }
-                command = self.commands.recv(), if self.commands_open && !self.resuming => Step::Command(command),
+                command = self.commands.recv(), if take_commands => Step::Command(command),
                 incoming = self.conn.recv(), if read_socket => Step::Incoming(incoming),
+                conn = finish_opt(&mut self.connecting), if self.connecting.is_some() => Step::Connected(conn),
                 () = sleep_until_opt(wake) => Step::Timer,
             };
             match step {
@@ -168,9 +218,16 @@ impl<C: Connection> Driver<C> {
                     self.events_open = false;
                     self.pending.clear();
                 }
-                Step::Command(Some((command, reply))) => self.apply(command, reply).await,
+                Step::Command(Some((command, reply))) => {
+                    if self.moving() {
+                        self.hold(command, reply);
+                    } else {
+                        self.apply(command, reply).await;
+                    }
+                }
                 Step::Command(None) => self.commands_open = false,
                 Step::Incoming(incoming) => self.on_incoming(incoming),
+                Step::Connected(conn) => self.on_connected(conn),
                 Step::Timer => self.on_timer(),
             }
         }
@@ -195,18 +252,9 @@ impl<C: Connection> Driver<C> {
                         self.lost(&e);
                     }
                 }
+                Output::Event(Event::Closed(close)) => self.on_closed(close).await,
                 Output::Event(event) => {
                     self.observe(&event);
-                    if let Event::Closed(close) = &event
-                        && self.may_resume(close)
-                    {
-                        self.resuming = true;
-                        self.held_close = Some(close.clone());
-                        continue;
-                    }
-                    if matches!(event, Event::Closed(_)) {
-                        self.resuming = false;
-                    }
                     self.deliver(event);
                 }
                 Output::Close => {
@@ -229,11 +277,7 @@ impl<C: Connection> Driver<C> {
 
     /// Brings [`SessionInfo`] up to date; allocates only when something changed.
     fn publish(&self) {
-        let closed = if self.resuming || self.held_close.is_some() {
-            None
-        } else {
-            self.session.close_reason()
-        };
+        let closed = self.closed.as_ref();
         let session_id = self.session.session_id();
         let handle = self.session.resumption_handle();
         let go_away_deadline = self.session.go_away_deadline();
@@ -267,7 +311,12 @@ impl<C: Connection> Driver<C> {
     }
 
     async fn apply(&mut self, command: Command, reply: Reply) {
+        if let Some(close) = &self.closed {
+            let _ = reply.send(Err(Error::Closed(close.clone())));
+            return;
+        }
         self.transport_error = None;
+        let turns_before = self.session.turns_sent();
         let s = &mut self.session;
         let result = match command {
             Command::Text(text) => s.send_text(&text),
@@ -289,97 +338,283 @@ impl<C: Connection> Driver<C> {
                 Ok(())
             }
         };
+        // A turn starts its stall clock now.
+        self.session.handle_timeout(Instant::now().into_std());
         let result = result.map_err(Error::from);
         // Hand the frame to the connection before answering, so that
         // `send_*().await` means "on the wire" and applies backpressure.
         self.drain().await;
+        let turn = self.session.turns_sent();
         let result = match (result, self.transport_error.take()) {
+            // The frame died with the connection, and the session sends it again on the next.
+            (Ok(()), Some(_)) if turn > turns_before && self.resent.contains(&turn) => Ok(()),
             (Ok(()), Some(reason)) => Err(Error::ConnectionLost(reason)),
             (result, _) => result,
         };
         let _ = reply.send(result);
     }
 
+    /// Keeps a command that came while the session moves to a new connection; a close ends the
+    /// move (and the session) at once.
+    fn hold(&mut self, command: Command, reply: Reply) {
+        if !matches!(command, Command::Close) {
+            self.held = Some((command, reply));
+            return;
+        }
+        self.user_closed = true;
+        if self.resume.as_ref().is_some_and(|r| r.outage.is_some()) {
+            self.end_move(Close::from_wire(1000, ""));
+        }
+        // Leaving for a goAway: the answering close now ends the session.
+        let _ = reply.send(Ok(()));
+    }
+
     /// Tracks what automatic resumption needs to know about the session.
     fn observe(&mut self, event: &Event) {
+        let now = Instant::now();
         match event {
             Event::SetupComplete { .. } => {
-                self.resuming = false;
-                self.resume_attempts = 0;
+                self.ready = true;
+                self.ever_ready = true;
+                if let Some(r) = &mut self.resume {
+                    r.pacing.ready(now);
+                    r.outage = None;
+                }
             }
-            Event::GoAway { deadline, .. }
-                if self.reconnect.is_some()
+            Event::GoAway {
+                deadline,
+                time_left,
+            } => {
+                if let Some(r) = &mut self.resume
                     && !self.user_closed
-                    && self.session.resumption_handle().is_some() =>
-            {
-                self.go_away = Some(Instant::from_std(*deadline));
+                {
+                    r.go_away = Some(GoAway {
+                        deadline: Instant::from_std(*deadline),
+                        time_left: *time_left,
+                    });
+                }
             }
             Event::TurnComplete { status, .. } if ends_interaction(status.as_ref()) => {
-                self.turn_active = false;
+                if let Some(r) = &mut self.resume {
+                    r.pacing.progress();
+                }
             }
-            Event::Text { .. }
-            | Event::Audio { .. }
-            | Event::InlineData { .. }
-            | Event::OutputTranscript { .. }
-            | Event::ToolCall { .. } => self.turn_active = true,
             _ => {}
         }
     }
 
-    /// Whether a close can be repaired by resuming on a new connection.
-    fn may_resume(&self, close: &Close) -> bool {
-        self.reconnect.is_some()
-            && !self.user_closed
-            && close.retriable
-            && self.session.resumption_handle().is_some()
+    /// Whether the session is moving to a new connection (commands wait meanwhile).
+    fn moving(&self) -> bool {
+        self.resume
+            .as_ref()
+            .is_some_and(|r| r.outage.is_some() || r.rotating.is_some())
     }
 
-    /// Opens a new connection and resumes the session on it; after
-    /// [`RESUME_ATTEMPTS`] failures the held close ends the session.
-    async fn resume(&mut self, close: Close) {
-        self.conn.shutdown().await;
-        self.conn_open = false;
-        self.go_away = None;
-        self.turn_active = false;
-        while self.resume_attempts < RESUME_ATTEMPTS {
-            if self.resume_attempts > 0 {
-                // Google refuses a resume while the old connection is still
-                // half-open (1011); give it a moment, then back off.
-                let delay = RESUME_BACKOFF * 2u32.pow(self.resume_attempts - 1);
-                tokio::time::sleep(delay).await;
-            }
-            self.resume_attempts += 1;
-            let next = match self.session.next_connection(Instant::now().into_std()) {
-                Ok(next) => next,
-                Err(e) => {
-                    tracing::warn!("cannot resume: {e}");
-                    break;
-                }
-            };
-            let Some(reconnect) = self.reconnect.as_mut() else {
-                break;
-            };
-            match reconnect().await {
-                Ok(conn) => {
-                    tracing::debug!(
-                        attempt = self.resume_attempts,
-                        "resuming on a new connection after {}",
-                        close
-                    );
-                    self.conn = conn;
-                    self.session = next;
-                    self.conn_open = true;
-                    self.close_deadline = None;
-                    return;
-                }
-                Err(e) => tracing::warn!(
-                    attempt = self.resume_attempts,
-                    "reconnecting to resume failed: {e}"
-                ),
+    /// When to leave the current connection for a goAway: once no turn is open (but not sooner
+    /// than a new connection would be paced), or shortly before the deadline.
+    fn rotation_at(&self) -> Option<Instant> {
+        let r = self.resume.as_ref()?;
+        let go_away = r.go_away?;
+        if r.rotating.is_some() || r.outage.is_some() || !self.conn_open {
+            return None;
+        }
+        let margin = GO_AWAY_MARGIN.min(go_away.time_left / 2);
+        let latest = go_away
+            .deadline
+            .checked_sub(margin)
+            .unwrap_or(go_away.deadline);
+        if self.session.turn_open() {
+            return Some(latest);
+        }
+        Some(
+            r.pacing
+                .earliest_rotation(Instant::now(), &r.policy)
+                .min(latest),
+        )
+    }
+
+    /// Leaves the current connection for a goAway; the answering close resumes on a new one.
+    fn rotate(&mut self) {
+        if let Some(r) = &mut self.resume
+            && let Some(go_away) = r.go_away.take()
+        {
+            r.rotating = Some(go_away.time_left);
+            self.session.close(Instant::now().into_std());
+        }
+    }
+
+    /// The session ended on its connection: resume on a new one, or end it for good.
+    async fn on_closed(&mut self, close: Close) {
+        let now = Instant::now();
+        let planned = self.resume.as_mut().and_then(|r| r.rotating.take());
+        let was_ready = std::mem::take(&mut self.ready);
+        let resume = self.may_resume(&close);
+        if let Some(r) = &mut self.resume {
+            r.go_away = None;
+            if was_ready {
+                r.pacing.ended(now, planned.is_some(), &r.policy);
+            } else if r.outage.is_some() {
+                r.pacing.failed();
             }
         }
-        // Give up: the session ends with the close that started it all.
-        self.resuming = false;
+        if !self.user_closed {
+            let limit = match (&resume, &self.resume) {
+                (Ok(()), Some(r)) => r.policy.resend_limit,
+                _ => 0,
+            };
+            if let Some(Event::TurnCut { cause, turns }) = self.session.cut_turn(limit) {
+                let cause = planned.map_or(cause, Close::go_away_deadline);
+                self.resent = turns
+                    .iter()
+                    .filter(|t| t.resent)
+                    .map(|t| t.number)
+                    .collect();
+                self.deliver(Event::TurnCut { cause, turns });
+            }
+        }
+        match resume {
+            Ok(()) => {
+                // Google refuses a resume while the old connection is still open.
+                if self.conn_open {
+                    self.conn_open = false;
+                    self.conn.shutdown().await;
+                }
+                self.close_deadline = None;
+                let Some(r) = &mut self.resume else { return };
+                match &mut r.outage {
+                    Some(outage) => outage.last_error = Some(close.to_string()),
+                    None => {
+                        r.outage = Some(Outage {
+                            cause: close,
+                            since: now,
+                            attempts: 0,
+                            next_at: None,
+                            last_error: None,
+                        });
+                    }
+                }
+                self.schedule(now, planned.is_some());
+            }
+            Err(end) => {
+                if let Some(r) = &mut self.resume {
+                    r.outage = None;
+                }
+                self.finish(end);
+            }
+        }
+    }
+
+    /// Whether `close` can be repaired by resuming on a new connection; otherwise the close
+    /// that ends the session.
+    fn may_resume(&self, close: &Close) -> Result<(), Close> {
+        if self.resume.is_none() || self.user_closed || !close.retriable || !self.ever_ready {
+            return Err(close.clone());
+        }
+        if self.session.resumption_handle().is_none() {
+            // Never a fresh session in place of the old one: its history would be gone.
+            return Err(Close::resume_failed(
+                close,
+                "not resumed: the server had sent no resumable handle yet",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Plans the next connection attempt of the outage, or gives up.
+    fn schedule(&mut self, now: Instant, planned: bool) {
+        let Some(r) = &mut self.resume else { return };
+        let Some(outage) = &mut r.outage else { return };
+        let elapsed = now.saturating_duration_since(outage.since);
+        if r.pacing.failures() >= r.policy.max_attempts || elapsed >= r.policy.max_outage {
+            let why = format!(
+                "gave up resuming after {} attempt{} in {:.1} s{}",
+                outage.attempts,
+                if outage.attempts == 1 { "" } else { "s" },
+                elapsed.as_secs_f64(),
+                outage
+                    .last_error
+                    .as_ref()
+                    .map(|e| format!("; the last one: {e}"))
+                    .unwrap_or_default()
+            );
+            let close = Close::resume_failed(&outage.cause, &why);
+            self.end_move(close);
+            return;
+        }
+        let delay = if planned && outage.attempts == 0 {
+            // A rotation was already paced.
+            Duration::ZERO
+        } else {
+            r.policy
+                .jittered(r.pacing.level(), random_fraction())
+                .min(r.policy.max_outage - elapsed)
+        };
+        outage.next_at = Some(now + delay);
+        let event = Event::Reconnecting {
+            cause: outage.cause.clone(),
+            attempt: outage.attempts + 1,
+            delay,
+        };
+        tracing::debug!(
+            attempt = outage.attempts + 1,
+            ?delay,
+            "resuming after {}",
+            outage.cause
+        );
+        self.deliver(event);
+    }
+
+    fn start_attempt(&mut self) {
+        let Some(r) = &mut self.resume else { return };
+        let Some(outage) = &mut r.outage else { return };
+        outage.next_at = None;
+        outage.attempts += 1;
+        self.connecting = Some((r.reconnect)());
+    }
+
+    fn on_connected(&mut self, conn: Result<C, Error>) {
+        self.connecting = None;
+        let now = Instant::now();
+        let attempt = conn.and_then(|conn| {
+            let next = self.session.next_connection(now.into_std())?;
+            Ok((conn, next))
+        });
+        match attempt {
+            Ok((conn, next)) => {
+                self.conn = conn;
+                self.conn_open = true;
+                self.session = next;
+                self.close_deadline = None;
+            }
+            Err(e) => {
+                tracing::debug!("reconnecting to resume failed: {e}");
+                if let Some(r) = &mut self.resume {
+                    r.pacing.failed();
+                    if let Some(outage) = &mut r.outage {
+                        outage.last_error = Some(e.to_string());
+                    }
+                }
+                self.schedule(now, false);
+            }
+        }
+    }
+
+    /// Ends a move to a new connection and the session with it.
+    fn end_move(&mut self, close: Close) {
+        self.connecting = None;
+        if let Some(r) = &mut self.resume {
+            r.outage = None;
+            r.rotating = None;
+        }
+        self.finish(close);
+    }
+
+    /// The session is over: `close` is its last event.
+    fn finish(&mut self, close: Close) {
+        if let Some((_, reply)) = self.held.take() {
+            let _ = reply.send(Err(Error::Closed(close.clone())));
+        }
+        self.closed = Some(close.clone());
         self.deliver(Event::Closed(close));
     }
 
@@ -434,6 +669,16 @@ impl<C: Connection> Driver<C> {
             self.session.handle_close(Some(close), now.into_std());
             return;
         }
+        let attempt_due = self
+            .resume
+            .as_ref()
+            .and_then(|r| r.outage.as_ref())
+            .and_then(|o| o.next_at)
+            .is_some_and(|at| now >= at);
+        if attempt_due {
+            self.start_attempt();
+            return;
+        }
         if let Some(recorder) = &mut self.recorder {
             recorder.tick();
         }
@@ -467,6 +712,13 @@ impl<C: Connection> Driver<C> {
 async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn finish_opt<F: Future + Unpin>(future: &mut Option<F>) -> F::Output {
+    match future {
+        Some(f) => f.await,
         None => std::future::pending().await,
     }
 }

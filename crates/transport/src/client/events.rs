@@ -2,8 +2,7 @@
 
 use std::pin::Pin;
 
-use protocol::Event;
-use protocol::wire::InteractionStatus;
+use protocol::{Event, ends_interaction};
 use tokio::sync::{mpsc, watch};
 
 use super::{SessionInfo, closed_error};
@@ -28,6 +27,7 @@ impl LiveEvents {
         Turn {
             events: self,
             done: false,
+            generated: false,
         }
     }
 
@@ -63,15 +63,25 @@ impl futures_util::Stream for LiveEvents {
 pub struct Turn<'a> {
     events: &'a mut LiveEvents,
     done: bool,
+    /// `generationComplete` came: the answer is whole.
+    generated: bool,
 }
 
 impl Turn<'_> {
     /// `Ok(Some(event))` for each event up to and including the
     /// `Event::TurnComplete` that ends the interaction, then `Ok(None)`.
     /// A `TurnComplete` whose status is `IN_PROGRESS` (background work on
-    /// 3.8 models) does not end it; like google-genai's `receive()`. A close before the turn
-    /// completes is `Err(Error::Closed)` with code, reason and hint.
+    /// 3.8 models) does not end it; like google-genai's `receive()`.
     /// Events after `TurnComplete` stay queued for the next turn.
+    ///
+    /// It always ends. When the connection ends mid-turn:
+    /// - the turn was sent again on a new connection ([`Event::TurnCut`]
+    ///   whose first turn is `resent`): the `TurnCut` is yielded (what came
+    ///   before it is superseded) and the new answer follows in this turn;
+    /// - the answer was already whole (after `GenerationComplete`): the
+    ///   `TurnCut` is the turn's last event;
+    /// - otherwise `Err(Error::TurnCut)`: ask again (the session may go on), or
+    ///   `Err(Error::Closed)` with code, reason and hint when the session ended.
     pub async fn next(&mut self) -> Result<Option<Event>, Error> {
         if self.done {
             return Ok(None);
@@ -81,9 +91,22 @@ impl Turn<'_> {
                 self.done = true;
                 Err(Error::Closed(close))
             }
+            Some(Event::TurnCut { cause, turns }) => {
+                if self.generated {
+                    self.done = true;
+                } else if !turns.first().is_some_and(|t| t.resent) {
+                    self.done = true;
+                    return Err(Error::TurnCut { cause, turns });
+                }
+                Ok(Some(Event::TurnCut { cause, turns }))
+            }
             Some(event) => {
-                if let Event::TurnComplete { status, .. } = &event {
-                    self.done = ends_interaction(status.as_ref());
+                match &event {
+                    Event::TurnComplete { status, .. } => {
+                        self.done = ends_interaction(status.as_ref());
+                    }
+                    Event::GenerationComplete => self.generated = true,
+                    _ => {}
                 }
                 Ok(Some(event))
             }
@@ -102,14 +125,4 @@ impl Turn<'_> {
         }
         Ok(events)
     }
-}
-
-/// Whether a `turnComplete` with this `interactionStatus` ends the
-/// interaction, as google-genai 3.x decides it: `IN_PROGRESS` (and the
-/// deprecated `REQUIRES_ACTION`) mean more output follows.
-pub(super) fn ends_interaction(status: Option<&InteractionStatus>) -> bool {
-    !matches!(
-        status,
-        Some(InteractionStatus::InProgress | InteractionStatus::RequiresAction)
-    )
 }

@@ -21,6 +21,7 @@
 mod config;
 mod driver;
 mod events;
+mod resume;
 mod sender;
 mod tap;
 
@@ -33,6 +34,7 @@ use tokio::time::Instant;
 
 pub use config::{ClientConfig, DEFAULT_EVENT_CAPACITY, SessionOptions};
 pub use events::{LiveEvents, Turn};
+pub use resume::ResumePolicy;
 pub use sender::LiveSender;
 pub use tap::EventTap;
 
@@ -91,11 +93,15 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
     let headers = config.auth.headers()?;
     let mut setup = config.setup;
     setup.model = config.endpoint.model_name(&setup.model)?;
+    if config.auto_resume {
+        ask_for_handles(&mut setup);
+    }
 
     let session = SessionConfig {
         setup,
         backend: config.endpoint.backend(),
         setup_timeout: config.setup_timeout,
+        stall_timeout: config.stall_timeout,
     };
     // Refuse a setup the session would refuse before any traffic.
     drop(Session::new(session.clone(), Instant::now().into_std())?);
@@ -125,6 +131,7 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         event_capacity: config.event_capacity,
         recorder,
         event_tap: config.event_tap,
+        resume_policy: config.resume_policy,
     };
     if config.auto_resume {
         let reconnect = move || {
@@ -162,9 +169,11 @@ pub async fn start<C: Connection>(
 }
 
 /// Like [`start`], and when the connection ends in a way that resumption
-/// can repair (a `goAway`, a network loss, a retriable server close) and the
-/// server gave a resumable handle, `reconnect` opens a new connection and
-/// the session resumes on it (see [`ClientConfig::auto_resume`]).
+/// can repair (a `goAway`, a network loss, a retriable server close, a
+/// stalled turn) and the server gave a resumable handle, `reconnect` opens a
+/// new connection and the session resumes on it, paced by
+/// [`SessionOptions::resume_policy`] (see [`ClientConfig::auto_resume`]).
+/// The setup asks for handles (`sessionResumption: {}`) if it did not.
 pub async fn start_resumable<C, F, Fut>(
     conn: C,
     options: SessionOptions,
@@ -179,14 +188,25 @@ where
     launch(conn, options, Some(reconnect)).await
 }
 
+/// Resuming needs handles, which the server sends when the setup has `sessionResumption`
+/// (`{}` starts a resumable session; Google accepts it on every current Live model).
+fn ask_for_handles(setup: &mut protocol::wire::Setup) {
+    setup
+        .session_resumption
+        .get_or_insert_with(Default::default);
+}
+
 type ReconnectFn<C> =
     Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Result<C, Error>> + Send>> + Send>;
 
 async fn launch<C: Connection>(
     conn: C,
-    options: SessionOptions,
+    mut options: SessionOptions,
     reconnect: Option<ReconnectFn<C>>,
 ) -> Result<(LiveSender, LiveEvents), Error> {
+    if reconnect.is_some() {
+        ask_for_handles(&mut options.session.setup);
+    }
     let session = Session::new(options.session, Instant::now().into_std())?;
     let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
     let (event_tx, mut event_rx) = mpsc::channel(options.event_capacity.max(1));
@@ -199,7 +219,7 @@ async fn launch<C: Connection>(
         info_tx,
         options.recorder,
         options.event_tap,
-        reconnect,
+        reconnect.map(|r| (r, options.resume_policy)),
     );
     tokio::spawn(driver.run());
 
