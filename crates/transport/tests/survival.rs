@@ -386,3 +386,56 @@ async fn a_whole_answer_cut_before_its_turn_complete_ends_the_turn_without_error
     }
     assert_eq!(kinds, ["Hi!", "generationComplete", "cut []"]);
 }
+
+/// A turn sent as the connection drops is never lost silently: whether the driver saw the drop
+/// first (the command waits for the new connection) or the send failed (the turn is sent
+/// again), the send succeeds and the turn reaches the new connection, once.
+#[tokio::test(start_paused = true)]
+async fn a_turn_sent_as_the_connection_drops_reaches_the_next_one() {
+    let (sender, mut events, mut peers) = session(options()).await;
+    let peer1 = peers.recv().await.unwrap();
+    drop(peer1);
+    let s = sender.clone();
+    let sent = tokio::spawn(async move { s.send_text("still there?").await });
+    let mut peer2 = handshake(peers.recv().await.unwrap(), true).await;
+    sent.await.unwrap().expect("sent or sent again");
+    assert_eq!(
+        next_text(&mut peer2).await,
+        json!({"realtimeInput": {"text": "still there?"}})
+    );
+    answer(&peer2, &["Yes."]).await;
+    let (text, _) = read_turn(&mut events).await.expect("answered");
+    assert_eq!(text, "Yes.");
+    sender.close().await.unwrap();
+    assert!(
+        matches!(peer2.recv().await, Some(ClientFrame::Close(_))),
+        "nothing was sent twice"
+    );
+}
+
+/// The outage budget holds even when an attempt never finishes (a connect that hangs).
+#[tokio::test(start_paused = true)]
+async fn an_attempt_that_hangs_does_not_outlast_the_budget() {
+    let (conn, peer) = pair(16);
+    let server = tokio::spawn(handshake(peer, true));
+    let reconnect = std::future::pending::<Result<MemoryConnection, Error>>;
+    let (_sender, mut events) = start_resumable(conn, options(), reconnect).await.unwrap();
+    let started = Instant::now();
+    drop(server.await.unwrap());
+    let close = loop {
+        match events.next().await {
+            Some(Event::Closed(close)) => break close,
+            Some(_) => {}
+            None => panic!("no Closed"),
+        }
+    };
+    assert_eq!(started.elapsed(), Duration::from_secs(120));
+    assert_eq!(close.kind, CloseKind::ResumeFailed);
+    assert!(
+        close
+            .reason
+            .starts_with("gave up resuming after 1 attempt in 120.0 s"),
+        "{}",
+        close.reason
+    );
+}

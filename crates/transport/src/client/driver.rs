@@ -184,15 +184,23 @@ impl<C: Connection> Driver<C> {
                 self.rotate();
                 continue;
             }
-            let attempt_at = self
+            let (attempt_at, outage_end) = self
                 .resume
                 .as_ref()
-                .and_then(|r| r.outage.as_ref())
-                .and_then(|o| o.next_at);
-            let wake = [self.wake_at, self.close_deadline, rotate_at, attempt_at]
-                .into_iter()
-                .flatten()
-                .min();
+                .and_then(|r| Some((r.outage.as_ref()?, r.policy.max_outage)))
+                .map_or((None, None), |(o, budget)| {
+                    (o.next_at, o.since.checked_add(budget))
+                });
+            let wake = [
+                self.wake_at,
+                self.close_deadline,
+                rotate_at,
+                attempt_at,
+                outage_end,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let read_socket = self.conn_open && self.pending.is_empty();
             let take_commands = self.commands_open && self.held.is_none();
             let step = tokio::select! {
@@ -525,30 +533,19 @@ impl<C: Connection> Driver<C> {
         let Some(r) = &mut self.resume else { return };
         let Some(outage) = &mut r.outage else { return };
         let elapsed = now.saturating_duration_since(outage.since);
-        if r.pacing.failures() >= r.policy.max_attempts || elapsed >= r.policy.max_outage {
-            let why = format!(
-                "gave up resuming after {} attempt{} in {:.1} s{}",
-                outage.attempts,
-                if outage.attempts == 1 { "" } else { "s" },
-                elapsed.as_secs_f64(),
-                outage
-                    .last_error
-                    .as_ref()
-                    .map(|e| format!("; the last one: {e}"))
-                    .unwrap_or_default()
-            );
-            let close = Close::resume_failed(&outage.cause, &why);
-            self.end_move(close);
-            return;
-        }
         let delay = if planned && outage.attempts == 0 {
             // A rotation was already paced.
             Duration::ZERO
         } else {
-            r.policy
-                .jittered(r.pacing.level(), random_fraction())
-                .min(r.policy.max_outage - elapsed)
+            r.policy.jittered(r.pacing.level(), random_fraction())
         };
+        // No attempt that could not start within the budget.
+        if r.pacing.failures() >= r.policy.max_attempts
+            || elapsed.saturating_add(delay) >= r.policy.max_outage
+        {
+            self.give_up(now);
+            return;
+        }
         outage.next_at = Some(now + delay);
         let event = Event::Reconnecting {
             cause: outage.cause.clone(),
@@ -597,6 +594,26 @@ impl<C: Connection> Driver<C> {
                 self.schedule(now, false);
             }
         }
+    }
+
+    /// The outage outlasted the policy's budget: the session ends with a close that says so.
+    fn give_up(&mut self, now: Instant) {
+        let Some(outage) = self.resume.as_ref().and_then(|r| r.outage.as_ref()) else {
+            return;
+        };
+        let why = format!(
+            "gave up resuming after {} attempt{} in {:.1} s{}",
+            outage.attempts,
+            if outage.attempts == 1 { "" } else { "s" },
+            now.saturating_duration_since(outage.since).as_secs_f64(),
+            outage
+                .last_error
+                .as_ref()
+                .map(|e| format!("; the last one: {e}"))
+                .unwrap_or_default()
+        );
+        let close = Close::resume_failed(&outage.cause, &why);
+        self.end_move(close);
     }
 
     /// Ends a move to a new connection and the session with it.
@@ -669,15 +686,18 @@ impl<C: Connection> Driver<C> {
             self.session.handle_close(Some(close), now.into_std());
             return;
         }
-        let attempt_due = self
-            .resume
-            .as_ref()
-            .and_then(|r| r.outage.as_ref())
-            .and_then(|o| o.next_at)
-            .is_some_and(|at| now >= at);
-        if attempt_due {
-            self.start_attempt();
-            return;
+        if let Some(r) = &self.resume
+            && let Some(outage) = &r.outage
+        {
+            if now.saturating_duration_since(outage.since) >= r.policy.max_outage {
+                // An attempt still in flight is abandoned.
+                self.give_up(now);
+                return;
+            }
+            if outage.next_at.is_some_and(|at| now >= at) {
+                self.start_attempt();
+                return;
+            }
         }
         if let Some(recorder) = &mut self.recorder {
             recorder.tick();

@@ -174,6 +174,62 @@ pub async fn start<C: Connection>(
 /// new connection and the session resumes on it, paced by
 /// [`SessionOptions::resume_policy`] (see [`ClientConfig::auto_resume`]).
 /// The setup asks for handles (`sessionResumption: {}`) if it did not.
+///
+/// Here the first connection drops in the middle of an answer; the turn is
+/// sent again on the second one and completes there:
+///
+/// ```
+/// use gemlive_transport::memory::pair;
+/// use gemlive_transport::protocol::{Event, SessionConfig, wire::Setup};
+/// use gemlive_transport::{Error, SessionOptions, start_resumable};
+/// use serde_json::json;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Error> {
+/// let (conn, mut first) = pair(16);
+/// let (spare, mut second) = pair(16);
+/// let mut spare = Some(spare);
+/// let reconnect = move || {
+///     let conn = spare.take().ok_or_else(|| Error::ConnectionLost("no more".into()));
+///     std::future::ready(conn)
+/// };
+/// tokio::spawn(async move {
+///     first.recv_json().await; // the setup
+///     first.send_json(&json!({"setupComplete": {}})).await;
+///     first.send_json(&json!({"sessionResumptionUpdate": {"newHandle": "h1", "resumable": true}})).await;
+///     first.recv_json().await; // "Tell me a joke"
+///     first.send_json(&json!({"serverContent": {"modelTurn": {"parts": [{"text": "A man"}]}}})).await;
+///     drop(first); // the network fails mid-answer
+///     let setup = second.recv_json().await.unwrap();
+///     assert_eq!(setup["setup"]["sessionResumption"]["handle"], "h1");
+///     second.send_json(&json!({"setupComplete": {}})).await;
+///     let again = second.recv_json().await.unwrap();
+///     assert_eq!(again["realtimeInput"]["text"], "Tell me a joke");
+///     second.send_json(&json!({"serverContent": {"modelTurn": {"parts": [{"text": "Knock knock."}]}}})).await;
+///     second.send_json(&json!({"serverContent": {"turnComplete": true}})).await;
+///     second.recv().await; // until the client closes
+/// });
+///
+/// let options = SessionOptions::new(SessionConfig::new(Setup::new("models/gemini-3.1-flash-live-preview")));
+/// let (sender, mut events) = start_resumable(conn, options, reconnect).await?;
+/// sender.send_text("Tell me a joke").await?;
+/// let mut answer = String::new();
+/// let mut turn = events.next_turn();
+/// while let Some(event) = turn.next().await? {
+///     match event {
+///         Event::Text { text, .. } => answer.push_str(&text),
+///         // What came before is superseded: the turn was sent again.
+///         Event::TurnCut { turns, .. } => {
+///             assert!(turns[0].resent);
+///             answer.clear();
+///         }
+///         _ => {}
+///     }
+/// }
+/// assert_eq!(answer, "Knock knock.");
+/// sender.close().await?;
+/// # Ok(()) }
+/// ```
 pub async fn start_resumable<C, F, Fut>(
     conn: C,
     options: SessionOptions,

@@ -22,8 +22,9 @@ use super::ClientConfig;
 ///
 /// The client gives up (the session ends with a `Closed` of kind
 /// [`CloseKind::ResumeFailed`](protocol::CloseKind::ResumeFailed)) after `max_attempts`
-/// consecutive failures (attempts that fail and young connections that break) or when the
-/// session has been without a working connection for `max_outage`.
+/// consecutive failures (attempts that fail and young connections that break), or when the
+/// session would be without a working connection for `max_outage` (an attempt that could not
+/// start within it is not made; one still running at its end is abandoned).
 ///
 /// ```
 /// use std::time::Duration;
