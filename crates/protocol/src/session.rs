@@ -68,7 +68,9 @@ pub struct SessionConfig {
     /// `generationComplete` (Google may hold `turnComplete` back for the length of the audio) and
     /// while the model works in the background (`turnComplete` with `IN_PROGRESS`,
     /// `waitingForInput`). Speech does not start the clock (the server decides whether it was a
-    /// turn); the reply's first output does. `None` disables the check.
+    /// turn); the reply's first output does. A text turn the model chooses not to answer
+    /// (possible with proactive audio) looks like a stall too: it is sent again at most the
+    /// driver's resend limit, then reported. `None` disables the check.
     pub stall_timeout: Option<Duration>,
 }
 

@@ -439,3 +439,30 @@ async fn an_attempt_that_hangs_does_not_outlast_the_budget() {
         close.reason
     );
 }
+
+/// Without a handle to resume with, a goAway is no reason to leave a working connection early.
+#[tokio::test(start_paused = true)]
+async fn without_a_handle_a_go_away_does_not_end_the_connection_early() {
+    let (conn, peer) = pair(16);
+    let server = tokio::spawn(handshake(peer, false));
+    let reconnect = std::future::pending::<Result<MemoryConnection, Error>>;
+    let (sender, mut events) = start_resumable(conn, options(), reconnect).await.unwrap();
+    let mut peer = server.await.unwrap();
+    peer.send_json(&json!({"goAway": {"timeLeft": "10s"}}))
+        .await;
+    assert!(matches!(events.next().await, Some(Event::GoAway { .. })));
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    sender.send_text("still here").await.unwrap();
+    assert_eq!(
+        next_text(&mut peer).await["realtimeInput"]["text"],
+        "still here"
+    );
+    answer(&peer, &["Yes."]).await;
+    let (text, _) = read_turn(&mut events).await.unwrap();
+    assert_eq!(text, "Yes.");
+    peer.close(1000, "").await;
+    let Some(Event::Closed(close)) = events.next().await else {
+        panic!("closed")
+    };
+    assert_eq!(close.kind, CloseKind::ResumeFailed, "{close}");
+}

@@ -423,7 +423,12 @@ impl<C: Connection> Driver<C> {
     fn rotation_at(&self) -> Option<Instant> {
         let r = self.resume.as_ref()?;
         let go_away = r.go_away?;
-        if r.rotating.is_some() || r.outage.is_some() || !self.conn_open {
+        if r.rotating.is_some()
+            || r.outage.is_some()
+            || !self.conn_open
+            || self.session.resumption_handle().is_none()
+        {
+            // Without a handle, leaving would end the session: stay until the server ends it.
             return None;
         }
         let margin = GO_AWAY_MARGIN.min(go_away.time_left / 2);
