@@ -441,6 +441,15 @@ struct FaultReport {
     elapsed: Duration,
 }
 
+impl FaultReport {
+    fn cut(&mut self, cause: &protocol::Close, turns: &[protocol::PendingTurn]) {
+        for t in turns {
+            let kinds = self.cuts.entry(t.number).or_default();
+            kinds.push(format!("{:?}", cause.kind));
+        }
+    }
+}
+
 const FAULT_TURNS: [&str; 3] = ["hello", "what is 2+2", "tell me a joke"];
 
 /// Runs one `tests/faults/*.json` scenario: an emulator with the scenario's options and script,
@@ -508,13 +517,7 @@ async fn run_fault_scenario(path: &std::path::Path) -> (FaultReport, serde_json:
                 Ok(Some(Event::OutputTranscript { text, .. })) => transcript.push_str(&text),
                 Ok(Some(Event::TurnCut { cause, turns })) => {
                     transcript.clear();
-                    for t in turns {
-                        report
-                            .cuts
-                            .entry(t.number)
-                            .or_default()
-                            .push(format!("{:?}", cause.kind));
-                    }
+                    report.cut(&cause, &turns);
                 }
                 Ok(Some(Event::Reconnecting { attempt: 1, .. })) => report.reconnections += 1,
                 Ok(Some(Event::Malformed(_))) => report.malformed += 1,
@@ -528,13 +531,7 @@ async fn run_fault_scenario(path: &std::path::Path) -> (FaultReport, serde_json:
                     break Outcome::Completed;
                 }
                 Err(transport::Error::TurnCut { cause, turns }) => {
-                    for t in turns {
-                        report
-                            .cuts
-                            .entry(t.number)
-                            .or_default()
-                            .push(format!("{:?}", cause.kind));
-                    }
+                    report.cut(&cause, &turns);
                     break Outcome::AskedAgain;
                 }
                 Err(transport::Error::Closed(_)) => break Outcome::SessionEnded,
