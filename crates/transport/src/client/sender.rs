@@ -24,7 +24,12 @@ pub(super) enum Command {
 
 /// Sends to the session. Cheap to clone; every clone talks to the same
 /// driver, from any task. Each method resolves once its frame has been
-/// handed to the connection (or with the reason it could not be).
+/// handed to the connection (or with the reason it could not be). While the
+/// session moves to a new connection (automatic resumption), commands wait
+/// for it; a text turn whose frame died with the old connection resolves
+/// `Ok` because it is sent again on the new one (see `Event::TurnCut`), while
+/// other frames lost that way (audio, video) resolve with
+/// [`Error::ConnectionLost`].
 #[derive(Clone, Debug)]
 pub struct LiveSender {
     pub(super) commands: mpsc::Sender<(Command, oneshot::Sender<Result<(), Error>>)>,
