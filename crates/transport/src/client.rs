@@ -393,14 +393,14 @@ async fn launch<C: Connection>(
 
     // The first event is setupComplete or the close that replaced it
     // (including the session's own setup timeout).
-    loop {
+    let resumed = loop {
         match event_rx.recv().await {
-            Some(Event::SetupComplete { .. }) => break,
+            Some(Event::SetupComplete { resumed, .. }) => break resumed,
             Some(Event::Closed(close)) => return Err(Error::Closed(close)),
             Some(other) => tracing::warn!("before setupComplete: {other:?}"),
             None => return Err(closed_error(&info_rx)),
         }
-    }
+    };
     Ok((
         LiveSender {
             commands: command_tx,
@@ -409,6 +409,7 @@ async fn launch<C: Connection>(
         LiveEvents {
             events: event_rx,
             info: info_rx,
+            resumed,
         },
     ))
 }
@@ -572,6 +573,7 @@ impl LiveSender {
 pub struct LiveEvents {
     events: mpsc::Receiver<Event>,
     info: watch::Receiver<SessionInfo>,
+    resumed: bool,
 }
 
 impl LiveEvents {
@@ -602,6 +604,15 @@ impl LiveEvents {
     /// A snapshot of the session's state.
     pub fn info(&self) -> SessionInfo {
         self.info.borrow().clone()
+    }
+
+    /// Whether the first connection resumed an earlier session: its setup
+    /// carried a handle ([`ClientConfig::resume`]) and the server accepted
+    /// it with `setupComplete` (a handle it does not accept closes the
+    /// connection instead). That `setupComplete` is consumed by [`connect`];
+    /// later ones (automatic resumption) arrive as events.
+    pub fn resumed(&self) -> bool {
+        self.resumed
     }
 }
 
