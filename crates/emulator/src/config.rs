@@ -49,6 +49,11 @@ pub struct EmulatorConfig {
     pub bind: SocketAddr,
     /// The one API key accepted (`x-goog-api-key` / `?key=` / Vertex `Bearer`). `None` accepts any non-empty key.
     pub api_key: Option<String>,
+    /// Admit Live connections and token requests that carry no credential at all, as if they had a
+    /// valid key (a credential that is present is still checked; the ephemeral-token method still
+    /// wants its token). For an emulator that only its own process uses, such as the `gemlive`
+    /// crate's `Client::emulator()`. Default `false`: like Google, no credential closes with 1008.
+    pub anonymous: bool,
     /// Output pacing factor: `1.0` streams audio in real time, `10.0` ten times faster.
     /// `f64::INFINITY` disables pacing entirely. Must be greater than zero.
     pub speed: f64,
@@ -90,6 +95,7 @@ impl Default for EmulatorConfig {
         Self {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             api_key: None,
+            anonymous: false,
             speed: 1.0,
             audio_chunk: DEFAULT_AUDIO_CHUNK,
             strict_models: false,
@@ -114,6 +120,7 @@ impl fmt::Debug for EmulatorConfig {
         f.debug_struct("EmulatorConfig")
             .field("bind", &self.bind)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("anonymous", &self.anonymous)
             .field("speed", &self.speed)
             .field("audio_chunk", &self.audio_chunk)
             .field("strict_models", &self.strict_models)
