@@ -140,6 +140,30 @@ impl fmt::Debug for EmulatorConfig {
     }
 }
 
+/// The variable [`speed_from_env`] reads.
+pub const SPEED_ENV: &str = "GEMLIVE_EMULATOR_SPEED";
+
+/// A pacing factor as people write it: a number, `0` meaning no pacing at all
+/// (`f64::INFINITY` for [`EmulatorConfig::speed`]).
+pub fn parse_speed(text: &str) -> Result<f64, crate::Error> {
+    let bad = || crate::Error::Config(format!("speed {text:?} is not a number of 0 or more"));
+    let v: f64 = text.trim().parse().map_err(|_| bad())?;
+    if !(v >= 0.0 && v.is_finite()) {
+        return Err(bad());
+    }
+    Ok(if v == 0.0 { f64::INFINITY } else { v })
+}
+
+/// The pacing factor from `GEMLIVE_EMULATOR_SPEED` ([`parse_speed`]), `1.0` (real time, like
+/// the service) when it is not set. Built-in emulators honour it so that tests can run them
+/// unpaced.
+pub fn speed_from_env() -> Result<f64, crate::Error> {
+    match std::env::var(SPEED_ENV) {
+        Err(_) => Ok(1.0),
+        Ok(v) => parse_speed(&v).map_err(|e| crate::Error::Config(format!("{SPEED_ENV}: {e}"))),
+    }
+}
+
 impl EmulatorConfig {
     /// Scales an emulated duration (audio playback, generation delays) by [`speed`](Self::speed).
     pub(crate) fn paced(&self, d: Duration) -> Duration {
@@ -233,5 +257,13 @@ mod tests {
         assert!(paced(1e-300, Duration::from_secs(5)) > Duration::from_secs(1_000_000));
         let now = std::time::Instant::now();
         assert!(later(now, Duration::MAX) > now);
+    }
+
+    #[test]
+    fn speeds_parse_with_zero_for_unpaced() {
+        assert_eq!(parse_speed("0").unwrap(), f64::INFINITY);
+        assert_eq!(parse_speed(" 2.5 ").unwrap(), 2.5);
+        assert!(parse_speed("-1").is_err() && parse_speed("fast").is_err());
+        assert!(parse_speed("inf").is_err() && parse_speed("NaN").is_err());
     }
 }
