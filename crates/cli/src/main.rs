@@ -81,7 +81,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
     let mut config = emulator::EmulatorConfig {
         bind: SocketAddr::new(args.bind, args.port),
         api_key: args.api_key,
-        speed: backend::parse_speed(&args.speed.to_string())
+        speed: emulator::parse_speed(&args.speed.to_string())
             .map_err(|e| exit::Usage(format!("--speed: {e}")))?,
         strict_models: args.strict_models,
         voice: match args.voice {
