@@ -8,10 +8,10 @@ use std::sync::Arc;
 use protocol::Backend;
 use transport::{ApiVersion, Auth, Endpoint, Secret, VertexApiVersion};
 
+use crate::Result;
 use crate::config::IntoLiveConfig;
 use crate::session::Session;
 use crate::tokens::Tokens;
-use crate::{Error, Result};
 
 /// A future returned by a [`TokenProvider`].
 pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret>> + Send + 'a>>;
@@ -221,7 +221,7 @@ impl Client {
                 eprintln!("gemlive: talking to the Gemini API (key from the environment)");
                 Ok(client)
             }
-            Err(Error::MissingApiKey) => {
+            Err(crate::Error::MissingApiKey) => {
                 let client = Self::emulator().await?;
                 eprintln!(
                     "gemlive: no GEMINI_API_KEY set: talking to the built-in emulator ({}), not to Gemini",
