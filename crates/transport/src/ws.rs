@@ -190,7 +190,7 @@ impl WsConnection {
 /// the proxy the options select, then TLS for the secure schemes. Shared by the WebSocket
 /// connection and [`crate::http`].
 pub(crate) async fn open_stream(url: &Url, options: &WsOptions) -> Result<MaybeTls, Error> {
-let shown = redact_url(url);
+    let shown = redact_url(url);
     let secure = match url.scheme() {
         "wss" | "https" => true,
         "ws" | "http" => false,
