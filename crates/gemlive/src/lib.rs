@@ -93,6 +93,11 @@ pub use emulator;
 pub use protocol;
 pub use transport;
 
+/// The crate README's snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// What a Live application needs, in one import: `use gemlive::prelude::*;`.
 pub mod prelude {
     #[cfg(feature = "audio")]
