@@ -18,8 +18,8 @@ pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret>> + Send + 
 
 /// A source of OAuth2 access tokens for Vertex AI (`Authorization: Bearer`), asked before each
 /// connection so that an expired token is replaced. It should cache tokens until shortly before
-/// they expire. [`StaticToken`] holds one fixed token; with the `vertex` feature,
-/// `gemlive::vertex::Adc` gets them from Application Default Credentials.
+/// they expire. [`StaticToken`] holds one fixed token; implement it over your credentials
+/// library (e.g. Application Default Credentials) for tokens that refresh.
 pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A valid access token.
     fn access_token(&self) -> TokenFuture<'_>;
@@ -145,8 +145,8 @@ impl Client {
     }
 
     /// Vertex AI in `project` and `location` (`us-central1`, `europe-west4`, `global`, ...),
-    /// with access tokens from `tokens`: a [`StaticToken`], your own [`TokenProvider`], or with the
-    /// `vertex` feature Application Default Credentials (`gemlive::vertex::Adc`).
+    /// with access tokens from `tokens`: a [`StaticToken`] or your own [`TokenProvider`], asked
+    /// before every connection.
     pub fn vertex(
         project: impl Into<String>,
         location: impl Into<String>,

@@ -33,8 +33,7 @@
 //!
 //! * [`Client::new`] / [`Client::from_env`]: the Gemini API with an API key.
 //! * [`Client::ephemeral`]: an ephemeral token minted with [`Client::tokens`].
-//! * [`Client::vertex`]: Vertex AI with refreshable access tokens ([`TokenProvider`]; with the
-//!   `vertex` feature, Application Default Credentials).
+//! * [`Client::vertex`]: Vertex AI with refreshable access tokens ([`TokenProvider`]).
 //! * [`Client::emulator`] (feature `emulator`): the built-in emulator, in process, no key, no
 //!   network. [`Client::from_env_or_emulator`] picks the Gemini API when a key is set and says
 //!   which it chose: the crate's examples use it, so they run on a fresh clone.
@@ -45,7 +44,6 @@
 //! * `audio` (default): [`Wav`] and [`audio`] (WAV sources and sinks, resampling, pacing).
 //! * `device`: microphone and speaker (`audio::device`, cpal; ALSA headers on Linux).
 //! * `emulator`: [`Client::emulator`] and the [`emulator`] crate.
-//! * `vertex`: Application Default Credentials for Vertex AI (`vertex::Adc`).
 //!
 //! # Layers
 //!
