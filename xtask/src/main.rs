@@ -3,6 +3,7 @@
 //!
 //! - `cargo xtask ci`: fmt check, clippy with `-D warnings`, all tests, fixture replay,
 //!   conformance, and the audio device tests when the machine can build them.
+//! - `cargo xtask package`: `cargo package` of every library crate, verified.
 //! - `cargo xtask replay`: replays `fixtures/*.jsonl` against their reviewed snapshots.
 //! - `cargo xtask conformance [DIR]`: checks the recorded sessions in `DIR/sessions`
 //!   (default `../shared/conformance`).
@@ -16,6 +17,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod package;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -24,6 +27,7 @@ fn main() -> Result<()> {
         Some("ci") => ci(&root),
         Some("replay") => replay(),
         Some("bench") => bench(&args[1..]),
+        Some("package") => package::package(),
         Some("conformance") => conformance(
             args.get(1)
                 .map(PathBuf::from)
@@ -31,7 +35,7 @@ fn main() -> Result<()> {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | replay | conformance [DIR] | bench [--test] [ARGS]>"
+                "usage: cargo xtask <ci | replay | package | conformance [DIR] | bench [--test] [ARGS]>"
             );
             std::process::exit(2);
         }
@@ -77,6 +81,7 @@ fn ci(root: &Path) -> Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     replay()?;
+    package::package()?;
     conformance(root.join("../shared/conformance"))?;
     // Benchmarks are not timed tests: CI checks that they build and run once.
     bench(&["--test".to_owned()])?;

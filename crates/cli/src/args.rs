@@ -38,6 +38,9 @@ pub(crate) enum Command {
     },
     /// List the Live models gemlive knows, with what they support.
     Models,
+    /// Ephemeral tokens: short-lived credentials for clients that must not hold the API key.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -255,6 +258,40 @@ pub(crate) struct SetupArgs {
 pub(crate) enum Sensitivity {
     Low,
     High,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Mint a token with GEMINI_API_KEY and print it (`auth_tokens/...`).
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenCreateArgs {
+    /// Sessions the token may start (0: any number; resuming does not count).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) uses: u32,
+    /// Minutes until the token's sessions end (at most 20 hours).
+    #[arg(long, default_value_t = 30)]
+    pub(crate) expire_minutes: u64,
+    /// Seconds within which a new session must start.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) new_session_seconds: u64,
+    /// Lock the token's sessions to this model (and to --config's setup).
+    #[arg(long)]
+    pub(crate) model: Option<String>,
+    /// The setup to lock, as the Python SDK's config JSON (needs --model).
+    #[arg(long, value_name = "FILE", requires = "model")]
+    pub(crate) config: Option<PathBuf>,
+    /// Fields the client may not change besides those --config sets (repeatable).
+    #[arg(long, value_name = "FIELD", requires = "model")]
+    pub(crate) lock: Vec<String>,
+    /// A Gemini-compatible server (e.g. a `gemlive emulator`) instead of Google.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: Option<String>,
+    /// Print the token as one JSON line.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -27,7 +27,7 @@ impl Backend {
         };
         if args.emulator {
             let config = emulator::EmulatorConfig {
-                speed: emulator_speed()?,
+                speed: emulator::speed_from_env()?,
                 // Sessions outlive this process, so that `--resume` works in the next one.
                 state_file: crate::state::dir().map(|d| d.join("emulator-sessions.json")),
                 ..emulator::EmulatorConfig::default()
@@ -126,24 +126,6 @@ fn with_version(endpoint: Endpoint, version: ApiVersion) -> Endpoint {
         Endpoint::Custom { base_url, .. } => Endpoint::Custom { base_url, version },
         other => other,
     }
-}
-
-/// The built-in emulator paces audio in real time, like the service; `GEMLIVE_EMULATOR_SPEED`
-/// changes the factor (`0` = as fast as possible), e.g. for tests.
-fn emulator_speed() -> Result<f64> {
-    match std::env::var("GEMLIVE_EMULATOR_SPEED") {
-        Err(_) => Ok(1.0),
-        Ok(v) => {
-            parse_speed(&v).with_context(|| format!("GEMLIVE_EMULATOR_SPEED={v:?} is not a number"))
-        }
-    }
-}
-
-/// A pacing factor: `0` means no pacing.
-pub(crate) fn parse_speed(text: &str) -> Result<f64> {
-    let v: f64 = text.trim().parse()?;
-    anyhow::ensure!(v >= 0.0 && v.is_finite(), "the speed must be 0 or more");
-    Ok(if v == 0.0 { f64::INFINITY } else { v })
 }
 
 fn is_loopback(url: &str) -> bool {

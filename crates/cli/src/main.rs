@@ -10,6 +10,7 @@ mod output;
 mod setup;
 mod state;
 mod talk;
+mod token;
 mod tools;
 
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
-use crate::args::{Cli, Command, EmulatorArgs, VoiceArg};
+use crate::args::{Cli, Command, EmulatorArgs, TokenCommand, VoiceArg};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -61,6 +62,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Devices => talk::list_devices(),
         Command::Emulator(args) => run_emulator(args).await,
         Command::Replay { file } => replay(&file),
+        Command::Token(TokenCommand::Create(args)) => token::create(args).await,
         Command::Models => {
             models();
             Ok(())
@@ -81,7 +83,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
     let mut config = emulator::EmulatorConfig {
         bind: SocketAddr::new(args.bind, args.port),
         api_key: args.api_key,
-        speed: backend::parse_speed(&args.speed.to_string())
+        speed: emulator::parse_speed(&args.speed.to_string())
             .map_err(|e| exit::Usage(format!("--speed: {e}")))?,
         strict_models: args.strict_models,
         voice: match args.voice {

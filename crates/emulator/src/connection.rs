@@ -275,7 +275,13 @@ impl Connection {
         if live > self.shared.config.max_sessions {
             return Err(Close::quota().into());
         }
-        let identity = authenticate(req, &self.endpoint, self.shared.config.api_key.as_deref())?;
+        let config = &self.shared.config;
+        let identity = authenticate(
+            req,
+            &self.endpoint,
+            config.api_key.as_deref(),
+            config.anonymous,
+        )?;
         canonical(first)?;
         // Valid JSON from here on; the raw form keeps the client's key spellings for Google-style reasons.
         let mut raw: Value =
@@ -761,9 +767,14 @@ impl Connection {
                 match frame {
                     Recv::Frame(bytes) => {
                         self.recorder.frame(Direction::Client, &bytes);
-                        let api_key = self.shared.config.api_key.as_deref();
+                        let config = &self.shared.config;
                         if received == 0
-                            && let Err(close) = authenticate(req, &self.endpoint, api_key)
+                            && let Err(close) = authenticate(
+                                req,
+                                &self.endpoint,
+                                config.api_key.as_deref(),
+                                config.anonymous,
+                            )
                         {
                             self.close(&close).await;
                             return Ok(());

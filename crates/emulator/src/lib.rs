@@ -48,7 +48,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use close::fit_close_reason;
-pub use config::{EmulatorConfig, TlsConfig, Voice};
+pub use config::{EmulatorConfig, SPEED_ENV, TlsConfig, Voice, parse_speed, speed_from_env};
 pub use replay::Replay;
 pub use script::Script;
 pub use server::Emulator;

@@ -236,7 +236,8 @@ async fn mint_token(
         .map(str::to_owned);
     let key_ok = key
         .as_deref()
-        .is_some_and(|k| !k.is_empty() && shared.config.api_key.as_deref().is_none_or(|c| c == k));
+        .is_some_and(|k| !k.is_empty() && shared.config.api_key.as_deref().is_none_or(|c| c == k))
+        || (shared.config.anonymous && crate::auth::is_anonymous(req));
     if !key_ok {
         let (status, msg) = match key {
             None => (

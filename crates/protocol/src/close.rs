@@ -157,7 +157,7 @@ impl Close {
                 CloseKind::UnknownField,
                 Fault::Client,
                 false,
-                "a field is not supported by this model, backend or API version; remove it (proactivity and affective dialog need --api-version v1alpha; `transparent` is Vertex-only)",
+                "a field is not supported by this model, backend or API version; remove it (proactivity and affective dialog need API version v1alpha; `transparent` is Vertex-only)",
             ),
             1007 if r.contains("api key") => (
                 CloseKind::InvalidApiKey,
@@ -190,7 +190,7 @@ impl Close {
                     CloseKind::ModelNotFound,
                     Fault::Client,
                     false,
-                    "the model does not exist for this API version or does not support Live; pick a Live model (e.g. gemini-3.1-flash-live-preview) or another --api-version",
+                    "the model does not exist for this API version or does not support Live; pick a Live model (e.g. gemini-3.1-flash-live-preview) or another API version (v1beta, v1alpha)",
                 )
             }
             1008 if r.contains("unregistered callers") => (
@@ -406,5 +406,39 @@ mod tests {
         assert!(Close::from_wire(1011, reasons::INTERNAL).retriable);
         assert!(!Close::from_wire(1007, reasons::INVALID_ARGUMENT).retriable);
         assert!(Close::from_wire(1008, "x").to_string().contains("hint:"));
+    }
+
+    #[test]
+    fn hints_name_no_command_line_flag() {
+        let reasons = [
+            (1000, ""),
+            (1001, ""),
+            (1006, ""),
+            (1007, "Unknown name \"x\" at 'setup'"),
+            (1007, reasons::API_KEY_INVALID),
+            (1007, reasons::MALFORMED_AUTH_TOKEN),
+            (1007, reasons::LOCATION_NOT_SUPPORTED),
+            (1007, reasons::INVALID_ARGUMENT),
+            (1008, "models/x is not found for API version v1beta"),
+            (1008, reasons::UNREGISTERED_CALLER),
+            (1008, reasons::NOT_IMPLEMENTED),
+            (1008, "x"),
+            (1011, reasons::QUOTA_EXCEEDED),
+            (1011, reasons::DEADLINE_EXPIRED),
+            (1011, reasons::UNAVAILABLE),
+            (1011, reasons::INTERNAL),
+            (1012, ""),
+            (4000, ""),
+        ];
+        let closes = reasons
+            .iter()
+            .map(|(code, reason)| Close::from_wire(*code, reason))
+            .chain([
+                Close::setup_timeout(Duration::from_secs(1)),
+                Close::idle_timeout(Duration::from_secs(1)),
+            ]);
+        for close in closes {
+            assert!(!close.hint.contains("--"), "{}", close.hint);
+        }
     }
 }

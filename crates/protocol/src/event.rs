@@ -36,6 +36,8 @@ pub enum Event {
     Audio {
         /// The samples.
         data: Bytes,
+        /// The MIME type as the server sent it, e.g. `audio/pcm;rate=24000`.
+        mime_type: String,
         /// Sample rate from the MIME type (24 kHz when the MIME type does not say).
         sample_rate: u32,
         /// The `now` passed with the frame that carried it: when it came off the socket, for
@@ -175,4 +177,44 @@ pub struct PendingTurn {
     /// Sent again on the new connection: its answer follows. `false`: the application has to
     /// ask again (resending is off, the turn was already resent too often, or the session ends).
     pub resent: bool,
+}
+
+impl Event {
+    /// The words of the model's answer in this event: model text that is not a thought summary
+    /// ([`Event::Text`]), or the transcript of its speech ([`Event::OutputTranscript`], when
+    /// output transcription is on). `None` for every other event.
+    ///
+    /// ```
+    /// use gemlive_protocol::Event;
+    /// let event = Event::OutputTranscript { text: "Hello".into(), finished: false };
+    /// assert_eq!(event.text(), Some("Hello"));
+    /// let thought = Event::Text { text: "hmm".into(), thought: true };
+    /// assert_eq!(thought.text(), None);
+    /// ```
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text {
+                text,
+                thought: false,
+            }
+            | Self::OutputTranscript { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The PCM16 LE bytes of an [`Event::Audio`], like the Python SDK's `response.data`.
+    pub fn audio(&self) -> Option<&Bytes> {
+        match self {
+            Self::Audio { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+
+    /// The MIME type of an [`Event::Audio`] (`audio/pcm;rate=24000`).
+    pub fn audio_mime_type(&self) -> Option<&str> {
+        match self {
+            Self::Audio { mime_type, .. } => Some(mime_type),
+            _ => None,
+        }
+    }
 }

@@ -922,6 +922,7 @@ impl Session {
                         let sample_rate = pcm_rate(&blob.mime_type).unwrap_or(OUTPUT_SAMPLE_RATE);
                         self.event(Event::Audio {
                             data,
+                            mime_type: blob.mime_type,
                             sample_rate,
                             received: now,
                         });

@@ -78,6 +78,7 @@ mod client;
 mod connection;
 mod endpoint;
 mod error;
+mod http;
 pub mod memory;
 mod proxy;
 mod recorder;
@@ -94,6 +95,7 @@ pub use endpoint::{
     API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, VertexApiVersion, is_loopback_host,
 };
 pub use error::Error;
+pub use http::{HttpResponse, post_json};
 pub use protocol;
 pub use proxy::{ProxyConfig, ProxyError};
 pub use recorder::{AudioPolicy, Recorder, RecorderConfig};

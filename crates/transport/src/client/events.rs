@@ -13,6 +13,7 @@ use crate::Error;
 pub struct LiveEvents {
     pub(super) events: mpsc::Receiver<Event>,
     pub(super) info: watch::Receiver<SessionInfo>,
+    pub(super) resumed: bool,
 }
 
 impl LiveEvents {
@@ -44,6 +45,15 @@ impl LiveEvents {
     /// A snapshot of the session's state.
     pub fn info(&self) -> SessionInfo {
         self.info.borrow().clone()
+    }
+
+    /// Whether the first connection resumed an earlier session: its setup
+    /// carried a handle ([`ClientConfig::resume`](super::ClientConfig::resume)) and the server
+    /// accepted it with `setupComplete` (a handle it does not accept closes the
+    /// connection instead). That `setupComplete` is consumed by [`connect`](super::connect);
+    /// later ones (automatic resumption) arrive as events.
+    pub fn resumed(&self) -> bool {
+        self.resumed
     }
 }
 

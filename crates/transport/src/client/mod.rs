@@ -281,14 +281,14 @@ async fn launch<C: Connection>(
 
     // The first event is setupComplete or the close that replaced it
     // (including the session's own setup timeout).
-    loop {
+    let resumed = loop {
         match event_rx.recv().await {
-            Some(Event::SetupComplete { .. }) => break,
+            Some(Event::SetupComplete { resumed, .. }) => break resumed,
             Some(Event::Closed(close)) => return Err(Error::Closed(close)),
             Some(other) => tracing::warn!("before setupComplete: {other:?}"),
             None => return Err(closed_error(&info_rx)),
         }
-    }
+    };
     Ok((
         LiveSender {
             commands: command_tx,
@@ -297,6 +297,7 @@ async fn launch<C: Connection>(
         LiveEvents {
             events: event_rx,
             info: info_rx,
+            resumed,
         },
     ))
 }
