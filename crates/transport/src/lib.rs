@@ -79,7 +79,7 @@ mod ws;
 
 pub use client::{
     ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents, LiveSender, SessionInfo,
-    SessionOptions, Turn, connect, start, start_resumable,
+    SessionOptions, Turn, WeakLiveSender, connect, start, start_resumable,
 };
 pub use connection::{Connection, Incoming};
 pub use endpoint::{
