@@ -107,17 +107,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("gemlive-tools-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let marker = dir.join("late");
-        let slow = Tool::command(
-            "slow",
-            "",
-            format!("sleep 1; touch {}", marker.display()),
-        );
+        let slow = Tool::command("slow", "", format!("sleep 1; touch {}", marker.display()));
         let running = tokio::spawn(call(&slow, json!({})));
         tokio::time::sleep(Duration::from_millis(300)).await;
         running.abort();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let survived = marker.exists();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(!survived, "the command must be killed when its call is dropped");
+        assert!(
+            !survived,
+            "the command must be killed when its call is dropped"
+        );
     }
 }

@@ -416,9 +416,9 @@ impl Run {
         let sender = self.sender.upgrade().ok_or(Unsent::SessionOver)?;
         match sender.send_tool_response(vec![response]).await {
             Ok(()) => Ok(()),
-            Err(transport::Error::Protocol(protocol::Error::Misuse(
-                Misuse::UnknownToolCall(_),
-            ))) => Err(Unsent::NotPending),
+            Err(transport::Error::Protocol(protocol::Error::Misuse(Misuse::UnknownToolCall(
+                _,
+            )))) => Err(Unsent::NotPending),
             Err(_) if sender.is_closed() => Err(Unsent::SessionOver),
             Err(e) => Err(Unsent::Error(e.to_string())),
         }
@@ -450,7 +450,11 @@ impl Run {
 }
 
 /// Runs a tool's handler with its timeout.
-async fn execute(entry: &Entry, args: Option<Value>, context: CallContext) -> Result<Value, ToolError> {
+async fn execute(
+    entry: &Entry,
+    args: Option<Value>,
+    context: CallContext,
+) -> Result<Value, ToolError> {
     let args = match args {
         Some(Value::Null) | None => json!({}),
         Some(a) => a,

@@ -270,8 +270,8 @@ impl McpServer {
                         .map_err(|_| failed(format!("header {name}: invalid value")))?;
                     custom.insert(name, value);
                 }
-                let config =
-                    StreamableHttpClientTransportConfig::with_uri(url.as_str()).custom_headers(custom);
+                let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                    .custom_headers(custom);
                 let transport = StreamableHttpClientTransport::with_client(http, config);
                 client
                     .serve(transport)
@@ -291,9 +291,10 @@ impl fmt::Debug for McpServer {
                 .field("program", program)
                 .field("args", args)
                 .field("env", &env.iter().map(|(k, _)| k).collect::<Vec<_>>()),
-            Target::Http { url, headers, .. } => d
-                .field("url", url)
-                .field("headers", &headers.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+            Target::Http { url, headers, .. } => d.field("url", url).field(
+                "headers",
+                &headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ),
         };
         d.field("call_timeout", &self.call_timeout).finish()
     }
@@ -363,7 +364,10 @@ impl Handler for McpTool {
                     let why = format!("it stopped while running {tool}{}", tail(&server.stderr));
                     let why = server.stopped.get_or_init(|| why);
                     tracing::warn!(server = %server.name, "MCP server gone: {why}");
-                    Err(ToolError(format!("the MCP server {:?} failed: {why}", server.name)))
+                    Err(ToolError(format!(
+                        "the MCP server {:?} failed: {why}",
+                        server.name
+                    )))
                 }
                 Err(e) => Err(ToolError(format!("{tool} failed: {e}"))),
             }
@@ -394,11 +398,13 @@ fn tool_result(result: &Value) -> Result<Value, ToolError> {
             text
         }));
     }
-    Ok(match result.get("structuredContent").filter(|v| !v.is_null()) {
-        Some(structured) if text.is_empty() => json!({"output": structured}),
-        Some(structured) => json!({"output": structured, "text": text}),
-        None => json!({"output": text}),
-    })
+    Ok(
+        match result.get("structuredContent").filter(|v| !v.is_null()) {
+            Some(structured) if text.is_empty() => json!({"output": structured}),
+            Some(structured) => json!({"output": structured, "text": text}),
+            None => json!({"output": text}),
+        },
+    )
 }
 
 fn block_text(block: &Value) -> Option<String> {
@@ -498,14 +504,29 @@ mod tests {
             name("npx -y @modelcontextprotocol/server-everything"),
             "server-everything"
         );
-        assert_eq!(name("uvx mcp-server-time --local-timezone UTC"), "mcp-server-time");
+        assert_eq!(
+            name("uvx mcp-server-time --local-timezone UTC"),
+            "mcp-server-time"
+        );
         assert_eq!(name("python3 -m my_server"), "my_server");
         assert_eq!(name("python3 'tests/servers/faulty.py'"), "faulty");
-        assert_eq!(name("/usr/bin/mcp-server-everything stdio"), "mcp-server-everything");
+        assert_eq!(
+            name("/usr/bin/mcp-server-everything stdio"),
+            "mcp-server-everything"
+        );
         assert_eq!(name("npx pkg@1.2.3"), "pkg");
-        assert_eq!(McpServer::http("https://tools.example.com/mcp").name(), "tools.example.com");
-        assert!(matches!(McpServer::command("  "), Err(McpError::Command(_))));
-        assert!(matches!(McpServer::command("a 'b"), Err(McpError::Command(_))));
+        assert_eq!(
+            McpServer::http("https://tools.example.com/mcp").name(),
+            "tools.example.com"
+        );
+        assert!(matches!(
+            McpServer::command("  "),
+            Err(McpError::Command(_))
+        ));
+        assert!(matches!(
+            McpServer::command("a 'b"),
+            Err(McpError::Command(_))
+        ));
         let debug = format!(
             "{:?}",
             McpServer::http("http://h/mcp").header("Authorization", "Bearer s3cret")
@@ -525,7 +546,8 @@ mod tests {
         );
         let error = json!({"content": [{"type": "text", "text": "bad zone"}], "isError": true});
         assert_eq!(tool_result(&error).unwrap_err().0, "bad zone");
-        let image = json!({"content": [{"type": "image", "mimeType": "image/png", "data": "AAAA"}]});
+        let image =
+            json!({"content": [{"type": "image", "mimeType": "image/png", "data": "AAAA"}]});
         assert_eq!(
             tool_result(&image).unwrap(),
             json!({"output": "[image image/png, 4 bytes of base64]"})

@@ -291,7 +291,10 @@ mod tests {
             "NON_BLOCKING"
         );
         let err = declared(&tools, "gemini-3.1-flash-live-preview").unwrap_err();
-        assert!(err.to_string().contains("does not support NON_BLOCKING"), "{err}");
+        assert!(
+            err.to_string().contains("does not support NON_BLOCKING"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -324,7 +327,10 @@ mod tests {
         }]);
         let d = tools.declare(&mut setup, Backend::GeminiApi).unwrap();
         let names: Vec<&str> = d.declarations().iter().map(|d| d.name.as_str()).collect();
-        assert_eq!(names, ["echo", "everything_echo", "other_echo", "files_read"]);
+        assert_eq!(
+            names,
+            ["echo", "everything_echo", "other_echo", "files_read"]
+        );
         assert_eq!(setup.tools.as_ref().unwrap().len(), 2);
         let plan = d.plan();
         assert!(plan.by_name.contains_key("mine") && plan.foreign.contains("by_hand"));
@@ -348,8 +354,7 @@ mod tests {
             json!({"type": "OBJECT", "properties": {"x": {"type": "INTEGER"}}})
         );
         assert_eq!(
-            declared(&tools.parameters_json_schema(true), "gemini-3.8-live").unwrap()[0]
-                ["parametersJsonSchema"],
+            declared(&tools.parameters_json_schema(true), "gemini-3.8-live").unwrap()[0]["parametersJsonSchema"],
             object
         );
     }

@@ -150,7 +150,9 @@ impl<'a> Converter<'a> {
 
     fn all_of(&mut self, parts: &'a [Value], map: &'a Map<String, Value>) -> Schema {
         let mut converted = parts.iter().map(|p| self.convert(p));
-        let mut schema = converted.next().unwrap_or_else(|| typed(SchemaType::Object));
+        let mut schema = converted
+            .next()
+            .unwrap_or_else(|| typed(SchemaType::Object));
         for part in converted {
             merge_object(&mut schema, part);
         }
@@ -357,7 +359,9 @@ fn merge_object(into: &mut Schema, from: Schema) {
         into.r#type = from.r#type;
     }
     if let Some(props) = from.properties {
-        into.properties.get_or_insert_with(BTreeMap::new).extend(props);
+        into.properties
+            .get_or_insert_with(BTreeMap::new)
+            .extend(props);
     }
     if let Some(required) = from.required {
         let list = into.required.get_or_insert_with(Vec::new);
@@ -420,7 +424,9 @@ mod tests {
         );
         assert_eq!(live(json!(true)), json!({"type": "STRING"}));
         assert_eq!(
-            live(json!({"type": "array", "items": {"type": "number", "format": "double"}, "minItems": 1})),
+            live(
+                json!({"type": "array", "items": {"type": "number", "format": "double"}, "minItems": 1})
+            ),
             json!({"type": "ARRAY", "items": {"type": "NUMBER", "format": "double"}, "minItems": "1"})
         );
     }
