@@ -80,6 +80,7 @@ fn ci(root: &Path) -> Result<()> {
     conformance(root.join("../shared/conformance"))?;
     // Benchmarks are not timed tests: CI checks that they build and run once.
     bench(&["--test".to_owned()])?;
+    mcp_tests()?;
     device_tests()?;
     eprintln!("ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
@@ -133,6 +134,20 @@ fn conformance(dir: PathBuf) -> Result<()> {
         bail!("{} conformance failures", failures.len());
     }
     Ok(())
+}
+
+/// The tools crate's MCP support (feature `mcp`) with real MCP servers: `.ci/run` installs them;
+/// elsewhere the tests that need a missing server are skipped with a note (and fail under
+/// `GEMLIVE_CI=1`).
+fn mcp_tests() -> Result<()> {
+    let features = ["-p", "gemlive-tools", "--features", "mcp", "--locked"];
+    cargo(&[&["clippy", "--all-targets"], &features[..], &["--", "-D", "warnings"]].concat())?;
+    cargo(&[&["test"], &features[..]].concat())?;
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([&["doc", "--no-deps"], &features[..]].concat())
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )
 }
 
 /// The audio crate's real-stream tests need ALSA headers to build and PulseAudio to run;
