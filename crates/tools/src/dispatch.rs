@@ -184,6 +184,15 @@ impl Dispatcher {
         &self.plan.declarations
     }
 
+    /// Every function this dispatcher answers: its declared name and its tool (where it comes
+    /// from, its description and parameters), in declaration order.
+    pub fn tools(&self) -> impl Iterator<Item = (&str, &Tool)> {
+        self.plan
+            .entries
+            .iter()
+            .map(|e| (e.declared.as_str(), &e.tool))
+    }
+
     /// An [`EventTap`] feeding this dispatcher (set it as `ClientConfig::event_tap`). To keep a
     /// tap of your own too, call [`EventFeed::handle`] from it instead.
     pub fn event_tap(&self) -> EventTap {

@@ -474,7 +474,7 @@ fn stdio_name(program: &str, args: &[String]) -> String {
     let word = if LAUNCHERS.contains(&program_name.as_str()) {
         args.iter()
             .find(|a| !a.starts_with('-') && !matches!(a.as_str(), "run" | "exec" | "tool"))
-            .map_or(program_name.clone(), |a| base(a))
+            .map_or_else(|| program_name.clone(), |a| base(a))
     } else {
         program_name
     };

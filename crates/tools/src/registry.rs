@@ -1,6 +1,6 @@
 //! The registry: tools of every kind, declared in a session's setup by the model's rules.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use protocol::models::{self, Backend, ModelProfile};
 use protocol::wire::{Behavior, FunctionDeclaration, SchemaType, Setup};
@@ -29,6 +29,7 @@ use crate::tool::{Source, Tool};
 #[derive(Clone, Debug, Default)]
 pub struct Tools {
     tools: Vec<Tool>,
+    fallback: Option<Tool>,
     json_schema: bool,
 }
 
@@ -48,6 +49,21 @@ impl Tools {
     /// Adds a tool.
     pub fn add(&mut self, tool: Tool) -> &mut Self {
         self.tools.push(tool);
+        self
+    }
+
+    /// Answers the calls of functions that the setup declares and no tool answers (by default
+    /// they are left to the application), e.g. with an error that says how to provide them.
+    /// [`CallContext::name`](crate::CallContext::name) tells which function was called.
+    #[must_use]
+    pub fn fallback<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(serde_json::Value, crate::CallContext) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<serde_json::Value, crate::ToolError>>
+            + Send
+            + 'static,
+    {
+        self.fallback = Some(Tool::raw("", "", None, f));
         self
     }
 
@@ -99,7 +115,8 @@ impl Tools {
     ///   [`Tool::reuse_declaration`] answers them.
     pub fn declare(&self, setup: &mut Setup, backend: Backend) -> Result<Dispatcher, DeclareError> {
         let profile = models::lookup(&setup.model, backend);
-        let existing: HashMap<String, Option<Behavior>> = setup
+        // In the setup's order, for a stable order of the fallback's entries.
+        let existing: Vec<(String, Option<Behavior>)> = setup
             .tools
             .iter()
             .flatten()
@@ -107,14 +124,14 @@ impl Tools {
             .map(|d| (d.name.clone(), d.behavior.clone()))
             .collect();
         let mut names = Names::default();
-        for name in existing.keys() {
+        for (name, _) in &existing {
             names.reserve(name);
         }
         let mut entries = Vec::new();
         let mut declarations = Vec::new();
         for tool in &self.tools {
             if tool.reuse_declaration
-                && let Some(behavior) = existing.get(&tool.name)
+                && let Some((_, behavior)) = existing.iter().find(|(n, _)| *n == tool.name)
             {
                 entries.push(Entry {
                     declared: tool.name.clone(),
@@ -163,12 +180,23 @@ impl Tools {
             });
             declarations.push(declaration);
         }
-        let answered: HashSet<&str> = entries.iter().map(|e| e.declared.as_str()).collect();
-        let foreign = existing
-            .keys()
-            .filter(|n| !answered.contains(n.as_str()))
-            .cloned()
-            .collect();
+        let mut answered: HashSet<String> = entries.iter().map(|e| e.declared.clone()).collect();
+        let mut foreign = HashSet::new();
+        for (name, behavior) in existing {
+            if !answered.insert(name.clone()) {
+                continue;
+            }
+            match &self.fallback {
+                Some(fallback) => entries.push(Entry {
+                    non_blocking: non_blocking(behavior.as_ref(), profile),
+                    declared: name,
+                    tool: fallback.clone(),
+                }),
+                None => {
+                    foreign.insert(name);
+                }
+            }
+        }
         let by_name = entries
             .iter()
             .enumerate()
@@ -335,6 +363,16 @@ mod tests {
         let plan = d.plan();
         assert!(plan.by_name.contains_key("mine") && plan.foreign.contains("by_hand"));
         assert!(!plan.foreign.contains("mine"));
+
+        let mut setup_again = Setup::new("gemini-3.1-flash-live-preview");
+        setup_again.tools = setup.tools.clone();
+        let d = Tools::new()
+            .fallback(|_, _| async { Ok(Value::Null) })
+            .declare(&mut setup_again, Backend::GeminiApi)
+            .unwrap();
+        assert!(d.declarations().is_empty());
+        let plan = d.plan();
+        assert!(plan.foreign.is_empty() && plan.by_name.contains_key("by_hand"));
     }
 
     #[test]
