@@ -1,6 +1,7 @@
 //! The registry: tools of every kind, declared in a session's setup by the model's rules.
 
 use std::collections::HashSet;
+use std::future::Future;
 
 use protocol::models::{self, Backend, ModelProfile};
 use protocol::wire::{Behavior, FunctionDeclaration, SchemaType, Setup};
@@ -8,7 +9,8 @@ use protocol::wire::{Behavior, FunctionDeclaration, SchemaType, Setup};
 use crate::dispatch::{Dispatcher, Entry, Plan};
 use crate::names::Names;
 use crate::schema::live_parameters;
-use crate::tool::{Source, Tool};
+use crate::tool::{CallContext, Source, Tool, ToolError};
+use serde_json::Value;
 
 /// The tools of a session: typed Rust functions, shell commands and MCP servers' tools.
 ///
@@ -54,14 +56,12 @@ impl Tools {
 
     /// Answers the calls of functions that the setup declares and no tool answers (by default
     /// they are left to the application), e.g. with an error that says how to provide them.
-    /// [`CallContext::name`](crate::CallContext::name) tells which function was called.
+    /// [`CallContext::name`] tells which function was called.
     #[must_use]
     pub fn fallback<F, Fut>(mut self, f: F) -> Self
     where
-        F: Fn(serde_json::Value, crate::CallContext) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<serde_json::Value, crate::ToolError>>
-            + Send
-            + 'static,
+        F: Fn(Value, CallContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, ToolError>> + Send + 'static,
     {
         self.fallback = Some(Tool::raw("", "", None, f));
         self
@@ -279,7 +279,7 @@ pub enum DeclareError {
 #[cfg(test)]
 mod tests {
     use protocol::wire::Scheduling;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
 

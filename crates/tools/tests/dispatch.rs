@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{Item, Trace, WAIT, emulator, session, turns, until};
+use common::{Item, Trace, WAIT, ask, emulator, session, turns, until};
 use gemlive_tools::protocol::wire::{
     self, FunctionDeclaration, FunctionResponse, Scheduling, Setup,
 };
@@ -320,24 +320,9 @@ async fn errors_the_model_can_read() {
     );
     let (sender, mut events, mut tool_events) = session(&emulator, MODEL_31, &tools).await;
     let mut trace = Trace::default();
-    for (n, text) in ["a garbled booking", "call the ghost", "do the stuck lookup"]
-        .into_iter()
-        .enumerate()
-    {
-        sender.send_text(text).await.unwrap();
-        until(&mut events, &mut tool_events, &mut trace, |t| {
-            turns(t) == n + 1
-        })
-        .await;
-    }
-    let errors: Vec<String> = trace
-        .tool_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            ToolEvent::Failed { name, error, .. } => Some(format!("{name}: {error}")),
-            _ => None,
-        })
-        .collect();
+    let texts = ["a garbled booking", "call the ghost", "do the stuck lookup"];
+    ask(&texts, &sender, &mut events, &mut tool_events, &mut trace).await;
+    let errors = trace.failures();
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(
         errors[0].starts_with("book_hotel: invalid arguments: invalid type: integer `42`"),

@@ -10,10 +10,9 @@ mod common;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use common::{Trace, WAIT, emulator, have, session, turns, until};
+use common::{Trace, WAIT, ask, emulator, have, session, turns, until};
 use gemlive_tools::protocol::Event;
-use gemlive_tools::transport::{LiveEvents, LiveSender};
-use gemlive_tools::{McpServer, Tool, ToolEvent, ToolEvents, Tools};
+use gemlive_tools::{McpServer, Tool, ToolEvent, Tools};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,43 +28,6 @@ fn faulty() -> McpServer {
     McpServer::stdio("python3", [script])
 }
 
-/// Sends each text as a user turn and waits for its turn to complete.
-async fn ask(
-    texts: &[&str],
-    sender: &LiveSender,
-    events: &mut LiveEvents,
-    tool_events: &mut ToolEvents,
-    trace: &mut Trace,
-) {
-    for text in texts {
-        let before = turns(trace);
-        sender.send_text(*text).await.unwrap();
-        until(events, tool_events, trace, |t| turns(t) > before).await;
-    }
-}
-
-fn failures(trace: &Trace) -> Vec<String> {
-    trace
-        .tool_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            ToolEvent::Failed { name, error, .. } => Some(format!("{name}: {error}")),
-            _ => None,
-        })
-        .collect()
-}
-
-fn responses(trace: &Trace) -> Vec<(String, Value)> {
-    trace
-        .tool_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            ToolEvent::Responded { name, response, .. } => Some((name.clone(), response.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn the_model_calls_tools_of_two_stdio_servers_and_says_their_results() {
     if !have(EVERYTHING, EVERYTHING_HINT) || !have(TIME, TIME_HINT) {
@@ -75,14 +37,23 @@ async fn the_model_calls_tools_of_two_stdio_servers_and_says_their_results() {
     let everything = McpServer::stdio(EVERYTHING, ["stdio"]);
     let n = tools.add_mcp(&everything).await.unwrap();
     assert!(n >= 10, "server-everything lists its tools: {n}");
-    assert_eq!(tools.add_mcp(&McpServer::stdio(TIME, ["--local-timezone", "UTC"])).await.unwrap(), 2);
+    assert_eq!(
+        tools
+            .add_mcp(&McpServer::stdio(TIME, ["--local-timezone", "UTC"]))
+            .await
+            .unwrap(),
+        2
+    );
 
     let emulator = emulator(f64::INFINITY, None).await;
     // The strict emulator accepts every declaration: names and schemas as converted.
     let (sender, mut events, mut tool_events) = session(&emulator, MODEL, &tools).await;
     let mut trace = Trace::default();
     ask(
-        &["Please echo about Gemlive", "What is the current time in Europe/Paris?"],
+        &[
+            "Please echo about Gemlive",
+            "What is the current time in Europe/Paris?",
+        ],
         &sender,
         &mut events,
         &mut tool_events,
@@ -90,9 +61,12 @@ async fn the_model_calls_tools_of_two_stdio_servers_and_says_their_results() {
     )
     .await;
 
-    assert_eq!(failures(&trace), Vec::<String>::new());
-    let responses = responses(&trace);
-    assert_eq!(responses[0], ("echo".to_owned(), json!({"output": "Echo: Gemlive"})));
+    assert_eq!(trace.failures(), Vec::<String>::new());
+    let responses = trace.responses();
+    assert_eq!(
+        responses[0],
+        ("echo".to_owned(), json!({"output": "Echo: Gemlive"}))
+    );
     let (name, time) = &responses[1];
     assert_eq!(name, "get_current_time");
     assert_eq!(time["output"]["timezone"], "Europe/Paris", "{time}");
@@ -126,7 +100,10 @@ async fn http_everything() -> HttpServer {
         .unwrap();
     let deadline = std::time::Instant::now() + WAIT;
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "{EVERYTHING} did not listen on {port}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{EVERYTHING} did not listen on {port}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     HttpServer {
@@ -170,16 +147,30 @@ async fn streamable_http_and_stdio_servers_with_clashing_names() {
     )
     .await;
 
-    assert_eq!(failures(&trace), Vec::<String>::new());
-    let responses = responses(&trace);
+    assert_eq!(trace.failures(), Vec::<String>::new());
+    let responses = trace.responses();
     let names: Vec<&str> = responses.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["remote_get-env", "get-env", "get-structured-content"]);
+    assert_eq!(
+        names,
+        ["remote_get-env", "get-env", "get-structured-content"]
+    );
     let side = |v: &Value| v["output"].as_str().unwrap_or_default().to_owned();
-    assert!(side(&responses[0].1).contains(r#""GEMLIVE_TEST_SIDE": "http""#), "{}", responses[0].1);
-    assert!(side(&responses[1].1).contains(r#""GEMLIVE_TEST_SIDE": "stdio""#), "{}", responses[1].1);
+    assert!(
+        side(&responses[0].1).contains(r#""GEMLIVE_TEST_SIDE": "http""#),
+        "{}",
+        responses[0].1
+    );
+    assert!(
+        side(&responses[1].1).contains(r#""GEMLIVE_TEST_SIDE": "stdio""#),
+        "{}",
+        responses[1].1
+    );
     // Structured content comes as `output`, its text beside it.
     let weather = &responses[2].1;
-    assert!(weather["output"].is_object() && weather["text"].is_string(), "{weather}");
+    assert!(
+        weather["output"].is_object() && weather["text"].is_string(),
+        "{weather}"
+    );
     sender.close().await.unwrap();
     emulator.shutdown().await;
 }
@@ -194,9 +185,11 @@ async fn a_server_that_crashes_mid_call_is_an_error_and_the_session_goes_on() {
     if !have(TIME, TIME_HINT) {
         return;
     }
-    let mut tools = Tools::new().with(Tool::typed("greet_person", "Greets", |n: Name| async move {
-        Ok::<_, String>(format!("hello {}", n.name))
-    }));
+    let mut tools = Tools::new().with(Tool::typed(
+        "greet_person",
+        "Greets",
+        |n: Name| async move { Ok::<_, String>(format!("hello {}", n.name)) },
+    ));
     tools.add_mcp(&faulty()).await.unwrap();
     let emulator = emulator(f64::INFINITY, None).await;
     let (sender, mut events, mut tool_events) = session(&emulator, MODEL, &tools).await;
@@ -210,7 +203,7 @@ async fn a_server_that_crashes_mid_call_is_an_error_and_the_session_goes_on() {
     )
     .await;
 
-    let failures = failures(&trace);
+    let failures = trace.failures();
     assert_eq!(failures.len(), 2, "{failures:?}");
     assert!(
         failures[0].starts_with(
@@ -242,13 +235,23 @@ async fn a_hanging_call_times_out_and_a_cancellation_reaches_the_server() {
     let emulator = emulator(f64::INFINITY, None).await;
     let (sender, mut events, mut tool_events) = session(&emulator, MODEL, &tools).await;
     let mut trace = Trace::default();
-    ask(&["Hang forever"], &sender, &mut events, &mut tool_events, &mut trace).await;
+    ask(
+        &["Hang forever"],
+        &sender,
+        &mut events,
+        &mut tool_events,
+        &mut trace,
+    )
+    .await;
     assert_eq!(
-        failures(&trace),
+        trace.failures(),
         ["hang_forever: hang_forever did not finish within 0.5 s and was cancelled"]
     );
 
-    sender.send_text("Do a long count for 60 seconds").await.unwrap();
+    sender
+        .send_text("Do a long count for 60 seconds")
+        .await
+        .unwrap();
     until(&mut events, &mut tool_events, &mut trace, |t| {
         t.tool_events()
             .iter()
@@ -259,12 +262,23 @@ async fn a_hanging_call_times_out_and_a_cancellation_reaches_the_server() {
     let before = turns(&trace);
     sender.send_text("Never mind that").await.unwrap();
     // The interrupted turn, then the answer to "never mind".
-    until(&mut events, &mut tool_events, &mut trace, |t| turns(t) == before + 2).await;
-    ask(&["Show history"], &sender, &mut events, &mut tool_events, &mut trace).await;
+    until(&mut events, &mut tool_events, &mut trace, |t| {
+        turns(t) == before + 2
+    })
+    .await;
+    ask(
+        &["Show history"],
+        &sender,
+        &mut events,
+        &mut tool_events,
+        &mut trace,
+    )
+    .await;
     assert!(
-        trace.tool_events().iter().any(
-            |e| matches!(e, ToolEvent::Cancelled { name, .. } if name == "long_count")
-        ),
+        trace
+            .tool_events()
+            .iter()
+            .any(|e| matches!(e, ToolEvent::Cancelled { name, .. } if name == "long_count")),
         "{trace:#?}"
     );
     assert!(
@@ -273,10 +287,11 @@ async fn a_hanging_call_times_out_and_a_cancellation_reaches_the_server() {
             .iter()
             .any(|e| matches!(e, Event::ToolCallCancellation { .. }))
     );
-    let history = responses(&trace)
+    let history = trace
+        .responses()
         .into_iter()
         .find(|(n, _)| n == "show_history")
-        .unwrap_or_else(|| panic!("{:?}\n{trace:#?}", failures(&trace)))
+        .unwrap_or_else(|| panic!("{:?}\n{trace:#?}", trace.failures()))
         .1;
     assert_eq!(history["text"], "long_count was cancelled", "{history}");
     sender.close().await.unwrap();
@@ -286,7 +301,11 @@ async fn a_hanging_call_times_out_and_a_cancellation_reaches_the_server() {
 #[tokio::test]
 async fn a_server_that_does_not_start_says_why() {
     let missing = McpServer::command("gemlive-no-such-mcp-server --flag").unwrap();
-    let err = Tools::new().add_mcp(&missing).await.unwrap_err().to_string();
+    let err = Tools::new()
+        .add_mcp(&missing)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("MCP server \"gemlive-no-such-mcp-server\" did not start: cannot run"),
         "{err}"
@@ -301,5 +320,8 @@ async fn a_server_that_does_not_start_says_why() {
     );
     let nobody = McpServer::http("http://127.0.0.1:9/mcp").connect_timeout(Duration::from_secs(5));
     let err = Tools::new().add_mcp(&nobody).await.unwrap_err().to_string();
-    assert!(err.starts_with("MCP server \"127.0.0.1\" did not start"), "{err}");
+    assert!(
+        err.starts_with("MCP server \"127.0.0.1\" did not start"),
+        "{err}"
+    );
 }

@@ -10,6 +10,7 @@ use gemlive_tools::protocol::wire::{AudioTranscriptionConfig, Setup};
 use gemlive_tools::protocol::{Backend, Event};
 use gemlive_tools::transport::{Auth, ClientConfig, Endpoint, LiveEvents, LiveSender, connect};
 use gemlive_tools::{ToolEvent, ToolEvents, Tools};
+use serde_json::Value;
 
 /// Long enough for anything a test waits for; a hang fails instead of blocking the suite.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -100,6 +101,30 @@ impl Trace {
             .collect()
     }
 
+    /// `name: error` of every failed call.
+    pub fn failures(&self) -> Vec<String> {
+        self.tool_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                ToolEvent::Failed { name, error, .. } => Some(format!("{name}: {error}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every response sent, partial ones included: the function name and the response.
+    pub fn responses(&self) -> Vec<(String, Value)> {
+        self.tool_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                ToolEvent::Responded { name, response, .. } => {
+                    Some((name.clone(), response.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn position(&self, f: impl Fn(&Item) -> bool) -> Option<usize> {
         self.items.iter().position(f)
     }
@@ -128,6 +153,21 @@ pub async fn until(
         if !matches!(item, Item::Session(Event::Audio { .. })) {
             trace.items.push(item);
         }
+    }
+}
+
+/// Sends each text as a user turn and waits for a turn to complete after it.
+pub async fn ask(
+    texts: &[&str],
+    sender: &LiveSender,
+    events: &mut LiveEvents,
+    tool_events: &mut ToolEvents,
+    trace: &mut Trace,
+) {
+    for text in texts {
+        let before = turns(trace);
+        sender.send_text(*text).await.unwrap();
+        until(events, tool_events, trace, |t| turns(t) > before).await;
     }
 }
 
