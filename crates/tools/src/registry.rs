@@ -5,12 +5,12 @@ use std::future::Future;
 
 use protocol::models::{self, Backend, ModelProfile};
 use protocol::wire::{Behavior, FunctionDeclaration, SchemaType, Setup};
+use serde_json::Value;
 
 use crate::dispatch::{Dispatcher, Entry, Plan};
 use crate::names::Names;
 use crate::schema::live_parameters;
 use crate::tool::{CallContext, Source, Tool, ToolError};
-use serde_json::Value;
 
 /// The tools of a session: typed Rust functions, shell commands and MCP servers' tools.
 ///
