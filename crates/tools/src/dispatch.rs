@@ -5,10 +5,13 @@
 //! aborts a call on `toolCallCancellation` (no response is sent for it), and streams partial
 //! results of NON_BLOCKING calls with `willContinue`. It reports what it does as [`ToolEvent`]s.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use protocol::wire::{FunctionCall, FunctionDeclaration, FunctionResponse, Scheduling};
 use protocol::{Event, Misuse};
 use serde_json::{Value, json};
@@ -458,7 +461,7 @@ impl Run {
     }
 }
 
-/// Runs a tool's handler with its timeout.
+/// Runs a tool's handler with its timeout; a panic in it is an error result.
 async fn execute(
     entry: &Entry,
     args: Option<Value>,
@@ -468,13 +471,31 @@ async fn execute(
         Some(Value::Null) | None => json!({}),
         Some(a) => a,
     };
-    let call = entry.tool.handler.call(args, context);
-    match entry.tool.timeout {
-        Some(limit) => tokio::time::timeout(limit, call)
-            .await
-            .unwrap_or_else(|_| Err(timed_out(&entry.declared, limit))),
+    let name = &entry.declared;
+    let call = match catch_unwind(AssertUnwindSafe(|| entry.tool.handler.call(args, context))) {
+        Ok(call) => AssertUnwindSafe(call).catch_unwind(),
+        Err(panic) => return Err(panicked(name, &*panic)),
+    };
+    let outcome = match entry.tool.timeout {
+        Some(limit) => match tokio::time::timeout(limit, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => return Err(timed_out(name, limit)),
+        },
         None => call.await,
-    }
+    };
+    outcome.unwrap_or_else(|panic| Err(panicked(name, &*panic)))
+}
+
+fn panicked(name: &str, panic: &(dyn Any + Send)) -> ToolError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(tool = name, "the tool panicked: {message}");
+    ToolError(format!(
+        "{name} failed unexpectedly (it panicked: {message})"
+    ))
 }
 
 fn timed_out(name: &str, limit: Duration) -> ToolError {

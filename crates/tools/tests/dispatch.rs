@@ -311,19 +311,29 @@ async fn errors_the_model_can_read() {
         {"when": {"contains": "ghost"}, "reply": {"tool_calls": [{"name": "ghost_tool", "args": {}}]}}
     ]}"#;
     let emulator = emulator(f64::INFINITY, Some(script)).await;
-    let tools = Tools::new().with(book_hotel()).with(
-        Tool::raw("stuck_lookup", "Never answers", None, |_, _| async {
-            std::future::pending::<()>().await;
-            Ok(Value::Null)
-        })
-        .timeout(Duration::from_millis(200)),
-    );
+    let tools = Tools::new()
+        .with(book_hotel())
+        .with(
+            Tool::raw("stuck_lookup", "Never answers", None, |_, _| async {
+                std::future::pending::<()>().await;
+                Ok(Value::Null)
+            })
+            .timeout(Duration::from_millis(200)),
+        )
+        .with(Tool::raw("panicky_lookup", "Panics", None, |_, _| async {
+            panic!("boom");
+        }));
     let (sender, mut events, mut tool_events) = session(&emulator, MODEL_31, &tools).await;
     let mut trace = Trace::default();
-    let texts = ["a garbled booking", "call the ghost", "do the stuck lookup"];
+    let texts = [
+        "a garbled booking",
+        "call the ghost",
+        "do the stuck lookup",
+        "do the panicky lookup",
+    ];
     ask(&texts, &sender, &mut events, &mut tool_events, &mut trace).await;
     let errors = trace.failures();
-    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(
         errors[0].starts_with("book_hotel: invalid arguments: invalid type: integer `42`"),
         "{errors:?}"
@@ -336,11 +346,16 @@ async fn errors_the_model_can_read() {
         errors[2],
         "stuck_lookup: stuck_lookup did not finish within 0.2 s and was cancelled"
     );
+    assert_eq!(
+        errors[3],
+        "panicky_lookup: panicky_lookup failed unexpectedly (it panicked: boom)"
+    );
     let said = trace.said();
     for expected in [
         "book_hotel failed: invalid arguments",
         "ghost_tool failed",
         "stuck_lookup failed",
+        "panicky_lookup failed",
     ] {
         assert!(said.contains(expected), "{expected:?} in {said:?}");
     }
