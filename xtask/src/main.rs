@@ -140,12 +140,19 @@ fn conformance(dir: PathBuf) -> Result<()> {
 /// elsewhere the tests that need a missing server are skipped with a note (and fail under
 /// `GEMLIVE_CI=1`).
 fn mcp_tests() -> Result<()> {
-    let features = ["-p", "gemlive-tools", "--features", "mcp", "--locked"];
-    cargo(&[&["clippy", "--all-targets"], &features[..], &["--", "-D", "warnings"]].concat())?;
-    cargo(&[&["test"], &features[..]].concat())?;
+    const MCP: [&str; 5] = ["-p", "gemlive-tools", "--features", "mcp", "--locked"];
+    cargo(
+        &[
+            &["clippy", "--all-targets"],
+            &MCP[..],
+            &["--", "-D", "warnings"],
+        ]
+        .concat(),
+    )?;
+    cargo(&[&["test"], &MCP[..]].concat())?;
     run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([&["doc", "--no-deps"], &features[..]].concat())
+            .args([&["doc", "--no-deps"], &MCP[..]].concat())
             .env("RUSTDOCFLAGS", "-D warnings"),
     )
 }
