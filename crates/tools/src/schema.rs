@@ -480,6 +480,54 @@ mod tests {
     }
 
     #[test]
+    fn shapes_that_schemars_writes() {
+        use std::collections::HashMap;
+
+        use schemars::JsonSchema;
+
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum Shape {
+            Circle { radius: f64 },
+            Square { side: f64 },
+        }
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Tree {
+            label: String,
+            children: Vec<Tree>,
+        }
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Args {
+            shape: Shape,
+            tags: Option<Vec<String>>,
+            counts: HashMap<String, u32>,
+            tree: Tree,
+        }
+        let json = schemars::schema_for!(Args).to_value();
+        let live = serde_json::to_value(live_parameters(&json).unwrap()).unwrap();
+        let props = &live["properties"];
+        assert_eq!(
+            props["shape"]["anyOf"][0],
+            json!({"type": "OBJECT", "required": ["kind", "radius"], "properties": {
+                "kind": {"type": "STRING", "enum": ["circle"]},
+                "radius": {"type": "NUMBER", "format": "double"}}})
+        );
+        assert_eq!(
+            props["tags"],
+            json!({"type": "ARRAY", "nullable": true, "items": {"type": "STRING"}})
+        );
+        assert_eq!(props["counts"], json!({"type": "OBJECT"}));
+        assert_eq!(
+            props["tree"]["properties"]["children"],
+            json!({"type": "ARRAY", "items": {"type": "OBJECT"}})
+        );
+        assert!(!live.to_string().contains("$ref"), "{live}");
+    }
+
+    #[test]
     fn parameters_need_properties() {
         assert!(live_parameters(&json!({"type": "null"})).is_none());
         assert!(live_parameters(&json!({"type": "object", "properties": {}})).is_none());
