@@ -383,8 +383,8 @@ fn is_transport_error(e: &ServiceError) -> bool {
 }
 
 /// An MCP `CallToolResult` as a Live function response: an error as `{"error": text}`,
-/// structured content as `{"output": value}` (with the text beside it as `text`), text alone
-/// as `{"output": text}`. Images, audio and resources are described in the text.
+/// structured content as `{"output": value}` (with the text beside it as `text` when it says
+/// more), text alone as `{"output": text}`. Images, audio and resources are described in the text.
 fn tool_result(result: &Value) -> Result<Value, ToolError> {
     let text: Vec<String> = result["content"]
         .as_array()
@@ -398,13 +398,19 @@ fn tool_result(result: &Value) -> Result<Value, ToolError> {
             text
         }));
     }
-    Ok(
-        match result.get("structuredContent").filter(|v| !v.is_null()) {
-            Some(structured) if text.is_empty() => json!({"output": structured}),
-            Some(structured) => json!({"output": structured, "text": text}),
-            None => json!({"output": text}),
-        },
-    )
+    let Some(structured) = result.get("structuredContent").filter(|v| !v.is_null()) else {
+        return Ok(json!({"output": text}));
+    };
+    // Servers repeat structured content as text (its JSON, or a lone `result`) for older
+    // clients: it is sent once.
+    let repeated = text.is_empty()
+        || serde_json::from_str::<Value>(&text).is_ok_and(|t| t == *structured)
+        || structured.get("result").and_then(Value::as_str) == Some(text.as_str());
+    Ok(if repeated {
+        json!({"output": structured})
+    } else {
+        json!({"output": structured, "text": text})
+    })
 }
 
 fn block_text(block: &Value) -> Option<String> {
@@ -542,7 +548,19 @@ mod tests {
             "structuredContent": {"t": 1}});
         assert_eq!(
             tool_result(&structured).unwrap(),
-            json!({"output": {"t": 1}, "text": "{\"t\":1}"})
+            json!({"output": {"t": 1}})
+        );
+        let python = json!({"content": [{"type": "text", "text": "done"}],
+            "structuredContent": {"result": "done"}});
+        assert_eq!(
+            tool_result(&python).unwrap(),
+            json!({"output": {"result": "done"}})
+        );
+        let both = json!({"content": [{"type": "text", "text": "1 degree"}],
+            "structuredContent": {"t": 1}});
+        assert_eq!(
+            tool_result(&both).unwrap(),
+            json!({"output": {"t": 1}, "text": "1 degree"})
         );
         let error = json!({"content": [{"type": "text", "text": "bad zone"}], "isError": true});
         assert_eq!(tool_result(&error).unwrap_err().0, "bad zone");
