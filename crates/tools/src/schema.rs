@@ -496,7 +496,7 @@ mod tests {
         #[allow(dead_code)]
         struct Tree {
             label: String,
-            children: Vec<Tree>,
+            children: Vec<Self>,
         }
         #[derive(JsonSchema)]
         #[allow(dead_code)]
