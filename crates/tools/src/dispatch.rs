@@ -89,17 +89,51 @@ pub enum ToolEvent {
 #[derive(Debug)]
 pub struct ToolEvents {
     rx: mpsc::UnboundedReceiver<ToolEvent>,
+    /// Calls started and not finished, by the events read so far (id, or name without id).
+    running: HashSet<String>,
 }
 
 impl ToolEvents {
     /// The next event; `None` once the dispatcher has stopped.
     pub async fn next(&mut self) -> Option<ToolEvent> {
-        self.rx.recv().await
+        let event = self.rx.recv().await;
+        self.track(event.as_ref());
+        event
     }
 
     /// An event if one is ready, without waiting.
     pub fn try_next(&mut self) -> Option<ToolEvent> {
-        self.rx.try_recv().ok()
+        let event = self.rx.try_recv().ok();
+        self.track(event.as_ref());
+        event
+    }
+
+    /// How many calls have started and not yet been answered, cancelled or failed, going by
+    /// the events read so far (an application that waits for its tools before it ends).
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    fn track(&mut self, event: Option<&ToolEvent>) {
+        let key = |id: &Option<String>, name: &str| id.clone().unwrap_or_else(|| name.to_owned());
+        match event {
+            Some(ToolEvent::Started { id, name, .. }) => {
+                self.running.insert(key(id, name));
+            }
+            Some(
+                ToolEvent::Responded {
+                    id,
+                    name,
+                    will_continue: false,
+                    ..
+                }
+                | ToolEvent::Cancelled { id, name }
+                | ToolEvent::Failed { id, name, .. },
+            ) => {
+                self.running.remove(&key(id, name));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -224,7 +258,10 @@ impl Dispatcher {
             running: HashMap::new(),
         };
         tokio::spawn(run.run(self.rx));
-        ToolEvents { rx: events_rx }
+        ToolEvents {
+            rx: events_rx,
+            running: HashSet::new(),
+        }
     }
 
     /// Runs one call to its end and returns the response to send, for applications that

@@ -190,6 +190,7 @@ async fn a_cancellation_aborts_the_running_call() {
         dropped.load(Ordering::SeqCst),
         "the handler must be aborted"
     );
+    assert_eq!(tool_events.running(), 0);
     assert!(
         !trace
             .tool_events()
@@ -275,6 +276,7 @@ async fn a_non_blocking_result_arrives_while_the_model_talks() {
     let said = trace.said();
     assert!(said.contains("started find_flights"), "{said}");
     assert!(said.contains("searching flights to Rome"), "{said}");
+    assert_eq!(tool_events.running(), 0);
     sender.close().await.unwrap();
     emulator.shutdown().await;
 }
@@ -425,6 +427,7 @@ async fn driven_by_hand_beside_the_applications_own_functions() {
     let mut seen = Vec::new();
     while let Some(e) = tool_events.try_next() {
         seen.push(e);
+        assert_eq!(tool_events.running(), seen.len() % 2, "{seen:?}");
     }
     assert!(
         matches!(seen.as_slice(), [ToolEvent::Started { name, .. }, ToolEvent::Responded { .. }] if name == "shout"),
