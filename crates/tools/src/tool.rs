@@ -356,3 +356,44 @@ where
         Box::pin((self.0)(args, context))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    async fn call(tool: &Tool, args: Value) -> Result<Value, ToolError> {
+        tool.handler
+            .call(args, CallContext::detached(None, tool.name()))
+            .await
+    }
+
+    #[tokio::test]
+    async fn typed_arguments_and_results() {
+        let ping = Tool::typed("ping", "", |(): ()| async { Ok::<_, String>("pong") });
+        assert_eq!(ping.parameters().unwrap()["type"], "null");
+        assert_eq!(call(&ping, json!({})).await.unwrap(), json!("pong"));
+
+        #[derive(serde::Deserialize, JsonSchema)]
+        struct Add {
+            a: i64,
+            b: i64,
+        }
+        let add = Tool::typed("add", "", |x: Add| async move {
+            if x.b == 0 {
+                return Err("b must not be 0");
+            }
+            Ok(x.a + x.b)
+        });
+        assert_eq!(call(&add, json!({"a": 2, "b": 3})).await.unwrap(), json!(5));
+        assert_eq!(
+            call(&add, json!({"a": 2})).await.unwrap_err().0,
+            "invalid arguments: missing field `b`"
+        );
+        assert_eq!(
+            call(&add, json!({"a": 2, "b": 0})).await.unwrap_err().0,
+            "b must not be 0"
+        );
+    }
+}
