@@ -4,7 +4,7 @@
 //! * [`Tool`]s of every kind go into a [`Tools`] registry: [`Tool::typed`] (an async function
 //!   whose argument type derives `Deserialize` and `schemars::JsonSchema`), [`Tool::command`]
 //!   (`sh -c`), [`Tool::raw`] (JSON in, JSON out), and with the `mcp` feature every tool of
-//!   an MCP server ([`Tools::add_mcp`], stdio or streamable HTTP, on the official `rmcp` SDK).
+//!   an MCP server (`Tools::add_mcp`, stdio or streamable HTTP, on the official `rmcp` SDK).
 //! * [`Tools::declare`] adds their `functionDeclarations` to the setup by the model's rules
 //!   (valid unique names, the OpenAPI-subset schema, `behavior` and NON_BLOCKING support per
 //!   model) and returns a [`Dispatcher`].
