@@ -85,6 +85,7 @@ fn ci(root: &Path) -> Result<()> {
     conformance(root.join("../shared/conformance"))?;
     // Benchmarks are not timed tests: CI checks that they build and run once.
     bench(&["--test".to_owned()])?;
+    mcp_tests()?;
     device_tests()?;
     eprintln!("ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
@@ -138,6 +139,27 @@ fn conformance(dir: PathBuf) -> Result<()> {
         bail!("{} conformance failures", failures.len());
     }
     Ok(())
+}
+
+/// The tools crate's MCP support (feature `mcp`) with real MCP servers: `.ci/run` installs them;
+/// elsewhere the tests that need a missing server are skipped with a note (and fail under
+/// `GEMLIVE_CI=1`).
+fn mcp_tests() -> Result<()> {
+    const MCP: [&str; 5] = ["-p", "gemlive-tools", "--features", "mcp", "--locked"];
+    cargo(
+        &[
+            &["clippy", "--all-targets"],
+            &MCP[..],
+            &["--", "-D", "warnings"],
+        ]
+        .concat(),
+    )?;
+    cargo(&[&["test"], &MCP[..]].concat())?;
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([&["doc", "--no-deps"], &MCP[..]].concat())
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )
 }
 
 /// The audio crate's real-stream tests need ALSA headers to build and PulseAudio to run;

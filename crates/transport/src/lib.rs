@@ -88,7 +88,7 @@ mod ws;
 
 pub use client::{
     ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents, LiveSender, ResumePolicy,
-    SessionInfo, SessionOptions, Turn, connect, start, start_resumable,
+    SessionInfo, SessionOptions, Turn, WeakLiveSender, connect, start, start_resumable,
 };
 pub use connection::{Connection, Incoming};
 pub use endpoint::{

@@ -35,7 +35,7 @@ use tokio::time::Instant;
 pub use config::{ClientConfig, DEFAULT_EVENT_CAPACITY, SessionOptions};
 pub use events::{LiveEvents, Turn};
 pub use resume::ResumePolicy;
-pub use sender::LiveSender;
+pub use sender::{LiveSender, WeakLiveSender};
 pub use tap::EventTap;
 
 use crate::Error;

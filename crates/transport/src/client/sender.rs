@@ -144,4 +144,56 @@ impl LiveSender {
     pub fn is_closed(&self) -> bool {
         self.info.borrow().closed.is_some()
     }
+
+    /// A handle that sends like this one but does not keep the session
+    /// alive: a helper task (a tool dispatcher) holds one, so that the
+    /// session still ends once the application has dropped its senders and
+    /// events.
+    ///
+    /// ```
+    /// use gemlive_transport::memory::pair;
+    /// use gemlive_transport::protocol::{SessionConfig, wire::Setup};
+    /// use gemlive_transport::{SessionOptions, start};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), gemlive_transport::Error> {
+    /// let (conn, mut server) = pair(16);
+    /// tokio::spawn(async move {
+    ///     let _setup = server.recv_json().await;
+    ///     server.send_json(&json!({"setupComplete": {}})).await;
+    ///     while server.recv_json().await.is_some() {}
+    /// });
+    /// let setup = Setup::new("models/gemini-3.1-flash-live-preview");
+    /// let (sender, events) = start(conn, SessionOptions::new(SessionConfig::new(setup))).await?;
+    /// let weak = sender.downgrade();
+    /// weak.upgrade().expect("the application holds a sender").send_text("hi").await?;
+    /// drop((sender, events));
+    /// assert!(weak.upgrade().is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn downgrade(&self) -> WeakLiveSender {
+        WeakLiveSender {
+            commands: self.commands.downgrade(),
+            info: self.info.clone(),
+        }
+    }
+}
+
+/// A [`LiveSender`] that does not keep the session alive (see
+/// [`LiveSender::downgrade`]).
+#[derive(Clone, Debug)]
+pub struct WeakLiveSender {
+    commands: mpsc::WeakSender<(Command, oneshot::Sender<Result<(), Error>>)>,
+    info: watch::Receiver<SessionInfo>,
+}
+
+impl WeakLiveSender {
+    /// A sender, while the application still holds one.
+    pub fn upgrade(&self) -> Option<LiveSender> {
+        Some(LiveSender {
+            commands: self.commands.upgrade()?,
+            info: self.info.clone(),
+        })
+    }
 }
