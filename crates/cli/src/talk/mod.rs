@@ -272,7 +272,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         None => None,
     };
     let (mut tools, mut tool_results) =
-        ToolRunner::new(&args.setup.tool_commands).map_err(|e| Usage(e.to_string()))?;
+        ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let stdin_audio = args.input.as_deref() == Some(Path::new("-"));
     if stdin_audio && args.ptt {
         return Err(
@@ -299,20 +299,25 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
 
     let backend = Backend::resolve(&args.connect).await?;
     args.setup.no_vad |= args.ptt;
-    let mut setup = setup::build(&args.setup, Reply::Audio, backend.endpoint.backend())
-        .map_err(|e| Usage(format!("{e:#}")))?;
-    if let Some(resume) = &args.resume {
+    let mut setup = setup::build(
+        &args.setup,
+        args.session.tools.as_deref(),
+        Reply::Audio,
+        backend.endpoint.backend(),
+    )
+    .map_err(|e| Usage(format!("{e:#}")))?;
+    if let Some(resume) = &args.session.resume {
         state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
     }
     let model = setup.model.clone();
-    let mut config = backend.client_config(&args.connect, setup)?;
+    let mut config = backend.client_config(&args.connect, args.session.record.as_deref(), setup)?;
     // A conversation outlives a connection (about 10 minutes): resume on a new one after a
     // goAway or a network loss.
     config.auto_resume = true;
     let (sender, mut events) = transport::connect(config).await?;
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
-        resumed: args.resume.is_some(),
+        resumed: args.session.resume.is_some(),
     });
     view.json(json!({"event": "talk_started", "model": model, "input": source_name, "output": speaker_name, "ptt": args.ptt}));
     view.note(&format!(
