@@ -26,6 +26,7 @@ use crate::args::ChatArgs;
 use crate::backend::Backend;
 use crate::exit::{Config, Interrupted, Usage};
 use crate::output::Output;
+use crate::paths;
 use crate::setup::{self, Reply};
 use crate::state;
 use crate::term::editor::{Action, Editor};
@@ -106,51 +107,6 @@ fn is_quit(line: &str) -> bool {
     matches!(line, "q" | "quit" | "exit" | "/quit" | "/exit" | "/q")
 }
 
-/// Whether an output path can be written, checked before connecting; whether a file is there.
-fn check_output_file(path: &Path, flag: &str) -> Result<bool> {
-    if path.is_dir() {
-        return Err(Usage(format!(
-            "{flag} {} is a directory: give a file name{}",
-            path.display(),
-            if flag == "--output" {
-                ", or use --output-dir for a file per reply"
-            } else {
-                ""
-            }
-        ))
-        .into());
-    }
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    check_dir(parent, flag)?;
-    Ok(path.exists())
-}
-
-/// Creates `dir` if needed and checks that files can be made in it.
-pub(crate) fn check_dir(dir: &Path, flag: &str) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Usage(format!(
-            "{flag}: cannot create the directory {}: {e}",
-            dir.display()
-        ))
-    })?;
-    let probe = dir.join(format!(".gemlive-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| Usage(format!("{flag}: cannot write in {}: {e}", dir.display())))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
-}
-
-/// Checks `--record` before connecting.
-pub(crate) fn check_record(path: Option<&Path>) -> Result<()> {
-    if let Some(p) = path {
-        check_output_file(p, "--record")?;
-    }
-    Ok(())
-}
-
 /// Where spoken replies go.
 #[derive(Debug)]
 enum Target {
@@ -177,12 +133,12 @@ impl AudioFiles {
                     ))
                     .into());
                 }
-                check_dir(dir, "--output-dir")?;
+                paths::check_dir(dir, "--output-dir")?;
                 Target::Dir(dir.clone())
             }
             (file, None) => {
                 let path = file.clone().unwrap_or_else(|| PathBuf::from("audio.wav"));
-                let replaced = check_output_file(&path, "--output")?;
+                let replaced = paths::check_output_file(&path, "--output")?;
                 Target::File(path, replaced)
             }
         };
@@ -391,7 +347,7 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     } else {
         None
     };
-    check_record(args.session.record.as_deref())?;
+    paths::check_record(args.session.record.as_deref())?;
     let (mut tools, mut tool_results) =
         ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let backend = Backend::resolve(&args.connect).await?;

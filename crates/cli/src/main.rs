@@ -8,6 +8,7 @@ mod chat;
 mod exit;
 mod log;
 mod output;
+mod paths;
 mod setup;
 mod state;
 mod talk;
