@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde::Deserialize;
 
-/// The `gemlive` binary cargo built for these tests, or `GEMLIVE_SCREEN_BIN` (to see how
+/// The `gemlive` binary cargo built for these tests, or `GEMLIVE_BIN` (to see how
 /// another build fares).
 fn gemlive() -> String {
-    std::env::var("GEMLIVE_SCREEN_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gemlive").to_owned())
+    std::env::var("GEMLIVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gemlive").to_owned())
 }
 /// How long a wait may take unless the scenario says otherwise (a debug build on a busy machine).
 const DEFAULT_TIMEOUT_S: u64 = 30;

@@ -482,7 +482,7 @@ fn video_frames_go_out_at_the_configured_rate() {
 }
 
 #[test]
-fn typed_text_is_answered_and_ctrl_c_ends_cleanly() {
+fn typed_text_is_answered_and_ctrl_c_ends_cleanly_with_130() {
     let dir = Dir::new();
     speech_wav(&dir.join("q.wav"), &[(30.0, false)]);
     let mut child = gemlive(
@@ -517,7 +517,7 @@ fn typed_text_is_answered_and_ctrl_c_ends_cleanly() {
     assert!(status.success());
     wait_for(&mut reader, &mut seen, "summary");
     drop(stdin);
-    assert!(child.wait().unwrap().success(), "{seen:?}");
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{seen:?}");
 
     let answer: String = seen
         .iter()
@@ -631,6 +631,8 @@ fn slash_quit_ends_the_session_at_once() {
     wait_for(&mut reader, &mut seen, "summary");
     assert!(child.wait().unwrap().success());
     assert!(started.elapsed() < Duration::from_secs(10));
-    let (spec, samples) = read_wav(&dir.join("a.wav"));
-    assert_eq!((spec.sample_rate, samples.len()), (24_000, 0));
+    assert!(
+        !dir.join("a.wav").exists(),
+        "nothing was heard: no empty WAV is left"
+    );
 }

@@ -55,8 +55,7 @@ Interactive keys:
 const TALK_HELP: &str = "\
 Examples:
   gemlive talk --emulator --input question.wav --output answer.wav
-  gemlive talk --emulator --input - --input-rate 16000 < speech.pcm
-  gemlive talk --input-device USB --output-device 1      (builds with --features device)
+  gemlive talk --emulator --input - --input-rate 16000 < speech.pcm{DEVICE_EXAMPLE}
 
 Keys (in a terminal):
   type a line and Enter to send it as text; Enter on an empty line starts and stops talking
@@ -105,7 +104,13 @@ fn talk_after_help() -> &'static str {
              and plays nowhere (--output keeps the reply). For the microphone and the speaker: \
              apt-get install libasound2-dev, then cargo install --path crates/cli --features device,vad,aec"
         };
-        format!("{TALK_HELP}{devices}\n\n{ENVIRONMENT}\n\n{EXIT_CODES}")
+        let example = if cfg!(feature = "device") {
+            "\n  gemlive talk --input-device USB --output-device 1      microphone and speaker by name"
+        } else {
+            ""
+        };
+        let help = TALK_HELP.replace("{DEVICE_EXAMPLE}", example);
+        format!("{help}{devices}\n\n{ENVIRONMENT}\n\n{EXIT_CODES}")
     })
 }
 

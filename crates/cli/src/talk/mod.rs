@@ -386,12 +386,6 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         );
     }
     let stdin_tty = screen().caps().stdin_tty;
-    if args.ptt && !stdin_tty {
-        return Err(Usage(
-            "--ptt needs a terminal: Enter starts and stops talking, and stdin is not one".into(),
-        )
-        .into());
-    }
     let mut replaced = Vec::new();
     for (path, flag) in [
         (&args.output, "--output"),
@@ -525,6 +519,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut answered: Option<Instant> = None;
     let mut last_event = Instant::now();
     let mut ptt_talking = false;
+    let mut ptt_used = false;
     let mut ptt_tail: Option<Instant> = None;
     let mut speaking = false;
     let mut echo_until = Instant::now();
@@ -577,6 +572,11 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 Typed::Eof => {
                     // Ctrl-D on a terminal ends the session; the end of a pipe only ends typing.
                     if stdin_tty { break Ok(End::Quit); }
+                    if args.ptt && !ptt_used {
+                        break Err(Usage(
+                            "--ptt: stdin ended before an empty line (Enter) started talking, so nothing was sent; push-to-talk wants a terminal or lines on stdin".into(),
+                        ).into());
+                    }
                     typing = None;
                 }
                 Typed::Interrupt => break Ok(End::Interrupted),
@@ -598,6 +598,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         }
                     };
                     if let Err(e) = sent { break Err(e.into()); }
+                    ptt_used |= ptt_talking;
                     view.ptt(ptt_talking);
                 }
                 Typed::Line(text) => {
