@@ -10,8 +10,10 @@ use serde_json::Value;
 /// The `gemlive` binary cargo built for these tests, or `GEMLIVE_BIN` (to see how another
 /// build fares, e.g. main's).
 fn gemlive_bin() -> PathBuf {
-    std::env::var_os("GEMLIVE_BIN")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gemlive")), PathBuf::from)
+    std::env::var_os("GEMLIVE_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_gemlive")),
+        PathBuf::from,
+    )
 }
 
 /// A scratch directory and state directory for one test; the emulator runs unpaced.
@@ -911,14 +913,12 @@ fn voices_and_the_catalogue_are_checked_before_connecting() {
         "{}",
         stdout(&out)
     );
-    let out = env.run(&[
-        "chat",
-        "--endpoint",
-        NOWHERE,
-        "-m",
-        "gemini-2.0-flash-live-001",
-        "hi",
-    ]);
+    // Against Google (with a fake key): refused before any traffic.
+    let out = env
+        .cmd(&["chat", "-m", "gemini-2.0-flash-live-001", "hi"])
+        .env("GEMINI_API_KEY", "AIza-not-a-real-key")
+        .output()
+        .expect("run gemlive");
     assert_code(&out, 2);
     assert!(
         stderr(&out).contains("has been shut down"),

@@ -122,6 +122,21 @@ impl Backend {
         })
     }
 
+    /// Whether this is one of Google's services (where the model catalogue is the law).
+    pub(crate) fn is_google(&self) -> bool {
+        matches!(self.name.as_str(), "gemini" | "vertex")
+    }
+
+    /// A short name of where it connects.
+    pub(crate) fn short(&self) -> String {
+        match self.name.as_str() {
+            "emulator" => "the built-in emulator".into(),
+            "gemini" => "generativelanguage.googleapis.com".into(),
+            "vertex" => "Vertex AI".into(),
+            url => url.to_owned(),
+        }
+    }
+
     /// What a person calls this backend, for the banner and the connecting line.
     pub(crate) fn describe(&self) -> String {
         match self.name.as_str() {

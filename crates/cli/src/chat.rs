@@ -287,8 +287,8 @@ async fn open(
     let model = setup.model.clone();
     let config = backend.client_config(&args.connect, args.session.record.as_deref(), setup)?;
     out.connecting(Some(format!(
-        "connecting to {} · {model} (up to {} s)…",
-        backend.describe(),
+        "connecting to {} (up to {} s)…",
+        backend.short(),
         args.connect.connect_timeout
     )));
     let connected = transport::connect(config).await;
@@ -352,7 +352,8 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
         ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let backend = Backend::resolve(&args.connect).await?;
     let kind = backend.endpoint.backend();
-    let checked = setup::check(&args.setup, kind).map_err(|e| Usage(format!("{e:#}")))?;
+    let checked = setup::check(&args.setup, kind, backend.is_google())
+        .map_err(|e| Usage(format!("{e:#}")))?;
     for w in &checked.warnings {
         out.warning(w);
     }
@@ -374,8 +375,8 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     };
     let mut settings = Settings { audio: wants_audio };
     let interactive = matches!(input, Input::Interactive);
-    // The session `/resume` goes back to: the one saved before this chat began.
-    let previous = state::latest_for(&backend.name);
+    // The session `/resume` goes back to: the one saved last before the current one.
+    let mut previous = state::latest_for(&backend.name);
     // Keys are taken from the start, so that what is typed while connecting is kept (and not
     // echoed over the screen).
     let keyboard = if interactive && screen().live() {
@@ -606,6 +607,7 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                     .await
                     {
                         out.note(&format!("the previous session is saved (handle {handle})"));
+                        previous = Some(handle);
                     }
                     if settings.audio && files.is_none() {
                         match AudioFiles::check(&args) {
@@ -780,7 +782,7 @@ fn command_line(
         ("resume", handle) => Command::NewSession(Some(handle.to_owned())),
         _ => {
             out.warning(&format!(
-                "unknown command /{line} (not sent to the model): /help lists the commands, //text sends a line starting with /"
+                "unknown command /{name}, not sent (/help lists them; //text sends a line starting with /)"
             ));
             Command::Nothing
         }

@@ -159,15 +159,27 @@ pub(crate) struct Checked {
     pub(crate) warnings: Vec<String>,
 }
 
-pub(crate) fn check(args: &SetupArgs, backend: Backend) -> Result<Checked> {
+impl Checked {
+    fn warning(&mut self, text: String) {
+        self.warnings.push(text);
+    }
+}
+
+/// `google`: the session goes to Google, where a retired model is certain to be refused
+/// (another server, such as the emulator, may still serve it: a warning then).
+pub(crate) fn check(args: &SetupArgs, backend: Backend, google: bool) -> Result<Checked> {
     let mut out = Checked::default();
     let profile = models::lookup(&args.model, backend);
     match profile {
-        Some(p) if p.retired => bail!(
+        Some(p) if p.retired && google => bail!(
             "{} has been shut down; use {} (`gemlive models` lists the current models)",
             args.model,
             models::DEFAULT_MODEL
         ),
+        Some(p) if p.retired => out.warning(format!(
+            "Google has shut {} down; this server may still serve it",
+            args.model
+        )),
         Some(_) => {}
         None => out.warnings.push(format!(
             "{} is not a Live model gemlive knows (`gemlive models` lists them); the server will \
@@ -315,7 +327,7 @@ mod tests {
             Backend::GeminiApi,
         );
         assert!(retired.unwrap_err().to_string().contains("shut down"));
-        let hot = check(&args(&["--temperature", "7"]), Backend::GeminiApi);
+        let hot = check(&args(&["--temperature", "7"]), Backend::GeminiApi, true);
         assert!(hot.unwrap_err().to_string().contains("0 to 2"));
         let ok = check(
             &args(&["--voice", "puck", "--thinking-budget", "-1"]),
@@ -332,7 +344,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(odd.warnings.len(), 2, "{:?}", odd.warnings);
-        assert!(check(&args(&["--language", "english please"]), Backend::GeminiApi).is_err());
+        assert!(
+            check(
+                &args(&["--language", "english please"]),
+                Backend::GeminiApi,
+                true
+            )
+            .is_err()
+        );
     }
 
     #[test]

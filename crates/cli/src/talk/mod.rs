@@ -418,6 +418,11 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     };
 
     let backend = Backend::resolve(&args.connect).await?;
+    let checked = setup::check(&args.setup, backend.endpoint.backend(), backend.is_google())
+        .map_err(|e| Usage(format!("{e:#}")))?;
+    for w in &checked.warnings {
+        view.warning(w);
+    }
     args.setup.no_vad |= args.ptt;
     let mut setup = setup::build(
         &args.setup,

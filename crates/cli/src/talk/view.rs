@@ -149,6 +149,13 @@ impl View {
         screen().err_line(text);
     }
 
+    /// A warning (stderr, also with `--json`).
+    pub(crate) fn warning(&mut self, text: &str) {
+        self.end_line();
+        let label = Style::YELLOW.paint(self.colour, "warning:");
+        screen().err_line(&format!("{label} {text}"));
+    }
+
     /// A talk-specific JSON event (nothing for a person).
     pub(crate) fn json(&mut self, value: Value) {
         if self.json {
