@@ -24,7 +24,7 @@ pub(crate) fn check_output_file(path: &Path, flag: &str) -> Result<bool> {
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or_else(|| Path::new("."));
     check_dir(parent, flag)?;
     Ok(path.exists())
 }

@@ -325,6 +325,7 @@ mod tests {
         let retired = check(
             &args(&["-m", "gemini-2.0-flash-live-001"]),
             Backend::GeminiApi,
+            true,
         );
         assert!(retired.unwrap_err().to_string().contains("shut down"));
         let hot = check(&args(&["--temperature", "7"]), Backend::GeminiApi, true);
@@ -332,6 +333,7 @@ mod tests {
         let ok = check(
             &args(&["--voice", "puck", "--thinking-budget", "-1"]),
             Backend::GeminiApi,
+            true,
         )
         .unwrap();
         assert_eq!(
@@ -341,6 +343,7 @@ mod tests {
         let odd = check(
             &args(&["--voice", "Bob", "-m", "x-model"]),
             Backend::GeminiApi,
+            true,
         )
         .unwrap();
         assert_eq!(odd.warnings.len(), 2, "{:?}", odd.warnings);
