@@ -447,8 +447,9 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     }
 
     let mut turn_index = 0usize;
-    // Content of the reply in flight is dropped until its turn completes (Ctrl-C).
-    let mut cancelled = false;
+    // Turns cut short by the user (Ctrl-C, or Enter during a reply) whose `turnComplete` is
+    // still to come: what they still send is dropped, and their end is not a new turn's.
+    let mut stale = 0usize;
     let mut quit_armed = false;
     let mut total_tokens = None;
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
@@ -513,11 +514,11 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
             event = live.events.next() => {
                 let Some(event) = event else { break Ok(()) };
                 let content = matches!(event, Event::Text { .. } | Event::OutputTranscript { .. } | Event::Audio { .. } | Event::InputTranscript { .. });
-                if !(cancelled && content) {
+                if !(stale > 0 && content) {
                     out.event(&event);
                 }
                 match event {
-                    Event::Audio { data, sample_rate, .. } if !cancelled => {
+                    Event::Audio { data, sample_rate, .. } if stale == 0 => {
                         if let Some(p) = &mut player
                             && let Err(e) = play(p.as_mut(), sample_rate, &data)
                         {
@@ -536,16 +537,17 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                     Event::ToolCallCancellation { ids } => { tools.cancel(&ids); }
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
-                        if cancelled {
-                            cancelled = false;
+                        if stale > 0 {
+                            stale -= 1;
+                            total_tokens = None;
                             out.start_turn();
                         } else {
                             out.turn_complete(turn_index, total_tokens.take());
+                            if let Some(i) = ledger.in_flight() {
+                                ledger.set(i, TurnState::Answered);
+                            }
                         }
                         if let Some(files) = &mut files && let Err(e) = files.turn_done(&mut out) { break Err(e); }
-                        if let Some(i) = ledger.in_flight() {
-                            ledger.set(i, TurnState::Answered);
-                        }
                         turn_index += 1;
                         if lines.is_some() && ledger.next_queued().is_none() {
                             plain_prompt();
@@ -563,9 +565,9 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
             break Ok(());
         }
         if interrupt {
-            if let Some(i) = ledger.in_flight().filter(|_| !cancelled) {
+            if let Some(i) = ledger.in_flight() {
                 // Cancel the reply in flight: nothing more of it is shown or played.
-                cancelled = true;
+                stale += 1;
                 ledger.set(i, TurnState::Interrupted);
                 if let Some(p) = &mut player {
                     p.flush();
@@ -621,7 +623,7 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                     if let Some(i) = ledger.in_flight() {
                         ledger.set(i, TurnState::Interrupted);
                     }
-                    cancelled = false;
+                    stale = 0;
                     match open(&args, &backend, &settings, resume.as_deref(), &mut out).await {
                         Ok(l) => {
                             live = l;
@@ -652,8 +654,11 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
             // Enter during a reply interrupts it: the new line goes now, the server cuts the
             // reply short.
             ledger.set(i, TurnState::Interrupted);
+            stale += 1;
+            if let Some(p) = &mut player {
+                p.flush();
+            }
             let next = ledger.add(text.clone());
-            cancelled = false;
             out.start_turn();
             if let Err(e) = live.sender.send_user_turn(text).await {
                 break Err(e.into());
