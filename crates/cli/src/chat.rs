@@ -311,10 +311,7 @@ async fn open(
         }
         Err(e) => return Err(e.into()),
     };
-    out.event(&Event::SetupComplete {
-        session_id: sender.session_id(),
-        resumed: false,
-    });
+    out.session_started(sender.session_id(), handle.is_some());
     Ok(Live {
         sender,
         events,

@@ -264,6 +264,15 @@ impl Output {
         }
     }
 
+    /// A session is open (`--json` only: for a person, the banner or nothing says it).
+    pub(crate) fn session_started(&mut self, session_id: Option<String>, resumed: bool) {
+        if self.json {
+            self.emit(
+                &json!({"event": "setup_complete", "session_id": session_id, "resumed": resumed}),
+            );
+        }
+    }
+
     /// The reply in flight was cancelled (Ctrl-C): the rest of it is not shown.
     pub(crate) fn cancelled(&mut self) {
         if self.json {
