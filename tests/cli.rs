@@ -7,6 +7,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+#[path = "common/speech.rs"]
+mod speech;
+
 /// The `gemlive` binary cargo built for these tests, or `GEMLIVE_BIN` (to see how another
 /// build fares, e.g. main's).
 fn gemlive_bin() -> PathBuf {
@@ -504,23 +507,7 @@ const NOWHERE: &str = "ws://127.0.0.1:1";
 
 /// A 16 kHz "spoken" WAV: a second of a voiced buzz, then a second of silence.
 fn question_wav(path: &Path) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
-    for n in 0..32_000u32 {
-        let t = f64::from(n) / 16_000.0;
-        let s = if n < 16_000 {
-            (2.0 * std::f64::consts::PI * 180.0 * t).sin() * 0.3
-        } else {
-            0.0
-        };
-        w.write_sample((s * 32767.0) as i16).expect("sample");
-    }
-    w.finalize().expect("finish wav");
+    speech::speech_wav(path, &[(1.0, true), (1.0, false)]);
 }
 
 fn assert_code(out: &Output, code: i32) {

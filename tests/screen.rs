@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde::Deserialize;
 
+#[path = "common/speech.rs"]
+mod speech;
+
 /// The `gemlive` binary cargo built for these tests, or `GEMLIVE_BIN` (to see how
 /// another build fares).
 fn gemlive() -> String {
@@ -529,30 +532,6 @@ fn check_file(dir: &Path, f: &FileCheck) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A "spoken" WAV at 16 kHz: `secs` of a voiced buzz, then a second of silence.
-fn speech_wav(path: &Path, secs: f64) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
-    let loud = (secs * 16_000.0) as u64;
-    for n in 0..loud + 16_000 {
-        let t = n as f64 / 16_000.0;
-        let s = if n < loud {
-            ((2.0 * std::f64::consts::PI * 180.0 * t).sin() * 0.6
-                + (2.0 * std::f64::consts::PI * 360.0 * t).sin() * 0.3)
-                * 0.4
-        } else {
-            0.0
-        };
-        w.write_sample((s * 32767.0) as i16).expect("sample");
-    }
-    w.finalize().expect("finish wav");
-}
-
 /// Runs one scenario at one size; the error says what failed and shows the screen.
 fn run(name: &str, sc: &Scenario, size: [u16; 2]) -> Result<(), String> {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -564,7 +543,7 @@ fn run(name: &str, sc: &Scenario, size: [u16; 2]) -> Result<(), String> {
         std::fs::write(&p, body).expect("write a scenario file");
     }
     for (path, secs) in &sc.wavs {
-        speech_wav(&dir.path().join(path), *secs);
+        speech::speech_wav(&dir.path().join(path), &[(*secs, true), (1.0, false)]);
     }
     // Accepts connections (the kernel does) and never answers them.
     let silent = sc
