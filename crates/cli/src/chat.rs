@@ -586,6 +586,11 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
             break Ok(());
         }
         if let Some(command) = line.strip_prefix('/').filter(|c| !c.starts_with('/')) {
+            let before = (
+                args.setup.model.clone(),
+                args.setup.voice.clone(),
+                settings.audio,
+            );
             match command_line(
                 command,
                 &mut args,
@@ -621,12 +626,28 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                         ledger.set(i, TurnState::Interrupted);
                     }
                     stale = 0;
-                    match open(&args, &backend, &settings, resume.as_deref(), &mut out).await {
-                        Ok(l) => {
+                    let opened =
+                        match open(&args, &backend, &settings, resume.as_deref(), &mut out).await {
+                            Ok(l) => Ok((l, resume.is_some())),
+                            Err(e) => {
+                                // A bad model or handle loses nothing: back to the session just left.
+                                out.warning(&format!(
+                                    "{}; back to the previous session",
+                                    crate::exit::message(&e)
+                                ));
+                                (args.setup.model, args.setup.voice, settings.audio) = before;
+                                out.set_audio(settings.audio);
+                                open(&args, &backend, &settings, previous.as_deref(), &mut out)
+                                    .await
+                                    .map(|l| (l, true))
+                            }
+                        };
+                    match opened {
+                        Ok((l, resumed)) => {
                             live = l;
                             out.note(&format!(
                                 "{} with {}",
-                                if resume.is_some() {
+                                if resumed {
                                     "resumed the session"
                                 } else {
                                     "a new session"

@@ -78,9 +78,12 @@ impl Output {
         screen().out(&format!("{value}\n"));
     }
 
-    /// A status line on stderr (nothing with `--json`).
-    fn status(&self, style: Style, text: &str) {
+    /// A status line on stderr (nothing with `--json`), on a line of its own.
+    fn status(&mut self, style: Style, text: &str) {
         if !self.json {
+            if self.mid_line {
+                self.end_line();
+            }
             screen().err_line(&style.paint(self.styled_err, text));
         }
     }
@@ -92,6 +95,9 @@ impl Output {
 
     /// A warning for a person (stderr), also with `--json`, where stderr is not read as data.
     pub(crate) fn warning(&mut self, text: &str) {
+        if self.mid_line {
+            self.end_line();
+        }
         let label = Style::YELLOW.paint(self.styled_err, "warning:");
         screen().err_line(&format!("{label} {text}"));
     }
