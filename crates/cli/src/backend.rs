@@ -26,10 +26,32 @@ impl Backend {
             ApiVersionArg::V1 => ApiVersion::V1,
         };
         if args.emulator {
+            let speed = match &args.emulator_speed {
+                None => 1.0,
+                Some(v) => emulator::parse_speed(v).map_err(|e| {
+                    crate::exit::Usage(format!("--emulator-speed (or GEMLIVE_EMULATOR_SPEED): {e}"))
+                })?,
+            };
+            let script = match &args.emulator_script {
+                Some(path) => Some(
+                    emulator::Script::load(path)
+                        .map_err(|e| crate::exit::Usage(format!("--emulator-script: {e}")))?,
+                ),
+                None => None,
+            };
+            // Sessions outlive this process, so that `--resume` works in the next one. The
+            // file holds conversation text: it lives in the private state directory.
+            let state_file = match crate::state::private_dir() {
+                Ok(d) => Some(d.join("emulator-sessions.json")),
+                Err(e) => {
+                    tracing::warn!("sessions will not be resumable after this run: {e:#}");
+                    None
+                }
+            };
             let config = emulator::EmulatorConfig {
-                speed: emulator::speed_from_env()?,
-                // Sessions outlive this process, so that `--resume` works in the next one.
-                state_file: crate::state::dir().map(|d| d.join("emulator-sessions.json")),
+                speed,
+                script,
+                state_file,
                 ..emulator::EmulatorConfig::default()
             };
             let emulator = emulator::Emulator::start(config)
@@ -98,18 +120,49 @@ impl Backend {
         })
     }
 
+    /// Whether this is one of Google's services (where the model catalogue is the law).
+    pub(crate) fn is_google(&self) -> bool {
+        matches!(self.name.as_str(), "gemini" | "vertex")
+    }
+
+    /// A short name of where it connects.
+    pub(crate) fn short(&self) -> String {
+        match self.name.as_str() {
+            "emulator" => "the built-in emulator".into(),
+            "gemini" => "generativelanguage.googleapis.com".into(),
+            "vertex" => "Vertex AI".into(),
+            url => url.to_owned(),
+        }
+    }
+
+    /// What a person calls this backend, for the banner and the connecting line.
+    pub(crate) fn describe(&self) -> String {
+        match self.name.as_str() {
+            "emulator" => "the built-in emulator (no key, no network)".into(),
+            "gemini" => "Google's Gemini API (generativelanguage.googleapis.com)".into(),
+            "vertex" => "Vertex AI".into(),
+            url => url.to_owned(),
+        }
+    }
+
     /// The client configuration for a session with `setup`.
-    pub(crate) fn client_config(&self, args: &ConnectArgs, setup: Setup) -> Result<ClientConfig> {
+    pub(crate) fn client_config(
+        &self,
+        args: &ConnectArgs,
+        record: Option<&std::path::Path>,
+        setup: Setup,
+    ) -> Result<ClientConfig> {
         let mut config = ClientConfig::new(self.endpoint.clone(), self.auth.clone(), setup);
         config.setup_timeout = Duration::from_secs(args.setup_timeout);
+        config.connect_timeout = Duration::from_secs(args.connect_timeout);
         if let Some(ca) = &args.ca_file {
             config.tls = TlsConfig {
                 extra_ca_file: Some(ca.clone()),
                 ..config.tls
             };
         }
-        if let Some(path) = &args.record {
-            config.record = Some(transport::RecorderConfig::new(path.clone()));
+        if let Some(path) = record {
+            config.record = Some(transport::RecorderConfig::new(path.to_owned()));
         }
         Ok(config)
     }
@@ -125,6 +178,17 @@ fn with_version(endpoint: Endpoint, version: ApiVersion) -> Endpoint {
     match endpoint {
         Endpoint::Custom { base_url, .. } => Endpoint::Custom { base_url, version },
         other => other,
+    }
+}
+
+/// The flags that select a saved session's backend again (`None` for Vertex AI, whose project
+/// and location are not saved).
+pub(crate) fn flags_for(backend: &str) -> Option<String> {
+    match backend {
+        "emulator" => Some(" --emulator".into()),
+        "gemini" => Some(String::new()),
+        "vertex" => None,
+        url => Some(format!(" --endpoint {url}")),
     }
 }
 

@@ -7,6 +7,7 @@
 //!   server rejected (close 1007/1008)
 //! - 4: the service failed (close 1011: internal, unavailable, quota, deadline)
 //! - 5: the network failed (connect, TLS, proxy, a drop without close frame, timeouts)
+//! - 130: ended by Ctrl-C before it was done
 
 use protocol::{Close, CloseKind, Fault};
 
@@ -15,6 +16,12 @@ pub(crate) const USAGE: u8 = 2;
 pub(crate) const CONFIG: u8 = 3;
 pub(crate) const SERVICE: u8 = 4;
 pub(crate) const NETWORK: u8 = 5;
+pub(crate) const INTERRUPTED: u8 = 130;
+
+/// Ctrl-C ended the run before it was done (exit code 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub(crate) struct Interrupted;
 
 /// A usage error found before any network traffic.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +47,9 @@ pub(crate) fn for_close(close: &Close) -> u8 {
 /// The exit code and the classified close (if any) of an error.
 pub(crate) fn classify(err: &anyhow::Error) -> (u8, Option<Close>) {
     for cause in err.chain() {
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return (INTERRUPTED, None);
+        }
         if cause.downcast_ref::<Usage>().is_some() {
             return (USAGE, None);
         }
@@ -82,10 +92,43 @@ pub(crate) fn classify(err: &anyhow::Error) -> (u8, Option<Close>) {
     (OTHER, None)
 }
 
+/// The error's message: each cause once (an error that already shows its source, as I/O
+/// errors wrapped by the transport do, does not get it twice).
+pub(crate) fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use protocol::close::reasons;
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot connect to 127.0.0.1:9: {0}")]
+        struct Connect(#[source] std::io::Error);
+        let err = anyhow::Error::new(Connect(io)).context("cannot start the session");
+        assert_eq!(
+            message(&err),
+            "cannot start the session: cannot connect to 127.0.0.1:9: Connection refused (os error 111)"
+        );
+    }
 
     #[test]
     fn closes_map_to_codes() {

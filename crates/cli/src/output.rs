@@ -1,100 +1,200 @@
-//! Showing events: for a person (streamed text, markers, colour on a terminal) or for a program
-//! (`--json`: one JSON object per line on stdout, nothing else).
+//! What `chat` (and `replay`) show: for a person, the answer on stdout and everything else on
+//! stderr; for a program (`--json`), one JSON object per line on stdout and nothing else.
+//!
+//! For a person on a terminal the answer is labelled (`gemini:`), its Markdown rendered, and
+//! colours used unless `NO_COLOR` or `TERM=dumb`; audio progress is a row of the live area, below
+//! the text. When stdout is a pipe or a file it gets the model's text only, exactly as sent.
 
-use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use protocol::{Close, Event};
 use serde_json::{Value, json};
 
+use crate::term::markdown::Markdown;
+use crate::term::{Style, sanitize, screen};
+
 /// Where events go.
 #[derive(Debug)]
 pub(crate) struct Output {
     json: bool,
-    colour: bool,
-    progress: bool,
-    /// Whether the current line has model text on it.
-    mid_line: bool,
-    audio_seconds: f64,
-    first_audio_shown: bool,
-    /// Whether the user asked for audio: then the MIME type and progress are shown.
+    /// The user asked for audio: its MIME type and progress are shown.
     audio: bool,
+    /// stdout is a terminal: the answer is labelled and made safe to show.
+    tty_out: bool,
+    /// Colours and Markdown on stdout.
+    styled_out: bool,
+    /// Colours on stderr.
+    styled_err: bool,
+    /// The answer's line is unfinished.
+    mid_line: bool,
+    /// This turn's answer has begun (its label is out).
+    answering: bool,
+    md: Markdown,
+    audio_seconds: f64,
+    mime_shown: bool,
+    /// The live area's rows: what connects, audio progress, a hint.
+    connecting: Option<String>,
+    progress: Option<String>,
+    hint: Option<String>,
+    /// The conversation so far, for `/save`.
+    pub(crate) log: Vec<(Speaker, String)>,
 }
 
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const YELLOW: &str = "\x1b[33m";
-const RED: &str = "\x1b[31m";
-const RESET: &str = "\x1b[0m";
+/// Who said a part of the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Speaker {
+    User,
+    Model,
+}
 
 impl Output {
     pub(crate) fn new(json: bool, audio: bool) -> Self {
+        let caps = screen().caps();
         Self {
             json,
-            colour: !json
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none(),
-            progress: !json && std::io::stderr().is_terminal(),
-            mid_line: false,
-            audio_seconds: 0.0,
-            first_audio_shown: false,
             audio,
+            tty_out: !json && caps.stdout_tty,
+            styled_out: !json && caps.stdout_tty && caps.colour,
+            styled_err: caps.stderr_tty && caps.colour,
+            mid_line: false,
+            answering: false,
+            md: Markdown::new(!json && caps.stdout_tty && caps.colour),
+            audio_seconds: 0.0,
+            mime_shown: false,
+            connecting: None,
+            progress: None,
+            hint: None,
+            log: Vec::new(),
         }
     }
 
-    fn paint(&self, style: &str, text: &str) -> String {
-        if self.colour {
-            format!("{style}{text}{RESET}")
-        } else {
-            text.to_owned()
+    /// Whether spoken replies are asked for.
+    pub(crate) fn set_audio(&mut self, audio: bool) {
+        self.audio = audio;
+    }
+
+    fn emit(&self, value: &Value) {
+        screen().out(&format!("{value}\n"));
+    }
+
+    /// A status line on stderr (nothing with `--json`), on a line of its own.
+    fn status(&mut self, style: Style, text: &str) {
+        if !self.json {
+            if self.mid_line {
+                self.end_line();
+            }
+            screen().err_line(&style.paint(self.styled_err, text));
         }
     }
 
-    fn emit(&self, value: Value) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{value}");
-        let _ = out.flush();
+    /// A remark for a person (stderr); scripts (`--json`) don't get it.
+    pub(crate) fn note(&mut self, text: &str) {
+        self.status(Style::DIM, text);
     }
 
-    fn line(&mut self, text: &str) {
-        self.end_line();
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
-    }
-
-    fn end_line(&mut self) {
-        self.clear_progress();
+    /// A warning for a person (stderr), also with `--json`, where stderr is not read as data.
+    pub(crate) fn warning(&mut self, text: &str) {
         if self.mid_line {
-            let _ = writeln!(std::io::stdout().lock());
-            self.mid_line = false;
+            self.end_line();
+        }
+        let label = Style::YELLOW.paint(self.styled_err, "warning:");
+        screen().err_line(&format!("{label} {text}"));
+    }
+
+    /// The banner of an interactive chat.
+    pub(crate) fn banner(&mut self, lines: &[String]) {
+        if let Some((first, rest)) = lines.split_first() {
+            self.status(Style::BOLD, first);
+            for l in rest {
+                self.status(Style::DIM, l);
+            }
         }
     }
 
-    fn clear_progress(&self) {
-        if self.progress && self.audio && self.audio_seconds > 0.0 {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
-        }
+    fn redraw_live(&self) {
+        let rows: Vec<String> = [&self.connecting, &self.progress, &self.hint]
+            .into_iter()
+            .flatten()
+            .map(|r| Style::DIM.paint(self.styled_err, r))
+            .collect();
+        screen().set_live(rows);
     }
 
-    fn stream(&mut self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = write!(out, "{text}");
-        let _ = out.flush();
-        self.mid_line = true;
+    /// What is being connected to, while it is (`None` once connected).
+    pub(crate) fn connecting(&mut self, what: Option<String>) {
+        self.connecting = what;
+        self.redraw_live();
+    }
+
+    /// A hint below the transcript (`None` to remove it).
+    pub(crate) fn hint(&mut self, hint: Option<String>) {
+        self.hint = hint;
+        self.redraw_live();
+    }
+
+    /// Ends the answer's line.
+    fn end_line(&mut self) {
+        if self.answering {
+            let rest = self.md.finish();
+            if !rest.is_empty() {
+                screen().out(&rest);
+            }
+        }
+        screen().end_out_line(self.mid_line);
+        self.mid_line = false;
+    }
+
+    /// The user's line, as sent (in the transcript of an interactive chat).
+    pub(crate) fn user_line(&mut self, text: &str, interactive: bool) {
+        self.log.push((Speaker::User, text.to_owned()));
+        if self.json || !interactive {
+            return;
+        }
+        self.end_line();
+        let prompt = Style::BLUE.paint(self.styled_err, "you>");
+        let line = format!("{prompt} {}", sanitize(text));
+        if screen().caps().draw_stdout() {
+            screen().out(&format!("{line}\n"));
+        }
     }
 
     /// A new turn starts.
     pub(crate) fn start_turn(&mut self) {
         self.audio_seconds = 0.0;
-        self.first_audio_shown = false;
+        self.mime_shown = false;
+        self.answering = false;
+    }
+
+    fn answer(&mut self, text: &str) {
+        match self.log.last_mut() {
+            Some((Speaker::Model, t)) if self.answering => t.push_str(text),
+            _ => self.log.push((Speaker::Model, text.to_owned())),
+        }
+        let mut shown = String::new();
+        if !self.answering {
+            self.answering = true;
+            if self.tty_out {
+                shown.push_str(&Style::GREEN.paint(self.styled_out, "gemini:"));
+                shown.push(' ');
+            }
+        }
+        if self.tty_out {
+            shown.push_str(&self.md.push(&sanitize(text)));
+        } else {
+            shown.push_str(text);
+        }
+        if !shown.is_empty() {
+            screen().out(&shown);
+            self.mid_line = !shown.ends_with('\n');
+        }
     }
 
     /// Shows one event.
     pub(crate) fn event(&mut self, event: &Event) {
         if self.json {
             if let Some(v) = event_json(event) {
-                self.emit(v);
+                self.emit(&v);
             }
             return;
         }
@@ -103,21 +203,17 @@ impl Output {
                 text,
                 thought: false,
             }
-            | Event::OutputTranscript { text, .. } => self.stream(text),
+            | Event::OutputTranscript { text, .. } => self.answer(text),
             Event::Text {
                 text,
                 thought: true,
-            } => {
-                let t = self.paint(DIM, &format!("(thinking) {text}"));
-                self.line(&t);
-            }
+            } => self.status(Style::DIM, &format!("(thinking) {}", sanitize(text).trim())),
             Event::InputTranscript {
                 text,
                 interim: false,
                 ..
             } if !text.trim().is_empty() => {
-                let t = self.paint(DIM, &format!("you said: {}", text.trim()));
-                self.line(&t);
+                self.status(Style::DIM, &format!("you said: {}", sanitize(text).trim()));
             }
             Event::Audio {
                 data, sample_rate, ..
@@ -126,119 +222,155 @@ impl Output {
                 if !self.audio {
                     return;
                 }
-                if !self.first_audio_shown {
-                    self.first_audio_shown = true;
-                    self.end_line();
-                    eprintln!(
-                        "{}",
-                        self.paint(
-                            DIM,
-                            &format!("receiving {}", protocol::pcm_mime(*sample_rate))
-                        )
-                    );
-                }
-                if self.progress {
-                    let _ = write!(
-                        std::io::stderr().lock(),
-                        "\r{} {:.1} s of audio",
-                        if self.mid_line { "" } else { "♪" },
+                let mime = protocol::pcm_mime(*sample_rate);
+                if screen().live() {
+                    self.progress = Some(format!(
+                        "♪ receiving {mime} · {:.1} s of audio",
                         self.audio_seconds
-                    );
+                    ));
+                    self.redraw_live();
+                } else if !self.mime_shown {
+                    self.status(Style::DIM, &format!("receiving {mime}"));
                 }
+                self.mime_shown = true;
             }
             Event::Interrupted => {
-                let t = self.paint(YELLOW, "[interrupted]");
-                self.line(&t);
+                self.end_line();
+                self.status(Style::YELLOW, "[interrupted]");
             }
             Event::ToolCall { calls } => {
                 for c in calls {
                     let args = c.args.clone().unwrap_or(Value::Null);
-                    let t = self.paint(DIM, &format!("→ calling {}({args})", c.name));
-                    self.line(&t);
+                    self.status(Style::DIM, &format!("→ calling {}({args})", c.name));
                 }
             }
             Event::ToolCallCancellation { ids } => {
-                let t = self.paint(
-                    YELLOW,
+                self.status(
+                    Style::YELLOW,
                     &format!("[tool calls cancelled: {}]", ids.join(", ")),
                 );
-                self.line(&t);
             }
-            Event::GoAway { time_left, .. } => {
-                let t = self.paint(
-                    YELLOW,
-                    &format!("[the server will end this connection in {time_left:?}]"),
-                );
-                self.line(&t);
+            Event::GoAway { time_left, .. } => self.status(
+                Style::YELLOW,
+                &format!(
+                    "[the server will end this connection in {:.0} s]",
+                    time_left.as_secs_f64()
+                ),
+            ),
+            Event::SetupComplete { resumed: true, .. } => {
+                self.status(Style::YELLOW, "[reconnected: the session goes on]");
             }
             Event::Malformed(e) => {
-                let t = self.paint(YELLOW, &format!("[skipped a malformed frame: {e}]"));
-                self.line(&t);
+                self.status(Style::YELLOW, &format!("[skipped a malformed frame: {e}]"));
             }
             Event::Violation(v) => {
-                let t = self.paint(YELLOW, &format!("[server protocol violation: {v}]"));
-                self.line(&t);
+                self.status(Style::YELLOW, &format!("[server protocol violation: {v}]"));
             }
             _ => {}
         }
     }
 
+    /// A session is open (`--json` only: for a person, the banner or nothing says it).
+    pub(crate) fn session_started(&mut self, session_id: Option<String>, resumed: bool) {
+        if self.json {
+            self.emit(
+                &json!({"event": "setup_complete", "session_id": session_id, "resumed": resumed}),
+            );
+        }
+    }
+
+    /// The reply in flight was cancelled (Ctrl-C): the rest of it is not shown.
+    pub(crate) fn cancelled(&mut self) {
+        if self.json {
+            self.emit(&json!({"event": "cancelled"}));
+            return;
+        }
+        self.end_line();
+        self.progress = None;
+        self.redraw_live();
+        self.status(Style::YELLOW, "[cancelled]");
+    }
+
     /// The end of a turn, with its token count.
     pub(crate) fn turn_complete(&mut self, turn: usize, tokens: Option<i32>) {
         if self.json {
-            self.emit(json!({"event": "turn_end", "turn": turn, "total_tokens": tokens}));
+            self.emit(&json!({"event": "turn_end", "turn": turn, "total_tokens": tokens}));
             return;
         }
+        self.end_line();
+        self.progress = None;
+        self.redraw_live();
         let mut marker = String::from("── turn complete");
         if let Some(t) = tokens {
             marker.push_str(&format!(" · {t} tokens"));
         }
-        if self.audio_seconds > 0.0 {
+        if self.audio_seconds > 0.0 && self.audio {
             marker.push_str(&format!(" · {:.1} s of audio", self.audio_seconds));
         }
-        let t = self.paint(DIM, &marker);
-        self.line(&t);
+        self.status(Style::DIM, &marker);
     }
 
     /// A tool ran.
     pub(crate) fn tool_result(&mut self, id: &str, name: &str, response: &Value) {
         if self.json {
             self.emit(
-                json!({"event": "tool_result", "id": id, "name": name, "response": response}),
+                &json!({"event": "tool_result", "id": id, "name": name, "response": response}),
             );
         } else {
-            let t = self.paint(DIM, &format!("← {name} returned {response}"));
-            self.line(&t);
+            self.status(Style::DIM, &format!("← {name} returned {response}"));
         }
     }
 
-    /// A reply was written to a file.
-    pub(crate) fn audio_file(&mut self, path: &std::path::Path, seconds: Duration) {
+    /// Replies were written to a file.
+    pub(crate) fn audio_file(&mut self, path: &Path, seconds: Duration, replaced: bool) {
         if self.json {
-            self.emit(json!({"event": "audio_file", "path": path.display().to_string(), "seconds": seconds.as_secs_f64()}));
+            self.emit(&json!({"event": "audio_file", "path": path.display().to_string(), "seconds": seconds.as_secs_f64(), "replaced": replaced}));
         } else {
-            let t = self.paint(
-                DIM,
-                &format!("wrote {} ({:.1} s)", path.display(), seconds.as_secs_f64()),
+            self.status(
+                Style::DIM,
+                &format!(
+                    "wrote {} ({:.1} s{})",
+                    path.display(),
+                    seconds.as_secs_f64(),
+                    if replaced {
+                        ", replacing the file that was there"
+                    } else {
+                        ""
+                    }
+                ),
             );
-            self.line(&t);
         }
     }
 
-    /// Where to resume from.
-    pub(crate) fn saved_session(&mut self, handle: &str) {
+    /// Where to resume from: `again` is the command line that resumes it.
+    pub(crate) fn saved_session(&mut self, handle: &str, again: &str) {
         if self.json {
-            self.emit(json!({"event": "session_saved", "handle": handle}));
+            self.emit(&json!({"event": "session_saved", "handle": handle}));
         } else {
             self.end_line();
-            eprintln!(
-                "{}",
-                self.paint(
-                    DIM,
-                    &format!("session handle {handle} saved; continue with: gemlive chat --resume")
-                )
-            );
+            self.status(Style::DIM, &format!("session saved (handle {handle})"));
+            self.status(Style::DIM, &format!("continue with: {again}"));
         }
+    }
+
+    /// Turns that were sent or queued but not answered.
+    pub(crate) fn unanswered(&mut self, turns: &[(usize, String)]) {
+        if turns.is_empty() {
+            return;
+        }
+        if self.json {
+            let list: Vec<Value> = turns
+                .iter()
+                .map(|(n, t)| json!({"turn": n, "text": t}))
+                .collect();
+            self.emit(&json!({"event": "unanswered", "turns": list}));
+            return;
+        }
+        let list: Vec<String> = turns
+            .iter()
+            .map(|(n, t)| format!("#{} {:?}", n + 1, t))
+            .collect();
+        self.warning(&format!("not answered: {}", list.join(", ")));
     }
 
     /// A fatal error, with its close classification when there is one.
@@ -248,33 +380,44 @@ impl Output {
             if let Some(c) = close {
                 v["close"] = close_json(c);
             }
-            self.emit(v);
-        } else {
+            self.emit(&v);
+            return;
+        }
+        if self.answering || self.mid_line {
             self.end_line();
-            eprintln!(
-                "{} {message}",
-                self.paint(&format!("{BOLD}{RED}"), "error:")
-            );
-            if let Some(c) = close.filter(|c| !message.contains(c.hint)) {
-                eprintln!("  {} {}", self.paint(BOLD, "hint:"), c.hint);
-            }
+        }
+        self.progress = None;
+        self.connecting = None;
+        self.redraw_live();
+        let label = Style::RED.paint(self.styled_err, "error:");
+        screen().err_line_now(&format!("{label} {message}"));
+        if let Some(c) = close.filter(|c| !message.contains(c.hint)) {
+            let hint = Style::BOLD.paint(self.styled_err, "hint:");
+            screen().err_line_now(&format!("  {hint} {}", c.hint));
         }
     }
 
-    /// A remark for a person (stderr); scripts (`--json`) don't get it.
-    #[cfg(feature = "device")]
-    pub(crate) fn note(&mut self, text: &str) {
-        if !self.json {
-            self.end_line();
-            eprintln!("{}", self.paint(DIM, text));
-        }
-    }
-
-    /// Finishes any open line.
+    /// Finishes any open line and the live area.
     pub(crate) fn finish(&mut self) {
         if !self.json {
             self.end_line();
         }
+        self.progress = None;
+        self.hint = None;
+        self.connecting = None;
+        self.redraw_live();
+    }
+
+    /// The conversation as Markdown (`/save`).
+    pub(crate) fn markdown(&self, model: &str) -> String {
+        let mut text = format!("# gemlive chat with {model}\n");
+        for (who, said) in &self.log {
+            match who {
+                Speaker::User => text.push_str(&format!("\n**You:** {said}\n")),
+                Speaker::Model => text.push_str(&format!("\n**Gemini:** {}\n", said.trim())),
+            }
+        }
+        text
     }
 }
 

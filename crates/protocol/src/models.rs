@@ -7,6 +7,58 @@ use std::fmt;
 /// The default model: the current generally available native-audio Live model.
 pub const DEFAULT_MODEL: &str = "gemini-3.8-live";
 
+/// The prebuilt voices (`speechConfig.voiceConfig.prebuiltVoiceConfig.voiceName`), the same
+/// 30 as text-to-speech (reference §3.1.1).
+pub const VOICES: &[&str] = &[
+    "Zephyr",
+    "Puck",
+    "Charon",
+    "Kore",
+    "Fenrir",
+    "Leda",
+    "Orus",
+    "Aoede",
+    "Callirrhoe",
+    "Autonoe",
+    "Enceladus",
+    "Iapetus",
+    "Umbriel",
+    "Algieba",
+    "Despina",
+    "Erinome",
+    "Algenib",
+    "Rasalgethi",
+    "Laomedeia",
+    "Achernar",
+    "Alnilam",
+    "Schedar",
+    "Gacrux",
+    "Pulcherrima",
+    "Achird",
+    "Zubenelgenubi",
+    "Vindemiatrix",
+    "Sadachbia",
+    "Sadaltager",
+    "Sulafat",
+];
+
+/// The range of `generationConfig.temperature` Gemini accepts.
+pub const TEMPERATURE: std::ops::RangeInclusive<f32> = 0.0..=2.0;
+
+/// The voice named `name`, in its catalogue spelling, matched without regard to case.
+///
+/// ```
+/// use gemlive_protocol::models::voice;
+/// assert_eq!(voice("puck"), Some("Puck"));
+/// assert_eq!(voice("Bob"), None);
+/// ```
+pub fn voice(name: &str) -> Option<&'static str> {
+    VOICES
+        .iter()
+        .copied()
+        .find(|v| v.eq_ignore_ascii_case(name.trim()))
+}
+
 /// Which API a session talks to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Backend {

@@ -22,7 +22,7 @@ mod video;
 mod view;
 
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -35,9 +35,12 @@ use tokio::sync::mpsc;
 
 use crate::args::TalkArgs;
 use crate::backend::Backend;
-use crate::exit::Usage;
+use crate::exit::{Interrupted, Usage};
 use crate::setup::{self, Reply};
 use crate::state;
+use crate::term::editor::{Action, Editor};
+use crate::term::keys::{self, Key, RawMode};
+use crate::term::{Style, screen};
 use crate::tools::ToolRunner;
 use record::{Conversation, Heard};
 use uplink::Up;
@@ -143,6 +146,8 @@ struct Playback {
     heard: Heard,
     output: Option<(PathBuf, audio::WavSink<std::io::BufWriter<std::fs::File>>)>,
     record: Option<Conversation>,
+    /// The level of the model's latest audio (dBFS), for the meter.
+    level: f32,
 }
 
 impl Playback {
@@ -150,6 +155,7 @@ impl Playback {
         let rate = SampleRate::new(rate).context("the server sent audio at 0 Hz")?;
         let samples = audio::pcm::i16_from_le_bytes(pcm)?;
         let length = rate.duration_of(samples.len() as u64);
+        self.level = dbfs(&samples);
         self.speaker.write(rate, &samples)?;
         let at_24k = if rate == SampleRate::LIVE_OUTPUT {
             samples
@@ -192,6 +198,15 @@ impl Playback {
     fn busy(&self) -> bool {
         !self.speaker.queued().is_zero()
     }
+}
+
+/// The RMS level of `samples` in dBFS.
+fn dbfs(samples: &[i16]) -> f32 {
+    if samples.is_empty() {
+        return -99.0;
+    }
+    let mean = samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len() as f64;
+    (20.0 * (mean.sqrt() / 32768.0).max(1e-5).log10()) as f32
 }
 
 /// The model's current turn.
@@ -244,8 +259,99 @@ fn split_heard(text: &str, heard: Duration, total: Duration) -> (String, String)
 enum End {
     /// The input ended and the model answered: play out what is left.
     Drained,
-    /// The user quit (/quit, Ctrl-D, Ctrl-C): drop what is left.
+    /// The user quit (/quit, Ctrl-D): drop what is left.
     Quit,
+    /// Ctrl-C: drop what is left, exit 130.
+    Interrupted,
+}
+
+/// Something typed.
+enum Typed {
+    Line(String),
+    /// Enter on an empty line (push-to-talk).
+    Empty,
+    Eof,
+    /// Ctrl-C at the terminal.
+    Interrupt,
+}
+
+/// Where typed text comes from: keys at a terminal drawn on (an input line below the
+/// transcript), or lines (a pipe, or a terminal that is not drawn on).
+enum Typing {
+    Keys {
+        rx: mpsc::UnboundedReceiver<Key>,
+        editor: Editor,
+        _raw: RawMode,
+    },
+    Lines(mpsc::UnboundedReceiver<Option<String>>),
+}
+
+const PROMPT: &str = "you> ";
+
+impl Typing {
+    fn start() -> Self {
+        if screen().live()
+            && let Some(raw) = RawMode::enable()
+        {
+            let typing = Self::Keys {
+                rx: keys::spawn_reader(),
+                editor: Editor::default(),
+                _raw: raw,
+            };
+            typing.draw();
+            return typing;
+        }
+        Self::Lines(spawn_lines())
+    }
+
+    fn draw(&self) {
+        if let Self::Keys { editor, .. } = self {
+            let prompt = format!(
+                "{} ",
+                Style::BLUE.paint(screen().caps().colour, PROMPT.trim_end())
+            );
+            screen().set_input(Some(editor.view(&prompt)));
+        }
+    }
+
+    /// The next thing typed (cancel-safe: keys are kept in the editor).
+    async fn next(&mut self) -> Typed {
+        match self {
+            Self::Lines(rx) => match rx.recv().await.flatten() {
+                None => Typed::Eof,
+                Some(l) if l.trim().is_empty() => Typed::Empty,
+                Some(l) => Typed::Line(l.trim().to_owned()),
+            },
+            Self::Keys { rx, editor, .. } => loop {
+                let key = rx.recv().await.unwrap_or(Key::Eof);
+                let typed = if key == Key::Enter && editor.is_empty() {
+                    Some(Typed::Empty)
+                } else {
+                    match editor.key(key) {
+                        Action::Edit => None,
+                        Action::Submit(l) => Some(Typed::Line(l)),
+                        Action::Interrupt => Some(Typed::Interrupt),
+                        Action::Eof => Some(Typed::Eof),
+                    }
+                };
+                let prompt = format!(
+                    "{} ",
+                    Style::BLUE.paint(screen().caps().colour, PROMPT.trim_end())
+                );
+                screen().set_input(Some(editor.view(&prompt)));
+                if let Some(t) = typed {
+                    return t;
+                }
+            },
+        }
+    }
+}
+
+async fn next_typed(typing: &mut Option<Typing>) -> Typed {
+    match typing {
+        Some(t) => t.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Stdin lines on a thread; `None` at the end.
@@ -272,12 +378,25 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         None => None,
     };
     let (mut tools, mut tool_results) =
-        ToolRunner::new(&args.setup.tool_commands).map_err(|e| Usage(e.to_string()))?;
+        ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let stdin_audio = args.input.as_deref() == Some(Path::new("-"));
     if stdin_audio && args.ptt {
         return Err(
             Usage("--ptt reads Enter from stdin, which --input - uses for audio".into()).into(),
         );
+    }
+    let stdin_tty = screen().caps().stdin_tty;
+    let mut replaced = Vec::new();
+    for (path, flag) in [
+        (&args.output, "--output"),
+        (&args.record_audio, "--record-audio"),
+        (&args.session.record, "--record"),
+    ] {
+        if let Some(p) = path
+            && crate::paths::check_output_file(p, flag)?
+        {
+            replaced.push(p.clone());
+        }
     }
     let mic = args.input.is_none();
     let (speaker, speaker_name, echo) = open_speaker(&args, mic)?;
@@ -295,38 +414,56 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
             .as_deref()
             .map(|p| Conversation::create(p, origin))
             .transpose()?,
+        level: -99.0,
     };
 
     let backend = Backend::resolve(&args.connect).await?;
-    args.setup.no_vad |= args.ptt;
-    let mut setup = setup::build(&args.setup, Reply::Audio, backend.endpoint.backend())
+    let checked = setup::check(&args.setup, backend.endpoint.backend(), backend.is_google())
         .map_err(|e| Usage(format!("{e:#}")))?;
-    if let Some(resume) = &args.resume {
+    for w in &checked.warnings {
+        view.warning(w);
+    }
+    args.setup.no_vad |= args.ptt;
+    let mut setup = setup::build(
+        &args.setup,
+        args.session.tools.as_deref(),
+        Reply::Audio,
+        backend.endpoint.backend(),
+    )
+    .map_err(|e| Usage(format!("{e:#}")))?;
+    if let Some(resume) = &args.session.resume {
         state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
     }
     let model = setup.model.clone();
-    let mut config = backend.client_config(&args.connect, setup)?;
+    let mut config = backend.client_config(&args.connect, args.session.record.as_deref(), setup)?;
     // A conversation outlives a connection (about 10 minutes): resume on a new one after a
     // goAway or a network loss.
     config.auto_resume = true;
     let (sender, mut events) = transport::connect(config).await?;
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
-        resumed: args.resume.is_some(),
+        resumed: args.session.resume.is_some(),
     });
     view.json(json!({"event": "talk_started", "model": model, "input": source_name, "output": speaker_name, "ptt": args.ptt}));
-    view.note(&format!(
-        "talking to {model}: {source_name} → {speaker_name}{}. Type to send text; /quit, Ctrl-D or Ctrl-C to end.",
-        if args.ptt { "; Enter starts and stops talking" } else { "" }
-    ));
+    view.note(&format!("talking to {model} · {}", backend.describe()));
+    view.note(&format!("{source_name} → {speaker_name}"));
+    view.note(&if stdin_audio {
+        "Ctrl-C ends it".to_owned()
+    } else if stdin_tty {
+        format!(
+            "type a line to send it as text{} · /quit or Ctrl-D ends it",
+            if args.ptt {
+                " · Enter on an empty line starts and stops talking"
+            } else {
+                ""
+            }
+        )
+    } else {
+        "lines on stdin are sent as text".to_owned()
+    });
 
     let mut uplink = uplink::spawn(source, local_vad(&args))?;
-    let stdin_tty = std::io::stdin().is_terminal();
-    let mut lines = if stdin_audio {
-        None
-    } else {
-        Some(spawn_lines())
-    };
+    let mut typing = (!stdin_audio).then(Typing::start);
     let (video_tx, mut video_rx) = mpsc::unbounded_channel();
     let video_task = video.map(|(frames, every)| {
         let sender = sender.clone();
@@ -387,6 +524,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut answered: Option<Instant> = None;
     let mut last_event = Instant::now();
     let mut ptt_talking = false;
+    let mut ptt_used = false;
     let mut ptt_tail: Option<Instant> = None;
     let mut speaking = false;
     let mut echo_until = Instant::now();
@@ -435,38 +573,43 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 }
                 Some(Up::Failed(e)) => break Err(anyhow!("the audio input failed: {e}")),
             },
-            line = async { lines.as_mut()?.recv().await }, if lines.is_some() => match line.flatten() {
-                None => {
-                    lines = None;
+            typed = next_typed(&mut typing), if typing.is_some() => match typed {
+                Typed::Eof => {
                     // Ctrl-D on a terminal ends the session; the end of a pipe only ends typing.
                     if stdin_tty { break Ok(End::Quit); }
+                    if args.ptt && !ptt_used {
+                        break Err(Usage(
+                            "--ptt: stdin ended before an empty line (Enter) started talking, so nothing was sent; push-to-talk wants a terminal or lines on stdin".into(),
+                        ).into());
+                    }
+                    typing = None;
                 }
-                Some(line) => {
-                    let text = line.trim();
-                    if text == "/quit" { break Ok(End::Quit); }
-                    if text.is_empty() {
-                        if !args.ptt { continue; }
-                        let sent = if ptt_talking {
-                            ptt_talking = false;
-                            ptt_tail = Some(Instant::now() + PTT_TAIL);
+                Typed::Interrupt => break Ok(End::Interrupted),
+                Typed::Line(text) if text == "/quit" => break Ok(End::Quit),
+                Typed::Empty => {
+                    if !args.ptt { continue; }
+                    let sent = if ptt_talking {
+                        ptt_talking = false;
+                        ptt_tail = Some(Instant::now() + PTT_TAIL);
+                        Ok(())
+                    } else {
+                        ptt_talking = true;
+                        if ptt_tail.take().is_some() {
+                            // Still inside the previous utterance: carry on with it.
                             Ok(())
                         } else {
-                            ptt_talking = true;
-                            if ptt_tail.take().is_some() {
-                                // Still inside the previous utterance: carry on with it.
-                                Ok(())
-                            } else {
-                                if turn.speaking(&playback) && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
-                                sender.send_activity_start().await
-                            }
-                        };
-                        if let Err(e) = sent { break Err(e.into()); }
-                        view.ptt(ptt_talking);
-                        continue;
-                    }
+                            if turn.speaking(&playback) && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
+                            sender.send_activity_start().await
+                        }
+                    };
+                    if let Err(e) = sent { break Err(e.into()); }
+                    ptt_used |= ptt_talking;
+                    view.ptt(ptt_talking);
+                }
+                Typed::Line(text) => {
                     view.json(json!({"event": "user_text", "text": text}));
                     view.note(&format!("you (typed): {text}"));
-                    if let Err(e) = sender.send_text(text).await { break Err(e.into()); }
+                    if let Err(e) = sender.send_text(&text).await { break Err(e.into()); }
                     user_done = Some(Instant::now());
                     user_activity = user_done;
                 }
@@ -562,17 +705,19 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     user_done = Some(now);
                     user_activity = Some(now);
                 }
-                view.level(level, ptt_talking || speaking);
+                view.level(level, ptt_talking || speaking, playback.busy().then_some(playback.level));
                 let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && tools.running() == 0;
                 let pending = user_activity.is_none_or(|u| answered.is_none_or(|a| a < u));
                 if input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT) {
                     break Ok(End::Drained);
                 }
             },
-            _ = &mut ctrl_c => break Ok(End::Quit),
+            _ = &mut ctrl_c => break Ok(End::Interrupted),
         }
     };
     drop(uplink);
+    drop(typing);
+    screen().set_input(None);
     if let Some(task) = video_task {
         task.abort();
     }
@@ -592,20 +737,26 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         tracing::warn!("playback did not finish: {e}");
     }
     let now = Instant::now();
-    let files = finish_files(&mut playback, now, drained, &mut view);
+    let files = finish_files(&mut playback, now, drained, &replaced, &mut view);
     summary.heard = playback.speaker.played();
 
     if let Some(handle) =
         crate::backend::close_and_save(&sender, &mut events, model, &backend.name).await
     {
         view.json(json!({"event": "session_saved", "handle": handle}));
+        view.note(&format!("session saved (handle {handle})"));
         view.note(&format!(
-            "session saved; continue with: gemlive talk --resume (handle {handle})"
+            "continue with: gemlive talk{} --resume",
+            crate::backend::flags_for(&backend.name).unwrap_or_default()
         ));
     }
     view.summary(&summary);
     backend.shutdown().await;
-    result?;
+    screen().finish();
+    if matches!(result?, End::Interrupted) {
+        files?;
+        return Err(Interrupted.into());
+    }
     files
 }
 
@@ -641,12 +792,27 @@ fn finish_files(
     playback: &mut Playback,
     now: Instant,
     drained: bool,
+    replaced: &[PathBuf],
     view: &mut View,
 ) -> Result<()> {
     playback.tick(now, drained)?;
     if let Some((path, mut out)) = playback.output.take() {
         out.finish().context("cannot finish the output WAV")?;
-        view.file("model speech as heard", &path, out.played());
+        if out.played().is_zero() {
+            // Nothing was heard: no empty WAV left behind (nor in place of an older one).
+            let _ = std::fs::remove_file(&path);
+            view.note(&format!(
+                "the model said nothing: {} not written",
+                path.display()
+            ));
+        } else {
+            let what = if replaced.contains(&path) {
+                "model speech as heard, replacing the file that was there"
+            } else {
+                "model speech as heard"
+            };
+            view.file(what, &path, out.played());
+        }
     }
     if let Some(rec) = playback.record.take() {
         let (path, length) = rec.finish(now)?;
