@@ -31,6 +31,8 @@ pub(crate) enum Command {
     Devices,
     /// Run the local Live API emulator.
     Emulator(EmulatorArgs),
+    /// Serve a voice console in the browser (relay or direct mode).
+    Web(crate::web::WebArgs),
     /// Print the event trace of a recording (`--record`) or a fixture, without any network.
     Replay {
         /// The JSONL file.

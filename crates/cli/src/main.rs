@@ -11,6 +11,7 @@ mod setup;
 mod state;
 mod talk;
 mod tools;
+mod web;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -60,6 +61,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Talk(args) => talk::run(*args).await,
         Command::Devices => talk::list_devices(),
         Command::Emulator(args) => run_emulator(args).await,
+        Command::Web(args) => web::run(args).await,
         Command::Replay { file } => replay(&file),
         Command::Models => {
             models();
