@@ -47,7 +47,11 @@ function writeSettings(s) {
   $('input-transcription').checked = s.inputTranscription !== false;
   $('output-transcription').checked = s.outputTranscription !== false;
   $('demo-tools').checked = !!s.demoTools;
-  if (s.pushToTalk) document.querySelector('input[name=mic][value=ptt]').checked = true;
+}
+
+function setMic(mode) {
+  const radio = document.querySelector(`input[name=mic][value=${mode}]`);
+  if (radio) radio.checked = true;
 }
 
 const micMode = () => document.querySelector('input[name=mic]:checked').value;
@@ -407,9 +411,11 @@ async function connect(resume) {
   $('banner').hidden = true;
   const settings = resume ? conversation.settings : readSettings();
   const mode = resume ? conversation.mode : linkMode();
-  if (!resume) {
-    localStorage.setItem(SETTINGS, JSON.stringify(settings));
-    conversation = { mode, settings, handle: null, log: [] };
+  if (resume) {
+    setMic(conversation.mic || 'open');
+  } else {
+    localStorage.setItem(SETTINGS, JSON.stringify({ ...settings, mic: micMode() }));
+    conversation = { mode, mic: micMode(), settings, handle: null, log: [] };
     $('log').replaceChildren();
     persist();
   }
@@ -544,7 +550,9 @@ async function init() {
     direct.parentElement.title = 'direct mode is off on this server';
   }
   try {
-    writeSettings(JSON.parse(localStorage.getItem(SETTINGS)));
+    const saved = JSON.parse(localStorage.getItem(SETTINGS));
+    writeSettings(saved);
+    if (saved && saved.mic) setMic(saved.mic);
   } catch (_) { /* first visit */ }
   if (conversation.log.length || conversation.handle) {
     for (const item of conversation.log) render(item);
