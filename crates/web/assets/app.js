@@ -13,7 +13,7 @@ const stats = {
   speakerPeak: 0, playedSamples: 0, interrupts: [], inputTranscripts: [], outputTranscripts: [],
   errors: [], closed: null, toolCalls: [],
 };
-window.gemlive = { stats };
+window.gemlive = { stats, conversationZip: () => conversationZip() };
 
 let link = null;
 let capture = null; // { ctx, node, stream }
@@ -503,24 +503,27 @@ function zip(files) {
   return new Blob([...parts, ...central, new Uint8Array(end.buffer)], { type: 'application/zip' });
 }
 
-function download() {
+function conversationZip() {
   const lines = conversation.log
     .filter((e) => e.who !== 'note')
     .map((e) => `${{ user: 'You', model: 'Gemini', tool: 'Tool call' }[e.who]}: ${e.text}${e.interrupted ? ' [interrupted]' : ''}`);
   const enc = new TextEncoder();
   const log = conversation.log.map(({ who, text, interrupted }) => ({ who, text, interrupted: !!interrupted }));
-  const blob = zip([
+  return zip([
     { name: 'transcript.txt', data: enc.encode(`${lines.join('\n')}\n`) },
     { name: 'transcript.json', data: enc.encode(JSON.stringify(log, null, 2)) },
     { name: 'you-16k.wav', data: wav(recorded.user, 16000) },
     { name: 'gemini-24k.wav', data: wav(recorded.model, 24000) },
   ]);
+}
+
+function download() {
+  const blob = conversationZip();
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
   a.download = `gemlive-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-  window.gemlive.lastDownload = blob;
 }
 
 // ---------- wiring ----------

@@ -5,12 +5,14 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// Histogram resolution.
+/// Fine resolution, up to [`FINE`] buckets (20 ms).
 const BUCKET_US: u64 = 10;
-/// Buckets of [`BUCKET_US`] up to 20 ms; slower frames land in the last one (and in `max`).
-const BUCKETS: usize = 2000;
+const FINE: usize = 2000;
+/// Coarse resolution above 20 ms, up to 5 s; slower samples land in the last bucket (and `max`).
+const COARSE_US: u64 = 1000;
+const BUCKETS: usize = FINE + 4980;
 
-/// A latency histogram: 10 µs buckets up to 20 ms.
+/// A latency histogram: 10 µs buckets up to 20 ms, then 1 ms buckets up to 5 s.
 #[derive(Debug)]
 pub struct Histogram {
     counts: Box<[AtomicU64]>,
@@ -30,9 +32,13 @@ impl Histogram {
     /// Counts one sample.
     pub fn record(&self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        let i = usize::try_from(us / BUCKET_US)
-            .unwrap_or(BUCKETS - 1)
-            .min(BUCKETS - 1);
+        let fine_limit = FINE as u64 * BUCKET_US;
+        let i = if us < fine_limit {
+            (us / BUCKET_US) as usize
+        } else {
+            usize::try_from((us - fine_limit) / COARSE_US)
+                .map_or(BUCKETS - 1, |c| (FINE + c).min(BUCKETS - 1))
+        };
         self.counts[i].fetch_add(1, Ordering::Relaxed);
         self.max_us.fetch_max(us, Ordering::Relaxed);
     }
@@ -56,7 +62,12 @@ impl Histogram {
                 if i == BUCKETS - 1 {
                     return self.max();
                 }
-                return Duration::from_micros((i as u64 + 1) * BUCKET_US);
+                if i < FINE {
+                    return Duration::from_micros((i as u64 + 1) * BUCKET_US);
+                }
+                return Duration::from_micros(
+                    FINE as u64 * BUCKET_US + (i - FINE + 1) as u64 * COARSE_US,
+                );
             }
         }
         self.max()
@@ -100,8 +111,10 @@ mod tests {
         assert_eq!(h.count(), 100);
         assert_eq!(h.quantile(0.5), Duration::from_micros(500));
         assert_eq!(h.quantile(0.99), Duration::from_micros(990));
-        h.record(Duration::from_secs(3));
-        assert_eq!(h.quantile(1.0), Duration::from_secs(3));
-        assert_eq!(h.max(), Duration::from_secs(3));
+        h.record(Duration::from_micros(30_500));
+        assert_eq!(h.quantile(1.0), Duration::from_millis(31));
+        h.record(Duration::from_secs(9));
+        assert_eq!(h.quantile(1.0), Duration::from_secs(9));
+        assert_eq!(h.max(), Duration::from_secs(9));
     }
 }

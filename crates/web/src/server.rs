@@ -349,3 +349,70 @@ async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std:
     relay::run(ws, shared).await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use transport::{Auth, Endpoint, Secret};
+
+    fn config(bind: &str, secret: Option<&str>) -> WebConfig {
+        let upstream = Upstream::new(
+            Endpoint::custom("ws://127.0.0.1:9").unwrap(),
+            Auth::api_key("k"),
+        );
+        let mut config = WebConfig::new(upstream);
+        config.bind = bind.parse().unwrap();
+        config.secret = secret.map(Secret::new);
+        config
+    }
+
+    #[tokio::test]
+    async fn beyond_loopback_a_secret_is_required() {
+        let err = WebServer::start(config("0.0.0.0:0", None))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("GEMLIVE_WEB_SECRET"), "{err}");
+        let short = WebServer::start(config("0.0.0.0:0", Some("short"))).await;
+        assert!(short.is_err());
+        let server = WebServer::start(config("127.0.0.1:0", None)).await.unwrap();
+        assert!(server.url().starts_with("http://127.0.0.1:"));
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_page_is_served_with_a_strict_policy_and_the_api_checks_origin() {
+        let server = WebServer::start(config("127.0.0.1:0", None)).await.unwrap();
+        let addr = server.local_addr();
+        let get = |head: String| async move {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(head.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut tcp, &mut answer)
+                .await
+                .unwrap();
+            answer
+        };
+        let page = get(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n")).await;
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.contains("Content-Security-Policy: default-src 'none'"));
+        assert!(
+            page.contains("ws://127.0.0.1:9"),
+            "direct mode's endpoint is allowed"
+        );
+        let rebound = get("GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n".into()).await;
+        assert!(rebound.starts_with("HTTP/1.1 421"), "{rebound}");
+        let token = get(format!(
+            "POST /api/token HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://evil.example\r\nContent-Length: 2\r\n\r\n{{}}"
+        ))
+        .await;
+        assert!(token.starts_with("HTTP/1.1 403"), "{token}");
+        let explain = get(format!(
+            "POST /api/explain HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Length: 38\r\n\r\n{{\"code\":1007,\"reason\":\"API key not v\"}}"
+        ))
+        .await;
+        assert!(explain.contains("\"kind\":\"InvalidApiKey\""), "{explain}");
+        let missing = get(format!("GET /etc/passwd HTTP/1.1\r\nHost: {addr}\r\n\r\n")).await;
+        assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+        server.shutdown().await;
+    }
+}

@@ -61,6 +61,7 @@ fn main() {
         }),
         ("relay_is_refused_from_a_foreign_origin", foreign_origin),
         ("relay_tool_calls_are_shown_and_answered", tool_call),
+        ("relay_refusal_is_explained_in_words", explained_close),
     ];
     let selected: Vec<_> = cases
         .iter()
@@ -315,6 +316,19 @@ fn spoken(w: &World, mode: &str) -> Result<(), String> {
     if !log.contains("I heard") || !log.contains("[speech:") {
         return Err(format!("the log does not show the exchange:\n{log}"));
     }
+    // The download: transcript and both sides' audio (a zip of stored files).
+    let zip = b.eval_async(
+        "const done = arguments[arguments.length - 1];
+         window.gemlive.conversationZip().arrayBuffer().then(buf => {
+           const text = new TextDecoder('latin1').decode(buf);
+           done({size: buf.byteLength, names: ['transcript.txt', 'you-16k.wav', 'gemini-24k.wav']
+             .filter(n => text.includes(n)).length, heard: text.includes('I heard')});
+         });",
+    )?;
+    // Several seconds of 16 kHz microphone audio and of 24 kHz replies.
+    if zip["names"] != 3 || zip["heard"] != true || zip["size"].as_u64().unwrap_or(0) < 200_000 {
+        return Err(format!("the conversation's download is incomplete: {zip}"));
+    }
     let shot = w.screenshot(mode)?;
     println!(
         "    screenshot: {} (cut after {cut_ms:.1} ms)",
@@ -391,6 +405,27 @@ fn tool_call(w: &World) -> Result<(), String> {
         TURN,
     )?;
     w.disconnect()
+}
+
+/// A close during setup (an unknown model) is shown as a code, the server's reason and a hint.
+fn explained_close(w: &World) -> Result<(), String> {
+    w.fresh_page("relay", "off")?;
+    let b = &w.browser;
+    b.eval("document.getElementById('model').value = 'gemini-0.1-nonexistent'; document.getElementById('connect').click(); return true;")?;
+    b.wait_for(
+        "!document.getElementById('banner').hidden",
+        Duration::from_secs(15),
+    )?;
+    let banner = b.eval("return document.getElementById('banner').innerText;")?;
+    let text = banner.as_str().unwrap_or_default();
+    if !(text.contains("1008") && text.contains("not found") && text.contains("What to do:")) {
+        return Err(format!("the refusal is not explained: {text}"));
+    }
+    b.wait_for(
+        "!document.getElementById('connect').hidden",
+        Duration::from_secs(5),
+    )
+    .map(drop)
 }
 
 /// Another site in the same browser (here: a page of the emulator's port, another origin with
