@@ -11,7 +11,7 @@ const SETTINGS = 'gemlive.settings';
 const stats = {
   ready: false, resumed: false, mode: null, turns: 0, audioChunksIn: 0, micChunks: 0,
   speakerPeak: 0, playedSamples: 0, interrupts: [], inputTranscripts: [], outputTranscripts: [],
-  errors: [], closed: null, toolCalls: [],
+  errors: [], closed: null, toolCalls: [], videoFrames: 0,
 };
 window.gemlive = { stats, conversationZip: () => conversationZip() };
 
@@ -21,6 +21,7 @@ let playback = null; // { ctx, node, analyser }
 let video = null; // { stream, timer }
 let conversation = restore() || { mode: null, settings: null, handle: null, log: [] };
 let current = { user: null, model: null };
+let turnAudio = 0; // audio chunks of the model's current turn
 const recorded = { user: [], model: [] }; // Int16Array chunks, for the download
 
 // ---------- settings ----------
@@ -176,11 +177,17 @@ async function startPlayback() {
   analyser.fftSize = 256;
   node.connect(analyser);
   analyser.connect(ctx.destination);
+  playback = { ctx, node, analyser, buf: new Float32Array(analyser.fftSize), active: false, lastLoud: -Infinity };
+  // When the speaker last made a sound, for the barge-in measurement.
+  setInterval(() => {
+    if (speakerLevel() > 0.001) playback.lastLoud = performance.now();
+  }, 4);
   node.port.onmessage = (e) => {
     const m = e.data;
     if (m.type === 'stats' || m.type === 'idle') stats.playedSamples = m.played;
+    if (m.type === 'playing') playback.active = true;
+    if (m.type === 'idle' || m.type === 'flushed') playback.active = false;
   };
-  playback = { ctx, node, analyser, buf: new Float32Array(analyser.fftSize) };
   if (ctx.state !== 'running') await ctx.resume();
   meterLoop();
 }
@@ -200,20 +207,25 @@ function meterLoop() {
   requestAnimationFrame(meterLoop);
 }
 
-// Barge-in: flush at once, then measure in the page how long until the output is silent.
+// Barge-in: flush at once, then measure in the page when the output went silent for good: the
+// analyser is watched for 400 ms, and the cut is the last moment it still heard something.
 function flushPlayback() {
   if (!playback) return;
   const t0 = performance.now();
-  const wasPlaying = speakerLevel() > 0.001;
+  // A reply was under way: playing now, or its audio had started to arrive (between two chunks).
+  const record = {
+    wasPlaying: playback.active || turnAudio > 0,
+    heardMsBefore: t0 - playback.lastLoud,
+    cutMs: null,
+  };
   playback.node.port.postMessage({ type: 'flush' });
-  const record = { wasPlaying, cutMs: null };
   stats.interrupts.push(record);
+  let lastLoud = t0;
   const poll = setInterval(() => {
-    if (speakerLevel() <= 0.001) {
-      record.cutMs = performance.now() - t0;
-      clearInterval(poll);
-    } else if (performance.now() - t0 > 2000) {
-      record.cutMs = Infinity;
+    const now = performance.now();
+    if (speakerLevel() > 0.001) lastLoud = now;
+    if (now - t0 >= 400) {
+      record.cutMs = lastLoud - t0;
       clearInterval(poll);
     }
   }, 2);
@@ -300,6 +312,7 @@ async function startVideo() {
     canvas.toBlob(async (blob) => {
       if (!blob || !link) return;
       link.sendVideo('image/jpeg', b64encode(await blob.arrayBuffer()));
+      stats.videoFrames++;
     }, 'image/jpeg', 0.7);
   }, 1000 / fps);
   video = { stream, timer };
@@ -334,6 +347,7 @@ function onEvent(m) {
       break;
     case 'audio':
       stats.audioChunksIn++;
+      turnAudio++;
       recorded.model.push(new Int16Array(m.pcm.slice(0)));
       if (playback) playback.node.port.postMessage({ type: 'pcm', pcm: m.pcm }, [m.pcm]);
       break;
@@ -361,6 +375,7 @@ function onEvent(m) {
       break;
     case 'turnComplete':
       stats.turns++;
+      turnAudio = 0;
       if (playback) playback.node.port.postMessage({ type: 'drain' });
       current = { user: null, model: null };
       break;

@@ -41,6 +41,7 @@ pub enum FromPage {
     /// The microphone stopped.
     AudioStreamEnd,
     /// A camera or screen frame.
+    #[serde(rename_all = "camelCase")]
     Video {
         /// `image/jpeg` or `image/png`.
         mime_type: String,
@@ -216,6 +217,10 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(m, FromPage::ToolResponse { responses } if responses.len() == 1));
+        let m: FromPage =
+            serde_json::from_str(r#"{"type":"video","mimeType":"image/jpeg","data":"AA=="}"#)
+                .unwrap();
+        assert!(matches!(m, FromPage::Video { mime_type, .. } if mime_type == "image/jpeg"));
         assert!(serde_json::from_str::<FromPage>(r#"{"type":"setup","model":"m"}"#).is_err());
         assert!(serde_json::from_str::<FromPage>(r#"{"type":"text","text":"a","x":1}"#).is_err());
     }

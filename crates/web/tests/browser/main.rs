@@ -62,6 +62,8 @@ fn main() {
         ("relay_is_refused_from_a_foreign_origin", foreign_origin),
         ("relay_tool_calls_are_shown_and_answered", tool_call),
         ("relay_refusal_is_explained_in_words", explained_close),
+        ("relay_push_to_talk_brackets_the_question", push_to_talk),
+        ("relay_camera_frames_reach_the_model", camera),
     ];
     let selected: Vec<_> = cases
         .iter()
@@ -297,7 +299,9 @@ fn spoken(w: &World, mode: &str) -> Result<(), String> {
         "window.gemlive.stats.interrupts.find(i => i.cutMs !== null)",
         TURN,
     )?;
-    if cut["wasPlaying"] != true {
+    // The answer was under way and audible just before the interruption.
+    let heard_before = cut["heardMsBefore"].as_f64().unwrap_or(f64::INFINITY);
+    if cut["wasPlaying"] != true || heard_before > 300.0 {
         return Err(format!(
             "the answer was not playing when it was interrupted: {cut}"
         ));
@@ -331,7 +335,7 @@ fn spoken(w: &World, mode: &str) -> Result<(), String> {
     }
     let shot = w.screenshot(mode)?;
     println!(
-        "    screenshot: {} (cut after {cut_ms:.1} ms)",
+        "    screenshot: {} (heard {heard_before:.0} ms before `interrupted`, silent {cut_ms:.1} ms after)",
         shot.display()
     );
     w.disconnect()
@@ -402,6 +406,62 @@ fn tool_call(w: &World) -> Result<(), String> {
     b.wait_for("window.gemlive.stats.turns >= 1", TURN)?;
     b.wait_for(
         "document.querySelectorAll('li.entry.model').length >= 1",
+        TURN,
+    )?;
+    w.disconnect()
+}
+
+/// Push-to-talk: held over the question, released before the talking-over, so only the question
+/// is heard and nothing interrupts the answer.
+fn push_to_talk(w: &World) -> Result<(), String> {
+    w.fresh_page("relay", "ptt")?;
+    w.connect()?;
+    let b = &w.browser;
+    b.wait_for(
+        "!document.getElementById('talk').disabled",
+        Duration::from_secs(10),
+    )?;
+    let press = |kind: &str| {
+        b.eval(&format!(
+            "document.getElementById('talk').dispatchEvent(new PointerEvent('{kind}')); return true;"
+        ))
+    };
+    press("pointerdown")?;
+    std::thread::sleep(Duration::from_secs_f64(LEAD + 2.2));
+    press("pointerup")?;
+    b.wait_for(
+        "window.gemlive.stats.inputTranscripts.join('').includes('[speech:')",
+        TURN,
+    )?;
+    b.wait_for("window.gemlive.stats.turns >= 1", TURN)?;
+    // Past the moment the microphone talks over the answer: the released button kept it out.
+    std::thread::sleep(Duration::from_secs(3));
+    let stats = b.eval("return window.gemlive.stats;")?;
+    if stats["interrupts"].as_array().is_none_or(|i| !i.is_empty()) || stats["turns"] != 1 {
+        return Err(format!("speech leaked past the released button: {stats}"));
+    }
+    w.disconnect()
+}
+
+/// The fake camera's frames go out at the chosen rate and the model counts them.
+fn camera(w: &World) -> Result<(), String> {
+    w.fresh_page("relay", "off")?;
+    let b = &w.browser;
+    b.eval(
+        "document.getElementById('video-source').value = 'camera';
+         document.getElementById('video-fps').value = '2'; return true;",
+    )?;
+    w.connect()?;
+    b.wait_for(
+        "window.gemlive.stats.videoFrames >= 3",
+        Duration::from_secs(10),
+    )?;
+    b.eval(
+        "const t = document.getElementById('text'); t.value = 'What do you see?';
+         document.getElementById('send').click(); return true;",
+    )?;
+    b.wait_for(
+        "/I have received [0-9]+ video frames/.test(document.getElementById('log').innerText)",
         TURN,
     )?;
     w.disconnect()
