@@ -172,8 +172,8 @@ impl Relay {
     async fn forward(&mut self) {
         let step = loop {
             let step = tokio::select! {
-                msg = self.ws.next() => self.from_page(msg).await,
-                event = self.events.next() => self.from_live(event).await,
+                msg = self.ws.next() => self.on_page(msg).await,
+                event = self.events.next() => self.on_live(event).await,
             };
             if !matches!(step, Step::Go) {
                 break step;
@@ -184,7 +184,7 @@ impl Relay {
                 let _ = self.sender.close().await;
                 let _ = tokio::time::timeout(END_GRACE, async {
                     while let Some(event) = self.events.next().await {
-                        if matches!(self.from_live(Some(event)).await, Step::Over) {
+                        if matches!(self.on_live(Some(event)).await, Step::Over) {
                             break;
                         }
                     }
@@ -215,7 +215,7 @@ impl Relay {
         }
     }
 
-    async fn from_page(
+    async fn on_page(
         &mut self,
         msg: Option<Result<Message, async_tungstenite::tungstenite::Error>>,
     ) -> Step {
@@ -303,7 +303,7 @@ impl Relay {
         }
     }
 
-    async fn from_live(&mut self, event: Option<Event>) -> Step {
+    async fn on_live(&mut self, event: Option<Event>) -> Step {
         let Some(event) = event else {
             return Step::Over;
         };
