@@ -379,19 +379,69 @@ mod tests {
         server.shutdown().await;
     }
 
+    async fn exchange(addr: SocketAddr, head: String) -> String {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut tcp, &mut answer)
+            .await
+            .unwrap();
+        answer
+    }
+
+    #[tokio::test]
+    async fn with_a_secret_the_page_needs_it_once_then_its_cookie() {
+        let secret = "correct-horse-battery-staple";
+        let server = WebServer::start(config("127.0.0.1:0", Some(secret)))
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let bare = exchange(addr, format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n")).await;
+        assert!(bare.starts_with("HTTP/1.1 401"), "{bare}");
+        let with = exchange(
+            addr,
+            format!("GET /?secret={secret} HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+        )
+        .await;
+        assert!(with.starts_with("HTTP/1.1 303"), "{with}");
+        let cookie = with
+            .lines()
+            .find_map(|l| l.strip_prefix("Set-Cookie: "))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_owned();
+        assert!(!cookie.contains(secret));
+        let page = exchange(
+            addr,
+            format!("GET / HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n"),
+        )
+        .await;
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        let upgrade = |cookie: &str| {
+            format!(
+                "GET /relay HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n{cookie}Upgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+        };
+        let relay = exchange(addr, upgrade("")).await;
+        assert!(relay.starts_with("HTTP/1.1 401"), "{relay}");
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(upgrade(&format!("Cookie: {cookie}\r\n")).as_bytes())
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut head)
+            .await
+            .unwrap();
+        assert_eq!(&head, b"HTTP/1.1 101");
+        server.shutdown().await;
+    }
+
     #[tokio::test]
     async fn the_page_is_served_with_a_strict_policy_and_the_api_checks_origin() {
         let server = WebServer::start(config("127.0.0.1:0", None)).await.unwrap();
         let addr = server.local_addr();
-        let get = |head: String| async move {
-            let mut tcp = TcpStream::connect(addr).await.unwrap();
-            tcp.write_all(head.as_bytes()).await.unwrap();
-            let mut answer = String::new();
-            tokio::io::AsyncReadExt::read_to_string(&mut tcp, &mut answer)
-                .await
-                .unwrap();
-            answer
-        };
+        let get = |head: String| exchange(addr, head);
         let page = get(format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n")).await;
         assert!(page.starts_with("HTTP/1.1 200"), "{page}");
         assert!(page.contains("Content-Security-Policy: default-src 'none'"));

@@ -26,8 +26,18 @@ async fn emulator() -> Emulator {
 }
 
 async fn server(emulator: &Emulator, max_sessions: usize) -> WebServer {
+    recording_server(emulator, max_sessions, None).await
+}
+
+async fn recording_server(
+    emulator: &Emulator,
+    max_sessions: usize,
+    record_dir: Option<&std::path::Path>,
+) -> WebServer {
     let endpoint = Endpoint::custom(&emulator.base_url()).unwrap();
-    let mut config = WebConfig::new(Upstream::new(endpoint, Auth::api_key("k")));
+    let mut upstream = Upstream::new(endpoint, Auth::api_key("the-servers-key"));
+    upstream.record_dir = record_dir.map(Into::into);
+    let mut config = WebConfig::new(upstream);
     config.max_sessions = max_sessions;
     WebServer::start(config).await.unwrap()
 }
@@ -197,5 +207,25 @@ async fn foreign_origins_and_a_full_relay_are_refused_before_the_upgrade() {
         "503 Service Unavailable"
     );
     server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn relayed_sessions_are_recorded_without_the_key() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = recording_server(&emulator, 10, Some(dir.path())).await;
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    ws.send(Message::text(r#"{"type":"text","text":"Hello"}"#))
+        .await
+        .unwrap();
+    until(&mut ws, "turnComplete").await;
+    ws.send(Message::text(r#"{"type":"end"}"#)).await.unwrap();
+    until(&mut ws, "closed").await;
+    server.shutdown().await;
+    let recording = std::fs::read_to_string(dir.path().join("session-1.jsonl")).unwrap();
+    assert!(recording.contains("Hello"));
+    assert!(!recording.contains("the-servers-key"));
     emulator.shutdown().await;
 }

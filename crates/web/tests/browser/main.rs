@@ -266,6 +266,16 @@ impl World {
             .map(drop)
     }
 
+    /// Types `text` in the message box and sends it.
+    fn ask(&self, text: &str) -> Result<(), String> {
+        self.browser
+            .eval(&format!(
+                "const t = document.getElementById('text'); t.value = {text:?};
+                 document.getElementById('send').click(); return true;"
+            ))
+            .map(drop)
+    }
+
     fn log_text(&self) -> Result<String, String> {
         self.browser
             .eval("return document.getElementById('log').innerText;")
@@ -346,13 +356,7 @@ fn typed_then_reload(w: &World, mode: &str) -> Result<(), String> {
     w.fresh_page(mode, "off")?;
     w.connect()?;
     let b = &w.browser;
-    let ask = |text: &str| {
-        b.eval(&format!(
-            "const t = document.getElementById('text'); t.value = {text:?};
-             document.getElementById('send').click(); return true;"
-        ))
-    };
-    ask("What is the capital of France?")?;
+    w.ask("What is the capital of France?")?;
     b.wait_for("window.gemlive.stats.turns >= 1", TURN)?;
     b.wait_for(
         "JSON.parse(sessionStorage.getItem('gemlive.conversation')).handle",
@@ -378,7 +382,7 @@ fn typed_then_reload(w: &World, mode: &str) -> Result<(), String> {
     if b.eval("return window.gemlive.stats.resumed;")? != true {
         return Err("the session did not resume".into());
     }
-    ask("What was my last question?")?;
+    w.ask("What was my last question?")?;
     b.wait_for(
         "document.getElementById('log').innerText.includes('Your last question was: \"What is the capital of France?\"')",
         TURN,
@@ -393,10 +397,7 @@ fn tool_call(w: &World) -> Result<(), String> {
         .eval("document.getElementById('demo-tools').checked = true; return true;")?;
     w.connect()?;
     let b = &w.browser;
-    b.eval(
-        "const t = document.getElementById('text'); t.value = 'What is the weather in Paris?';
-         document.getElementById('send').click(); return true;",
-    )?;
+    w.ask("What is the weather in Paris?")?;
     b.wait_for("document.querySelector('li.entry.tool button')", TURN)?;
     let call = w.log_text()?;
     if !call.contains("get_weather") || !call.contains("Paris") {
@@ -456,10 +457,7 @@ fn camera(w: &World) -> Result<(), String> {
         "window.gemlive.stats.videoFrames >= 3",
         Duration::from_secs(10),
     )?;
-    b.eval(
-        "const t = document.getElementById('text'); t.value = 'What do you see?';
-         document.getElementById('send').click(); return true;",
-    )?;
+    w.ask("What do you see?")?;
     b.wait_for(
         "/I have received [0-9]+ video frames/.test(document.getElementById('log').innerText)",
         TURN,
