@@ -392,7 +392,10 @@ function onEvent(m) {
       }
       break;
     case 'goAway':
-      if (link && link.mode === 'relay') note('The server is moving the session to a new connection.');
+      stats.goAways = (stats.goAways || 0) + 1;
+      break;
+    case 'moved':
+      note('The session moved to a new connection.');
       break;
     case 'resume':
       conversation.handle = m.handle;

@@ -1,6 +1,6 @@
 // The two ways to reach the Live API, behind one interface. Both call `onEvent` with the relay's
 // message shapes (`ready`, `inputTranscript`, `outputTranscript`, `text`, `interrupted`,
-// `generationComplete`, `turnComplete`, `toolCall`, `toolCallCancellation`, `goAway`, `resume`,
+// `generationComplete`, `turnComplete`, `toolCall`, `toolCallCancellation`, `goAway`, `moved`, `resume`,
 // `closed`, `error`) plus `{type: 'audio', pcm: ArrayBuffer}` for 24 kHz PCM16 replies.
 
 function b64encode(buffer) {
@@ -107,32 +107,43 @@ export class RelayLink {
 }
 
 // Direct: the server mints a single-use token locking these settings; the page talks to the
-// Live endpoint itself with the Live API's own messages.
+// Live endpoint itself with the Live API's own messages. After a `goAway` (once the model's turn
+// is over) it moves to a new connection with a fresh token and the latest handle.
 export class DirectLink {
   constructor(onEvent) {
     this.onEvent = onEvent;
     this.ws = null;
     this.mode = 'direct';
     this.decoder = new TextDecoder();
+    this.handle = null;
+    this.turnActive = false;
+    this.goAway = false;
+    this.ended = false;
   }
 
   async open(settings, resume) {
+    this.settings = settings;
+    this.handle = resume || null;
+    await this.connect(false);
+  }
+
+  async connect(moving) {
     let grant;
     try {
-      grant = await postJson('/api/token', settings);
+      grant = await postJson('/api/token', this.settings);
     } catch (e) {
       this.onEvent({ type: 'error', message: `no token: ${e.message}` });
-      this.onEvent({ type: 'ended' });
+      if (!moving) this.onEvent({ type: 'ended' });
       return;
     }
     this.viaRealtime = grant.textViaRealtimeInput;
-    const url = `${grant.url}?access_token=${encodeURIComponent(grant.token)}`;
-    const ws = new WebSocket(url);
+    this.model = grant.setup.model;
+    const ws = new WebSocket(`${grant.url}?access_token=${encodeURIComponent(grant.token)}`);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    this.model = grant.setup.model;
+    const resumed = !!this.handle;
     ws.onopen = () => {
-      const setup = { ...grant.setup, sessionResumption: resume ? { handle: resume } : {} };
+      const setup = { ...grant.setup, sessionResumption: this.handle ? { handle: this.handle } : {} };
       ws.send(JSON.stringify({ setup }));
     };
     ws.onmessage = (e) => {
@@ -143,12 +154,26 @@ export class DirectLink {
       } catch (_) {
         return;
       }
-      this.translate(m, !!resume);
+      if (m.setupComplete && moving) {
+        this.onEvent({ type: 'moved' });
+        return;
+      }
+      this.translate(m, resumed);
     };
     ws.onclose = async (e) => {
+      if (ws !== this.ws) return; // an old connection we moved away from
       this.onEvent({ type: 'closed', ...(await explainClose(e.code, e.reason)) });
       this.onEvent({ type: 'ended' });
     };
+  }
+
+  // The server will end this connection: continue the session on a new one.
+  move() {
+    this.goAway = false;
+    const old = this.ws;
+    this.ws = null;
+    old.close(1000);
+    this.connect(true);
   }
 
   translate(m, resumed) {
@@ -169,15 +194,29 @@ export class DirectLink {
       if (sc.outputTranscription && sc.outputTranscription.text) {
         emit({ type: 'outputTranscript', text: sc.outputTranscription.text });
       }
+      if (sc.modelTurn) this.turnActive = true;
       if (sc.generationComplete) emit({ type: 'generationComplete' });
       if (sc.interrupted) emit({ type: 'interrupted' });
-      if (sc.turnComplete) emit({ type: 'turnComplete' });
+      if (sc.turnComplete) {
+        this.turnActive = false;
+        emit({ type: 'turnComplete' });
+        if (this.goAway) this.move();
+      }
     }
     if (m.toolCall) emit({ type: 'toolCall', calls: m.toolCall.functionCalls || [] });
     if (m.toolCallCancellation) emit({ type: 'toolCallCancellation', ids: m.toolCallCancellation.ids || [] });
-    if (m.goAway) emit({ type: 'goAway', timeLeftMs: parseFloat(m.goAway.timeLeft || '0') * 1000 });
     const r = m.sessionResumptionUpdate;
-    if (r && r.resumable && r.newHandle) emit({ type: 'resume', handle: r.newHandle });
+    if (r && r.resumable && r.newHandle) {
+      this.handle = r.newHandle;
+      emit({ type: 'resume', handle: r.newHandle });
+    }
+    if (m.goAway) {
+      emit({ type: 'goAway', timeLeftMs: parseFloat(m.goAway.timeLeft || '0') * 1000 });
+      if (this.handle) {
+        this.goAway = true;
+        if (!this.turnActive) this.move();
+      }
+    }
     if (m.voiceActivity) emit({ type: 'voiceActivity', start: m.voiceActivity.voiceActivityType === 'ACTIVITY_START' });
   }
 
@@ -199,7 +238,9 @@ export class DirectLink {
   audioStreamEnd() { this.send({ realtimeInput: { audioStreamEnd: true } }); }
   sendVideo(mimeType, data) { this.send({ realtimeInput: { video: { data, mimeType } } }); }
   toolResponse(responses) { this.send({ toolResponse: { functionResponses: responses } }); }
-  end() { if (this.ws) this.ws.close(1000); }
+  end() {
+    if (this.ws) this.ws.close(1000);
+  }
 }
 
 export { b64encode };

@@ -8,7 +8,8 @@
 //!   `toolResponse`, `end`;
 //! * server → page: `ready`, `inputTranscript`, `outputTranscript`, `text`, `interrupted`,
 //!   `generationComplete`, `turnComplete`, `toolCall`, `toolCallCancellation`, `voiceActivity`,
-//!   `goAway`, `resume` (a new sealed box), `closed` (code, reason and what to do), `error`.
+//!   `goAway`, `moved`, `resume` (a new sealed box), `closed` (code, reason and what to do),
+//!   `error`.
 
 use protocol::wire::{FunctionCall, FunctionResponse};
 use protocol::{Close, Event};
@@ -109,6 +110,8 @@ pub enum ToPage<'a> {
         /// Speech started (or ended).
         start: bool,
     },
+    /// The session moved to a new Live connection (after a goAway or a drop) and goes on.
+    Moved,
     /// The connection will move soon (the relay resumes on its own).
     #[serde(rename_all = "camelCase")]
     GoAway {
@@ -184,6 +187,8 @@ pub(crate) fn describe(event: &Event) -> Option<ToPage<'_>> {
             text,
             thought: *thought,
         },
+        // `connect` consumed the first one: any other is a resumed connection.
+        Event::SetupComplete { .. } => ToPage::Moved,
         Event::Interrupted => ToPage::Interrupted,
         Event::GenerationComplete => ToPage::GenerationComplete,
         Event::TurnComplete { .. } => ToPage::TurnComplete,

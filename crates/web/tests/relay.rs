@@ -229,3 +229,46 @@ async fn relayed_sessions_are_recorded_without_the_key() {
     assert!(!recording.contains("the-servers-key"));
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_relay_carries_a_conversation_across_go_aways() {
+    // Connections that last 1.5 s, with a goAway 1 s before their end.
+    let emulator = Emulator::start(EmulatorConfig {
+        speed: f64::INFINITY,
+        connection_lifetime: Duration::from_millis(1500),
+        go_away_notice: Duration::from_secs(1),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = server(&emulator, 10).await;
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    ws.send(Message::text(
+        r#"{"type":"text","text":"What is the capital of Peru?"}"#,
+    ))
+    .await
+    .unwrap();
+    until(&mut ws, "turnComplete").await;
+    until(&mut ws, "goAway").await;
+    // Well past the end of the first connection (and of a second one).
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    ws.send(Message::text(
+        r#"{"type":"text","text":"What was my last question?"}"#,
+    ))
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    loop {
+        let v = next_json(&mut ws).await;
+        assert_ne!(v["type"], "closed", "{v}");
+        match v["type"].as_str() {
+            Some("outputTranscript" | "text") => answer.push_str(v["text"].as_str().unwrap()),
+            Some("turnComplete") => break,
+            _ => {}
+        }
+    }
+    assert!(answer.contains("capital of Peru"), "{answer}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}

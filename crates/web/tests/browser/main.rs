@@ -33,9 +33,15 @@ const TURN: Duration = Duration::from_secs(20);
 struct World {
     browser: Browser,
     server: WebServer,
+    /// A server whose emulator ends every connection after a few seconds (with a goAway).
+    short_lived: WebServer,
     runtime: tokio::runtime::Runtime,
-    emulator: Option<Emulator>,
+    emulators: Vec<Emulator>,
 }
+
+/// The short-lived emulator's connections: a goAway after 2 s, the end after 10 s; clients move
+/// to a new connection once the model's turn is over.
+const LIFETIME: Duration = Duration::from_secs(10);
 
 type Case = fn(&World) -> Result<(), String>;
 
@@ -64,6 +70,12 @@ fn main() {
         ("relay_refusal_is_explained_in_words", explained_close),
         ("relay_push_to_talk_brackets_the_question", push_to_talk),
         ("relay_camera_frames_reach_the_model", camera),
+        ("relay_conversation_outlives_its_connections", |w| {
+            survives(w, "relay")
+        }),
+        ("direct_conversation_outlives_its_connections", |w| {
+            survives(w, "direct")
+        }),
     ];
     let selected: Vec<_> = cases
         .iter()
@@ -199,33 +211,40 @@ impl World {
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let (emulator, server) = runtime.block_on(async {
-            let emulator = Emulator::start(EmulatorConfig::default())
-                .await
-                .map_err(|e| e.to_string())?;
+        let serve = |config: EmulatorConfig| async move {
+            let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
             let endpoint = Endpoint::custom(&emulator.base_url()).map_err(|e| e.to_string())?;
             let upstream = Upstream::new(endpoint, Auth::api_key("emulator"));
             let server = WebServer::start(WebConfig::new(upstream))
                 .await
                 .map_err(|e| e.to_string())?;
             Ok::<_, String>((emulator, server))
+        };
+        let ((emulator, server), (short_emulator, short_lived)) = runtime.block_on(async {
+            let short = EmulatorConfig {
+                connection_lifetime: LIFETIME,
+                go_away_notice: Duration::from_secs(8),
+                ..EmulatorConfig::default()
+            };
+            Ok::<_, String>((serve(EmulatorConfig::default()).await?, serve(short).await?))
         })?;
         let profile = dir.join("chromium-profile");
         let browser = Browser::start(&profile, mic)?;
         Ok(Self {
             browser,
             server,
+            short_lived,
             runtime,
-            emulator: Some(emulator),
+            emulators: vec![emulator, short_emulator],
         })
     }
 
-    fn stop(mut self) {
+    fn stop(self) {
         drop(self.browser);
-        let emulator = self.emulator.take();
         self.runtime.block_on(async {
             self.server.shutdown().await;
-            if let Some(e) = emulator {
+            self.short_lived.shutdown().await;
+            for e in self.emulators {
                 e.shutdown().await;
             }
         });
@@ -233,10 +252,14 @@ impl World {
 
     /// Opens the page afresh (no stored conversation) and picks the mode and microphone.
     fn fresh_page(&self, mode: &str, mic: &str) -> Result<(), String> {
+        self.fresh_page_of(&self.server, mode, mic)
+    }
+
+    fn fresh_page_of(&self, server: &WebServer, mode: &str, mic: &str) -> Result<(), String> {
         let b = &self.browser;
-        b.goto(&self.server.url())?;
+        b.goto(&server.url())?;
         b.eval("sessionStorage.clear(); localStorage.clear(); return true;")?;
-        b.goto(&self.server.url())?;
+        b.goto(&server.url())?;
         b.wait_for(
             "window.gemlive && window.gemlive.ready",
             Duration::from_secs(10),
@@ -465,6 +488,33 @@ fn camera(w: &World) -> Result<(), String> {
     w.disconnect()
 }
 
+/// Every Live connection announces its end (goAway) two seconds in; the conversation moves to a
+/// new connection and goes on without the person noticing, in both modes.
+fn survives(w: &World, mode: &str) -> Result<(), String> {
+    w.fresh_page_of(&w.short_lived, mode, "off")?;
+    w.connect()?;
+    let b = &w.browser;
+    w.ask("What is the capital of Peru?")?;
+    b.wait_for("window.gemlive.stats.turns >= 1", TURN)?;
+    b.wait_for("window.gemlive.stats.goAways >= 1", TURN)?;
+    // The move happens once the turn is over.
+    std::thread::sleep(Duration::from_millis(1500));
+    w.ask("What was my last question?")?;
+    b.wait_for(
+        "document.getElementById('log').innerText.includes('Your last question was: \"What is the capital of Peru?\"')",
+        TURN,
+    )?;
+    let stats = b.eval("return window.gemlive.stats;")?;
+    if !stats["closed"].is_null() || stats["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+        return Err(format!("the person saw more than a note: {stats}"));
+    }
+    let log = w.log_text()?;
+    if !log.contains("The session moved to a new connection.") {
+        return Err(format!("no move happened:\n{log}"));
+    }
+    w.disconnect()
+}
+
 /// A close during setup (an unknown model) is shown as a code, the server's reason and a hint.
 fn explained_close(w: &World) -> Result<(), String> {
     w.fresh_page("relay", "off")?;
@@ -491,7 +541,7 @@ fn explained_close(w: &World) -> Result<(), String> {
 /// client claiming a foreign Origin is refused before any upgrade.
 fn foreign_origin(w: &World) -> Result<(), String> {
     let b = &w.browser;
-    let emulator = w.emulator.as_ref().ok_or("no emulator")?;
+    let emulator = &w.emulators[0];
     b.goto(&format!("{}/elsewhere", emulator.http_url()))?;
     let relay = format!("ws://{}/relay", w.server.local_addr());
     let outcome = b.eval_async(&format!(
