@@ -103,14 +103,11 @@ fn main() {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mic = dir.path().join("mic.wav");
-    if let Err(e) = speech_wav(dir.path(), &mic) {
-        eprintln!("cannot make the microphone's WAV: {e}");
-        std::process::exit(1);
-    }
-    let world = match World::start(dir.path(), &mic) {
+    let world = match speech_wav(dir.path(), &mic).and_then(|()| World::start(dir.path(), &mic)) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("cannot start the browser or the servers: {e}");
+            eprintln!("cannot set up the browser tests: {e}");
+            drop(dir);
             std::process::exit(1);
         }
     };
