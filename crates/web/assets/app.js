@@ -604,6 +604,17 @@ async function init() {
   hold.onpointerdown = () => talk(true);
   hold.onpointerup = () => talk(false);
   hold.onpointerleave = () => hold.classList.contains('held') && talk(false);
+  // The space bar works the button too, outside text fields.
+  const typing = (e) => e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
+  document.addEventListener('keydown', (e) => {
+    if (e.code === 'Space' && !e.repeat && !typing(e) && !hold.disabled) {
+      e.preventDefault();
+      talk(true);
+    }
+  });
+  document.addEventListener('keyup', (e) => {
+    if (e.code === 'Space' && hold.classList.contains('held')) talk(false);
+  });
   document.querySelectorAll('input[name=mic]').forEach((r) => {
     r.onchange = () => {
       if (!link) return;
