@@ -143,6 +143,8 @@ pub(crate) enum Command {
     Emulator(EmulatorArgs),
     /// Show a recording (`--record`) as `chat` showed it, or its event trace; no network.
     Replay(ReplayArgs),
+    /// Serve a voice console in the browser (relay or direct mode).
+    Web(crate::web::WebArgs),
     /// List the Live models gemlive knows, with what they support.
     Models,
     /// Ephemeral tokens: short-lived credentials for clients that must not hold the API key.

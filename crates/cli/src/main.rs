@@ -15,6 +15,7 @@ mod talk;
 mod term;
 mod token;
 mod tools;
+mod web;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -89,6 +90,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Emulator(args) => run_emulator(args).await,
         Command::Replay(args) => replay(&args),
         Command::Token(TokenCommand::Create(args)) => token::create(args).await,
+        Command::Web(args) => web::run(args).await,
         Command::Models => {
             models();
             Ok(())

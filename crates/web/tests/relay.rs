@@ -1,0 +1,274 @@
+//! The relay over real loopback WebSockets, against the emulator, with a raw client speaking the
+//! page's protocol: limits, refusals, and resumption boxes that only their server opens.
+
+use std::time::Duration;
+
+use async_tungstenite::WebSocketStream;
+use async_tungstenite::tokio::{TokioAdapter, client_async};
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use emulator::{Emulator, EmulatorConfig};
+use futures_util::StreamExt;
+use gemlive_web::transport::{Auth, Endpoint};
+use gemlive_web::{Upstream, WebConfig, WebServer};
+use serde_json::Value;
+use tokio::net::TcpStream;
+
+type Ws = WebSocketStream<TokioAdapter<TcpStream>>;
+
+async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig {
+        speed: f64::INFINITY,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn server(emulator: &Emulator, max_sessions: usize) -> WebServer {
+    recording_server(emulator, max_sessions, None).await
+}
+
+async fn recording_server(
+    emulator: &Emulator,
+    max_sessions: usize,
+    record_dir: Option<&std::path::Path>,
+) -> WebServer {
+    let endpoint = Endpoint::custom(&emulator.base_url()).unwrap();
+    let mut upstream = Upstream::new(endpoint, Auth::api_key("the-servers-key"));
+    upstream.record_dir = record_dir.map(Into::into);
+    let mut config = WebConfig::new(upstream);
+    config.max_sessions = max_sessions;
+    WebServer::start(config).await.unwrap()
+}
+
+/// Connects to `/relay` as a page of `server` would; `Err` carries the HTTP refusal.
+async fn connect(server: &WebServer, origin: &str) -> Result<Ws, String> {
+    let addr = server.local_addr();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("ws://{addr}/relay").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", origin.parse().unwrap());
+    match client_async(request, tcp).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(async_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn origin_of(server: &WebServer) -> String {
+    format!("http://{}", server.local_addr())
+}
+
+async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message in time")
+            .expect("the relay is still open")
+            .expect("a frame");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+async fn until(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let v = next_json(ws).await;
+        if v["type"] == kind {
+            return v;
+        }
+        assert_ne!(v["type"], "closed", "closed while waiting for {kind}: {v}");
+    }
+}
+
+async fn start(ws: &mut Ws, resume: Option<&str>) -> Value {
+    let start = serde_json::json!({"type": "start", "settings": {"model": "gemini-3.1-flash-live-preview", "outputTranscription": true}, "resume": resume});
+    ws.send(Message::text(start.to_string())).await.unwrap();
+    next_json(ws).await
+}
+
+#[tokio::test]
+async fn a_conversation_resumes_on_its_server_and_nowhere_else() {
+    let emulator = emulator().await;
+    let (a, b) = (server(&emulator, 10).await, server(&emulator, 10).await);
+    let mut ws = connect(&a, &origin_of(&a)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    ws.send(Message::text(
+        r#"{"type":"text","text":"What is the capital of France?"}"#,
+    ))
+    .await
+    .unwrap();
+    let sealed = until(&mut ws, "resume").await["handle"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    until(&mut ws, "turnComplete").await;
+    ws.send(Message::text(r#"{"type":"end"}"#)).await.unwrap();
+    until(&mut ws, "closed").await;
+
+    // Another server (another key): refused in words, no session opened.
+    let mut other = connect(&b, &origin_of(&b)).await.unwrap();
+    let refused = start(&mut other, Some(&sealed)).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be resumed here")
+    );
+    // A raw upstream handle is not a box either.
+    let mut raw = connect(&a, &origin_of(&a)).await.unwrap();
+    assert_eq!(
+        start(&mut raw, Some("handle-from-elsewhere")).await["type"],
+        "error"
+    );
+
+    let mut again = connect(&a, &origin_of(&a)).await.unwrap();
+    let ready = start(&mut again, Some(&sealed)).await;
+    assert_eq!(ready["resumed"], true, "{ready}");
+    again
+        .send(Message::text(
+            r#"{"type":"text","text":"What was my last question?"}"#,
+        ))
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    loop {
+        let v = next_json(&mut again).await;
+        match v["type"].as_str() {
+            Some("outputTranscript" | "text") => answer.push_str(v["text"].as_str().unwrap()),
+            Some("turnComplete") => break,
+            _ => {}
+        }
+    }
+    assert!(
+        answer.contains("What is the capital of France?"),
+        "{answer}"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_in_words_and_the_session_goes_on() {
+    let emulator = emulator().await;
+    let server = server(&emulator, 10).await;
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    // Not a start first: refused, and the relay closes.
+    ws.send(Message::text(r#"{"type":"text","text":"hi"}"#))
+        .await
+        .unwrap();
+    assert!(
+        next_json(&mut ws).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("start")
+    );
+
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    for bad in [
+        Message::binary(vec![0u8; 40_000]),
+        Message::binary(vec![0u8; 3]),
+        Message::text(r#"{"type":"setup","setup":{}}"#),
+        Message::text(r#"{"type":"video","mimeType":"text/html","data":"AA=="}"#),
+        Message::text(r#"{"type":"activityStart"}"#),
+    ] {
+        ws.send(bad).await.unwrap();
+        let v = until(&mut ws, "error").await;
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    ws.send(Message::text(
+        r#"{"type":"text","text":"What is 2 plus 2?"}"#,
+    ))
+    .await
+    .unwrap();
+    until(&mut ws, "turnComplete").await;
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn foreign_origins_and_a_full_relay_are_refused_before_the_upgrade() {
+    let emulator = emulator().await;
+    let server = server(&emulator, 1).await;
+    assert_eq!(
+        connect(&server, "http://evil.example").await.unwrap_err(),
+        "403 Forbidden"
+    );
+    let mut first = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut first, None).await["type"], "ready");
+    assert_eq!(
+        connect(&server, &origin_of(&server)).await.unwrap_err(),
+        "503 Service Unavailable"
+    );
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn relayed_sessions_are_recorded_without_the_key() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = recording_server(&emulator, 10, Some(dir.path())).await;
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    ws.send(Message::text(r#"{"type":"text","text":"Hello"}"#))
+        .await
+        .unwrap();
+    until(&mut ws, "turnComplete").await;
+    ws.send(Message::text(r#"{"type":"end"}"#)).await.unwrap();
+    until(&mut ws, "closed").await;
+    server.shutdown().await;
+    let recording = std::fs::read_to_string(dir.path().join("session-1.jsonl")).unwrap();
+    assert!(recording.contains("Hello"));
+    assert!(!recording.contains("the-servers-key"));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_relay_carries_a_conversation_across_go_aways() {
+    // Connections that last 1.5 s, with a goAway 1 s before their end.
+    let emulator = Emulator::start(EmulatorConfig {
+        speed: f64::INFINITY,
+        connection_lifetime: Duration::from_millis(1500),
+        go_away_notice: Duration::from_secs(1),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = server(&emulator, 10).await;
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    ws.send(Message::text(
+        r#"{"type":"text","text":"What is the capital of Peru?"}"#,
+    ))
+    .await
+    .unwrap();
+    until(&mut ws, "turnComplete").await;
+    until(&mut ws, "goAway").await;
+    // Well past the end of the first connection (and of a second one).
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    ws.send(Message::text(
+        r#"{"type":"text","text":"What was my last question?"}"#,
+    ))
+    .await
+    .unwrap();
+    let mut answer = String::new();
+    loop {
+        let v = next_json(&mut ws).await;
+        assert_ne!(v["type"], "closed", "{v}");
+        match v["type"].as_str() {
+            Some("outputTranscript" | "text") => answer.push_str(v["text"].as_str().unwrap()),
+            Some("turnComplete") => break,
+            _ => {}
+        }
+    }
+    assert!(answer.contains("capital of Peru"), "{answer}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
