@@ -6,6 +6,8 @@
 //! - `cargo xtask replay`: replays `fixtures/*.jsonl` against their reviewed snapshots.
 //! - `cargo xtask conformance [DIR]`: checks the recorded sessions in `DIR/sessions`
 //!   (default `../shared/conformance`).
+//! - `cargo xtask fidelity [--strict-models] [DIR]`: replays the client side of those sessions
+//!   against the emulator and compares its answers with Google's (see `fidelity.rs`).
 //! - `cargo xtask bench [--test] [ARGS]`: the protocol crate's benchmarks (criterion), the end-to-end
 //!   loopback and emulator-capacity benchmarks (`tests/benches`), then a summary with the machine;
 //!   `--test` runs each once (CI). See `BENCHMARKS.md`.
@@ -16,6 +18,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod fidelity;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -24,6 +28,7 @@ fn main() -> Result<()> {
         Some("ci") => ci(&root),
         Some("replay") => replay(),
         Some("bench") => bench(&args[1..]),
+        Some("fidelity") => fidelity::run(&args[1..]),
         Some("conformance") => conformance(
             args.get(1)
                 .map(PathBuf::from)
@@ -31,7 +36,7 @@ fn main() -> Result<()> {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | replay | conformance [DIR] | bench [--test] [ARGS]>"
+                "usage: cargo xtask <ci | replay | conformance [DIR] | fidelity [--strict-models] [DIR] | bench [--test] [ARGS]>"
             );
             std::process::exit(2);
         }
@@ -78,6 +83,8 @@ fn ci(root: &Path) -> Result<()> {
     )?;
     replay()?;
     conformance(root.join("../shared/conformance"))?;
+    fidelity::run(&[])?;
+    fidelity::run(&["--strict-models".to_owned()])?;
     // Benchmarks are not timed tests: CI checks that they build and run once.
     bench(&["--test".to_owned()])?;
     device_tests()?;
