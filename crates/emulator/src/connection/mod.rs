@@ -1,6 +1,17 @@
-//! One Live WebSocket connection: handshake, setup validation, the engine loop, timers, recording, replay.
+//! One Live WebSocket connection: handshake, setup validation, the engine loop, timers, closes.
+//!
+//! Every end is a proper WebSocket close except the deliberate `drop` fault: the client's close
+//! is answered, the emulator's own closes carry Google's codes and reasons, a message over the
+//! size limit gets 1009 (its rest is read and dropped so that the client reads the close rather
+//! than a reset), invalid UTF-8 gets 1007, a protocol error 1002, shutdown 1001. A client that
+//! stops reading is dropped once a write has waited [`EmulatorConfig::write_timeout`].
+//!
+//! [`EmulatorConfig::write_timeout`]: crate::EmulatorConfig::write_timeout
 
-use std::io::Write;
+mod emit;
+mod inputs;
+mod replay;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,27 +23,24 @@ use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use protocol::wire::{
-    Blob, ClientMessage, Content, FunctionCall, GoAway, GroundingMetadata, Modality,
-    ModalityTokenCount, Part, ProtoDuration, RealtimeInput, ServerContent, ServerMessage,
-    SessionResumptionUpdate, SetupComplete, ToolCall, ToolCallCancellation, Transcription,
-    UsageMetadata, VadSignalType, VoiceActivity, VoiceActivityDetectionSignal, VoiceActivityType,
-    decode_base64,
+    GoAway, ProtoDuration, ServerMessage, SessionResumptionUpdate, SetupComplete,
 };
-use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::auth::{Identity, authenticate};
 use crate::close::Close;
 use crate::config::later;
-use crate::engine::{Engine, EngineOptions, FnResponse, Input, Memory, Out, Poll, Usage};
+use crate::engine::{Engine, EngineOptions, Memory, Out, Poll};
 use crate::http::{Request, upgrade_response};
-use crate::replay::{Replay, Step, client_frames_needed};
-use crate::responder::{Role as TurnRole, Turn, speech_placeholder};
+use crate::recorder::{Direction, Recorder};
 use crate::route::{Backend, LiveEndpoint};
 use crate::server::{Io, Shared};
-use crate::setup::{content_text, function_decls, session_setup};
+use crate::setup::session_setup;
 use crate::store::ResumeError;
+
+pub(crate) use inputs::canonical;
 
 type Ws = WebSocketStream<TokioAdapter<Box<dyn Io>>>;
 
@@ -48,104 +56,14 @@ const READ_BUFFER: usize = 8 * 1024;
 
 /// How long the server waits for the first (setup) message.
 const SETUP_WAIT: Duration = Duration::from_secs(30);
-
-/// Decodes a client frame strictly and returns its canonical JSON (camelCase, standard base64, int64 as
-/// strings). Any unknown field closes with 1007 and Google's wording.
-pub(crate) fn canonical(frame: &[u8]) -> Result<Value, Close> {
-    to_value(&decode_strict(frame)?)
-}
-
-/// Decodes a client frame strictly: any unknown field closes with 1007 and Google's wording.
-fn decode_strict(frame: &[u8]) -> Result<ClientMessage, Close> {
-    let decoded = protocol::decode_client(frame).map_err(|e| {
-        Close::new(
-            1007,
-            format!("Invalid JSON payload received. {}", e.message()),
-        )
-    })?;
-    if let Some(field) = decoded.unknown.first() {
-        return Err(Close::new(1007, field.google_reason()));
-    }
-    Ok(decoded.message)
-}
-
-/// The canonical JSON of a decoded client message.
-fn to_value(message: &ClientMessage) -> Result<Value, Close> {
-    serde_json::from_str(&message.to_json()).map_err(|_| Close::internal())
-}
-
-/// `audio/pcm;rate=16000` -> 16000 (plain `audio/pcm` is 16 kHz, as Google treats it).
-fn pcm_rate(mime: &str) -> u32 {
-    protocol::pcm_rate(mime).unwrap_or(protocol::INPUT_SAMPLE_RATE)
-}
-
-fn pcm16(bytes: &[u8]) -> Vec<i16> {
-    bytes
-        .chunks_exact(2)
-        .map(|c| i16::from_le_bytes([c[0], c[1]]))
-        .collect()
-}
-
-fn blob_bytes(blob: &Value) -> Vec<u8> {
-    blob.get("data")
-        .and_then(Value::as_str)
-        .and_then(|d| decode_base64(d).ok())
-        .unwrap_or_default()
-}
-
-fn server_content(sc: ServerContent) -> ServerMessage {
-    ServerMessage {
-        server_content: Some(sc),
-        ..ServerMessage::default()
-    }
-}
-
-/// Who sent a frame (for the recorder).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Client,
-    Server,
-}
-
-/// Appends frames to `DIR/<n>.jsonl` in the conformance corpus format.
-#[derive(Debug)]
-struct Recorder {
-    file: Option<std::io::BufWriter<std::fs::File>>,
-}
-
-impl Recorder {
-    fn open(shared: &Shared, n: u64, endpoint: &LiveEndpoint) -> Self {
-        let file = shared.config.record_dir.as_ref().and_then(|dir| {
-            let path = dir.join(format!("emulator-{n:04}.jsonl"));
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&path).ok()?);
-            let backend = if endpoint.backend == Backend::Vertex { "vertex" } else { "mldev" };
-            let header = json!({"header": {"source": "gemlive-emulator", "backend": backend, "api_version": endpoint.version}});
-            writeln!(f, "{header}").ok()?;
-            Some(f)
-        });
-        Self { file }
-    }
-
-    fn frame(&mut self, dir: Direction, bytes: &[u8]) {
-        let Some(f) = self.file.as_mut() else { return };
-        let frame = serde_json::from_slice::<Value>(bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
-        let dir = if dir == Direction::Client {
-            "client"
-        } else {
-            "server"
-        };
-        let ok = writeln!(
-            f,
-            "{}",
-            json!({"dir": dir, "bytes": bytes.len(), "frame": frame})
-        )
-        .and_then(|()| f.flush());
-        if ok.is_err() {
-            self.file = None;
-        }
-    }
-}
+/// How long a close waits for the client's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// After a 1009 close, the rest of the message is read and dropped (up to this much, for up to
+/// [`DRAIN_WAIT`], until the client pauses for [`DRAIN_IDLE`]), so that the client reads the
+/// close instead of a connection reset.
+const DRAIN_LIMIT: u64 = 256 << 20;
+const DRAIN_WAIT: Duration = Duration::from_secs(10);
+const DRAIN_IDLE: Duration = Duration::from_millis(300);
 
 /// Decrements the live-connection count when a connection ends.
 struct LiveGuard(Arc<Shared>);
@@ -179,10 +97,10 @@ pub(crate) async fn serve(
     )
     .await;
     let live = shared.live.fetch_add(1, Ordering::Relaxed) + 1;
-    let _guard = LiveGuard(shared.clone());
+    let guard = LiveGuard(shared.clone());
     let n = shared.next_connection();
     let mut conn = Connection {
-        recorder: Recorder::open(&shared, n, &endpoint),
+        recorder: Recorder::open(shared.config.record_dir.as_deref(), n, &endpoint),
         ws,
         shared,
         endpoint,
@@ -193,17 +111,39 @@ pub(crate) async fn serve(
         refuse_media_chunks: false,
         pong_delay: None,
     };
-    if let Some(replay) = conn.shared.replay.clone() {
-        return conn.replay(&req, &replay, stop).await;
-    }
-    conn.run(&req, live, stop).await
+    let end = match conn.shared.replay.clone() {
+        Some(replay) => conn.replay(&req, &replay, stop).await,
+        None => conn.run(&req, live, stop).await,
+    };
+    // The session is over: its slot is free while the closing handshake runs.
+    drop(guard);
+    conn.end(end).await;
+    Ok(())
 }
 
 /// What receiving produced.
 enum Recv {
     Frame(Vec<u8>),
-    Ended,
-    TooBig,
+    /// The client closed.
+    Closed,
+    /// A frame the connection closes for.
+    Refused(End),
+    /// The connection is gone.
+    Gone,
+}
+
+/// How a connection ends.
+pub(crate) enum End {
+    /// The emulator closes with this.
+    Close(Close),
+    /// The emulator closes with this (1009), then reads and drops the rest of the message.
+    CloseAndDrain(Close),
+    /// The client closed: answer its close frame.
+    ClientClosed,
+    /// Drop the TCP connection without a close frame (script fault).
+    Drop,
+    /// The client went away (or stopped reading).
+    Gone,
 }
 
 struct Connection {
@@ -235,8 +175,24 @@ impl Connection {
                     }
                 }
                 Some(Ok(Message::Pong(_) | Message::Frame(_))) => {}
-                Some(Err(tungstenite::Error::Capacity(_))) => return Recv::TooBig,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return Recv::Ended,
+                Some(Ok(Message::Close(_))) => return Recv::Closed,
+                Some(Err(tungstenite::Error::Capacity(_))) => {
+                    let limit = self.shared.config.max_message_bytes;
+                    return Recv::Refused(End::CloseAndDrain(Close::too_big(limit)));
+                }
+                Some(Err(tungstenite::Error::Utf8(_))) => {
+                    return Recv::Refused(End::Close(Close::new(
+                        1007,
+                        "Invalid JSON payload received. A text frame is not valid UTF-8.",
+                    )));
+                }
+                Some(Err(tungstenite::Error::Protocol(e))) => {
+                    return Recv::Refused(End::Close(Close::new(
+                        1002,
+                        format!("WebSocket protocol error: {e}"),
+                    )));
+                }
+                Some(Err(_)) | None => return Recv::Gone,
             }
         }
     }
@@ -246,23 +202,68 @@ impl Connection {
         self.send_raw(Bytes::from(msg.to_json_pretty())).await
     }
 
+    /// `false` when the client is gone, or has not read for the write timeout.
     async fn send_raw(&mut self, frame: Bytes) -> bool {
         self.recorder.frame(Direction::Server, &frame);
-        self.ws.send(Message::Binary(frame)).await.is_ok()
+        let wait = self.shared.config.write_timeout;
+        matches!(
+            tokio::time::timeout(wait, self.ws.send(Message::Binary(frame))).await,
+            Ok(Ok(()))
+        )
     }
 
-    async fn close(&mut self, close: &Close) {
+    /// Ends the connection as `end` says.
+    async fn end(&mut self, end: End) {
+        match end {
+            End::Close(c) => self.close(&c).await,
+            End::CloseAndDrain(c) => {
+                self.close_frame(&c).await;
+                self.drain().await;
+            }
+            End::ClientClosed => {
+                // tungstenite queued the echo of the client's close; the next read sends it
+                // (and then ends the stream).
+                let wait = self.shared.config.write_timeout;
+                let _ = tokio::time::timeout(wait, self.ws.next()).await;
+            }
+            End::Drop | End::Gone => {}
+        }
+    }
+
+    async fn close_frame(&mut self, close: &Close) {
         tracing::debug!(code = close.code, reason = %close.reason, "closing");
         let frame = CloseFrame {
             code: close.code.into(),
             reason: close.reason.clone().into(),
         };
-        let _ = self.ws.close(Some(frame)).await;
-        // Let the client's close frame arrive so the TCP connection ends cleanly.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let wait = self.shared.config.write_timeout;
+        let _ = tokio::time::timeout(wait, self.ws.close(Some(frame))).await;
+    }
+
+    /// Closes, then lets the client's close frame arrive so the TCP connection ends cleanly.
+    async fn close(&mut self, close: &Close) {
+        self.close_frame(close).await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
             while self.ws.next().await.is_some() {}
         })
         .await;
+    }
+
+    /// Reads and drops what the client still sends, within limits.
+    async fn drain(&mut self) {
+        let io = self.ws.get_mut().get_mut();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        let _ = tokio::time::timeout(DRAIN_WAIT, async {
+            while total < DRAIN_LIMIT {
+                match tokio::time::timeout(DRAIN_IDLE, io.read(&mut buf)).await {
+                    Ok(Ok(n)) if n > 0 => total += n as u64,
+                    _ => break,
+                }
+            }
+        })
+        .await;
+        let _ = io.shutdown().await;
     }
 
     /// Validates the first message; on success returns the engine and the session id.
@@ -352,24 +353,17 @@ impl Connection {
         Ok((Engine::new(session, opts, memory), sid))
     }
 
-    async fn run(
-        &mut self,
-        req: &Request,
-        live: usize,
-        mut stop: watch::Receiver<bool>,
-    ) -> std::io::Result<()> {
+    async fn run(&mut self, req: &Request, live: usize, mut stop: watch::Receiver<bool>) -> End {
         let first = tokio::select! {
-            _ = stop.changed() => return Ok(()),
+            _ = stop.changed() => return End::Close(Close::going_away()),
             first = tokio::time::timeout(SETUP_WAIT, self.recv()) => first,
         };
         let first = match first {
             Ok(Recv::Frame(f)) => f,
-            Ok(Recv::TooBig) => {
-                self.close(&Close::too_big(self.shared.config.max_message_bytes))
-                    .await;
-                return Ok(());
-            }
-            Ok(Recv::Ended) | Err(_) => return Ok(()),
+            Ok(Recv::Refused(end)) => return end,
+            Ok(Recv::Closed) => return End::ClientClosed,
+            Ok(Recv::Gone) => return End::Gone,
+            Err(_) => return End::Close(Close::deadline_expired()),
         };
         self.recorder.frame(Direction::Client, &first);
         let mut attempt = 0;
@@ -386,18 +380,13 @@ impl Connection {
                 Err(Refusal::Busy) => Close::internal(),
                 Err(Refusal::Close(close)) => close,
             };
-            self.close(&close).await;
-            return Ok(());
+            return End::Close(close);
         };
         let end = self.session(&mut engine, sid, &mut stop).await;
         self.shared
             .sessions
             .detach(sid, engine.memory().clone(), Instant::now());
-        match end {
-            End::Close(c) => self.close(&c).await,
-            End::Drop | End::Gone => {}
-        }
-        Ok(())
+        end
     }
 
     async fn session(
@@ -470,7 +459,7 @@ impl Connection {
                 .min()
                 .unwrap_or(end_at);
             tokio::select! {
-                _ = stop.changed() => return End::Close(Close::new(1001, "The service is shutting down.")),
+                _ = stop.changed() => return End::Close(Close::going_away()),
                 frame = self.recv() => match frame {
                     Recv::Frame(f) => {
                         self.recorder.frame(Direction::Client, &f);
@@ -484,12 +473,23 @@ impl Connection {
                             Err(close) => return End::Close(close),
                         }
                     }
-                    Recv::TooBig => return End::Close(Close::too_big(self.shared.config.max_message_bytes)),
-                    Recv::Ended => return End::Gone,
+                    Recv::Refused(end) => return end,
+                    Recv::Closed => return End::ClientClosed,
+                    Recv::Gone => return End::Gone,
                 },
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(timer)) => {}
             }
         }
+    }
+
+    /// Decodes a client message after the setup into engine inputs.
+    fn inputs(&mut self, frame: &[u8]) -> Result<Vec<crate::engine::Input>, Close> {
+        if self.token_expiry.is_some_and(|t| SystemTime::now() >= t) {
+            return Err(Close::missing_auth_token());
+        }
+        let message = inputs::decode_strict(frame)?;
+        self.consumed += 1;
+        inputs::inputs(&message, self.refuse_media_chunks)
     }
 
     async fn resumption_update(&mut self, engine: &Engine, sid: u64, resumable: bool) -> bool {
@@ -511,299 +511,26 @@ impl Connection {
 
     /// Sends one engine output; `Some` ends the connection.
     async fn emit(&mut self, engine: &Engine, sid: u64, out: Out) -> Option<End> {
-        let vertex = self.endpoint.backend == Backend::Vertex;
-        let model_turn = |part: Part| Content {
-            role: vertex.then(|| "model".to_owned()),
-            parts: vec![part],
-        };
-        let msg = match out {
-            Out::Text(text) => server_content(ServerContent {
-                model_turn: Some(model_turn(Part {
-                    text: Some(text),
-                    ..Part::default()
-                })),
-                ..ServerContent::default()
-            }),
-            Out::Audio { pcm, transcript } => {
-                let mime = if vertex {
-                    "audio/pcm"
-                } else {
-                    "audio/pcm;rate=24000"
-                };
-                let part = Part {
-                    inline_data: Some(Blob::new(mime, pcm)),
-                    ..Part::default()
-                };
-                server_content(ServerContent {
-                    model_turn: Some(model_turn(part)),
-                    output_transcription: transcript.map(|t| Transcription {
-                        text: Some(t),
-                        ..Transcription::default()
-                    }),
-                    ..ServerContent::default()
-                })
-            }
-            Out::InputTranscript(t) => server_content(ServerContent {
-                input_transcription: Some(Transcription {
-                    text: Some(t),
-                    finished: vertex.then_some(true),
-                    ..Transcription::default()
-                }),
-                ..ServerContent::default()
-            }),
-            Out::GenerationComplete => server_content(ServerContent {
-                generation_complete: Some(true),
-                ..ServerContent::default()
-            }),
-            Out::Interrupted => server_content(ServerContent {
-                interrupted: Some(true),
-                ..ServerContent::default()
-            }),
-            Out::TurnComplete(u) => ServerMessage {
-                usage_metadata: Some(usage_metadata(&u, vertex)),
-                // Vertex sends an empty groundingMetadata alongside turnComplete.
-                ..server_content(ServerContent {
-                    turn_complete: Some(true),
-                    grounding_metadata: vertex.then(GroundingMetadata::default),
-                    ..ServerContent::default()
-                })
-            },
-            Out::ToolCall(calls) => {
-                let function_calls = calls
-                    .into_iter()
-                    .map(|c| FunctionCall {
-                        id: Some(c.id),
-                        name: c.name,
-                        args: Some(c.args),
-                        ..FunctionCall::default()
-                    })
-                    .collect();
-                ServerMessage {
-                    tool_call: Some(ToolCall { function_calls }),
-                    ..ServerMessage::default()
-                }
-            }
-            Out::ToolCallCancellation(ids) => ServerMessage {
-                tool_call_cancellation: Some(ToolCallCancellation { ids }),
-                ..ServerMessage::default()
-            },
-            Out::VoiceActivity { start, offset } => ServerMessage {
-                voice_activity: Some(VoiceActivity {
-                    r#type: Some(if start {
-                        VoiceActivityType::ActivityStart
-                    } else {
-                        VoiceActivityType::ActivityEnd
-                    }),
-                    audio_offset: Some(ProtoDuration(offset)),
-                }),
-                ..ServerMessage::default()
-            },
+        match out {
             Out::Resumption { resumable } => {
-                return (!self.resumption_update(engine, sid, resumable).await)
-                    .then_some(End::Gone);
+                (!self.resumption_update(engine, sid, resumable).await).then_some(End::Gone)
             }
-            Out::Close(c) => return Some(End::Close(c)),
-            Out::Drop => return Some(End::Drop),
-            Out::VadSignal { start } => ServerMessage {
-                voice_activity_detection_signal: Some(VoiceActivityDetectionSignal {
-                    vad_signal_type: Some(if start {
-                        VadSignalType::StartOfSpeech
-                    } else {
-                        VadSignalType::EndOfSpeech
-                    }),
-                }),
-                ..ServerMessage::default()
-            },
+            Out::Close(c) => Some(End::Close(c)),
+            Out::Drop => Some(End::Drop),
             Out::SlowPongs(d) => {
                 self.pong_delay = Some(d);
-                return None;
+                None
             }
             Out::Malformed => {
                 let bad = Bytes::from_static(b"{\n  \"serverContent\": {\n    \"modelTurn\": \n");
-                return (!self.send_raw(bad).await).then_some(End::Gone);
+                (!self.send_raw(bad).await).then_some(End::Gone)
             }
-        };
-        (!self.send(&msg).await).then_some(End::Gone)
-    }
-
-    /// Decodes a client message after the setup into engine inputs.
-    fn inputs(&mut self, frame: &[u8]) -> Result<Vec<Input>, Close> {
-        if self.token_expiry.is_some_and(|t| SystemTime::now() >= t) {
-            return Err(Close::missing_auth_token());
-        }
-        let message = decode_strict(frame)?;
-        if let ClientMessage::RealtimeInput(input) = &message {
-            // The hot path of a realtime session (audio every 20 to 100 ms): straight from the typed
-            // message, whose audio is already decoded, without the JSON round trip below.
-            self.consumed += 1;
-            return self.realtime_inputs(input);
-        }
-        let v = to_value(&message)?;
-        let Some((key, body)) = v
-            .as_object()
-            .filter(|o| o.len() == 1)
-            .and_then(|o| o.iter().next())
-        else {
-            return Err(Close::invalid_argument());
-        };
-        self.consumed += 1;
-        let mut inputs = Vec::new();
-        match key.as_str() {
-            "clientContent" => {
-                let turns = body
-                    .get("turns")
-                    .and_then(Value::as_array)
-                    .map(|t| t.iter().map(turn_of).collect())
-                    .unwrap_or_default();
-                let turn_complete = body
-                    .get("turnComplete")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                inputs.push(Input::ClientContent {
-                    turns,
-                    turn_complete,
-                });
-            }
-            "toolResponse" => {
-                let responses = body
-                    .get("functionResponses")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|r| FnResponse {
-                                id: r.get("id").and_then(Value::as_str).map(str::to_owned),
-                                name: r.get("name").and_then(Value::as_str).map(str::to_owned),
-                                response: r.get("response").cloned().unwrap_or(Value::Null),
-                                scheduling: r
-                                    .get("scheduling")
-                                    .and_then(Value::as_str)
-                                    .map(str::to_ascii_uppercase),
-                                will_continue: r.get("willContinue").and_then(Value::as_bool)
-                                    == Some(true),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                inputs.push(Input::ToolResponse(responses));
-            }
-            "contextUpdate" => inputs.push(Input::ContextUpdate {
-                system_instruction: body.get("systemInstruction").map(content_text),
-                functions: body
-                    .get("tools")
-                    .map(|t| function_decls(t.get("tools").unwrap_or(&Value::Null), false)),
-            }),
-            _ => return Err(Close::invalid_argument()),
-        }
-        Ok(inputs)
-    }
-
-    /// The engine inputs of one `realtimeInput` message, in the order the fields take effect.
-    fn realtime_inputs(&self, body: &RealtimeInput) -> Result<Vec<Input>, Close> {
-        if self.refuse_media_chunks && body.media_chunks.is_some() {
-            return Err(Close::invalid_argument());
-        }
-        let mut inputs = Vec::new();
-        let chunk = body.media_chunks.as_ref().and_then(|c| c.first());
-        for blob in [body.audio.as_ref(), chunk].into_iter().flatten() {
-            let mime = if blob.mime_type.is_empty() {
-                "audio/pcm"
-            } else {
-                blob.mime_type.as_str()
-            };
-            if mime.starts_with("audio/") {
-                inputs.push(Input::Audio {
-                    pcm: pcm16(blob.data.as_bytes()),
-                    rate: pcm_rate(mime),
-                });
-            } else if mime.starts_with("image/") || mime.starts_with("video/") {
-                inputs.push(Input::Video);
+            out => {
+                let vertex = self.endpoint.backend == Backend::Vertex;
+                let msg = emit::message(out, vertex)?;
+                (!self.send(&msg).await).then_some(End::Gone)
             }
         }
-        if body.video.is_some() {
-            inputs.push(Input::Video);
-        }
-        if body.activity_start.is_some() {
-            inputs.push(Input::ActivityStart);
-        }
-        if let Some(t) = &body.text {
-            inputs.push(Input::Text(t.clone()));
-        }
-        if body.activity_end.is_some() {
-            inputs.push(Input::ActivityEnd);
-        }
-        if body.audio_stream_end == Some(true) {
-            inputs.push(Input::AudioStreamEnd);
-        }
-        Ok(inputs)
-    }
-
-    /// Replay mode: plays the recording's server frames, waiting for the client's frames in between.
-    async fn replay(
-        &mut self,
-        req: &Request,
-        replay: &Replay,
-        mut stop: watch::Receiver<bool>,
-    ) -> std::io::Result<()> {
-        let steps = replay.connection(usize::try_from(self.number - 1).unwrap_or(usize::MAX));
-        let needed = client_frames_needed(steps);
-        let origin = steps.first().and_then(|s| s.at).unwrap_or_default();
-        let mut received = 0;
-        let start = Instant::now();
-        for (i, step) in steps.iter().enumerate() {
-            if matches!(step.step, Step::Client(_)) {
-                continue;
-            }
-            while received < needed[i] {
-                let frame = tokio::select! {
-                    _ = stop.changed() => return Ok(()),
-                    r = self.recv() => r,
-                };
-                match frame {
-                    Recv::Frame(bytes) => {
-                        self.recorder.frame(Direction::Client, &bytes);
-                        let api_key = self.shared.config.api_key.as_deref();
-                        if received == 0
-                            && let Err(close) = authenticate(req, &self.endpoint, api_key)
-                        {
-                            self.close(&close).await;
-                            return Ok(());
-                        }
-                        received += 1;
-                    }
-                    Recv::TooBig => {
-                        self.close(&Close::too_big(self.shared.config.max_message_bytes))
-                            .await;
-                        return Ok(());
-                    }
-                    Recv::Ended => return Ok(()),
-                }
-            }
-            if let Some(at) = step.at {
-                let due = later(start, self.shared.config.paced(at.saturating_sub(origin)));
-                tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
-            }
-            let frame = match &step.step {
-                Step::Server(v) => {
-                    let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
-                    text.push('\n');
-                    text
-                }
-                Step::ServerRaw(raw) => raw.clone(),
-                Step::Close { code, reason } => {
-                    self.close(&Close::new(*code, reason.clone())).await;
-                    return Ok(());
-                }
-                Step::Drop | Step::Client(_) => return Ok(()),
-            };
-            if !self.send_raw(Bytes::from(frame)).await {
-                return Ok(());
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            () = async { while !matches!(self.recv().await, Recv::Ended) {} } => {}
-        }
-        Ok(())
     }
 }
 
@@ -819,83 +546,4 @@ impl From<Close> for Refusal {
     fn from(close: Close) -> Self {
         Self::Close(close)
     }
-}
-
-/// How a session ended.
-enum End {
-    Close(Close),
-    /// Drop the TCP connection without a close frame (script fault).
-    Drop,
-    /// The client went away.
-    Gone,
-}
-
-fn turn_of(content: &Value) -> Turn {
-    let role = match content.get("role").and_then(Value::as_str) {
-        Some("model") => TurnRole::Model,
-        _ => TurnRole::User,
-    };
-    let mut text = content_text(content);
-    if let Some(parts) = content.get("parts").and_then(Value::as_array) {
-        for p in parts {
-            let Some(blob) = p.get("inlineData") else {
-                continue;
-            };
-            let mime = blob
-                .get("mimeType")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let note = if mime.starts_with("audio/") {
-                let secs = blob_bytes(blob).len() as f64 / 2.0 / f64::from(pcm_rate(mime));
-                speech_placeholder(secs)
-            } else {
-                format!("[{mime}]")
-            };
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(&note);
-        }
-    }
-    Turn { role, text }
-}
-
-fn usage_metadata(u: &Usage, vertex: bool) -> UsageMetadata {
-    let count = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
-    let detail = |modality: Modality, n: i64| ModalityTokenCount {
-        modality: Some(modality),
-        token_count: Some(count(n)),
-    };
-    let prompt = u.prompt_text + u.prompt_audio + u.prompt_image;
-    let prompt_details = [
-        (Modality::Text, u.prompt_text),
-        (Modality::Audio, u.prompt_audio),
-        (Modality::Image, u.prompt_image),
-    ]
-    .into_iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(m, n)| detail(m, n))
-    .collect();
-    let response_details = vec![detail(
-        if u.response_audio {
-            Modality::Audio
-        } else {
-            Modality::Text
-        },
-        u.response,
-    )];
-    let mut meta = UsageMetadata {
-        prompt_token_count: Some(count(prompt)),
-        total_token_count: Some(count(prompt + u.response)),
-        prompt_tokens_details: Some(prompt_details),
-        ..UsageMetadata::default()
-    };
-    if vertex {
-        meta.candidates_token_count = Some(count(u.response));
-        meta.candidates_tokens_details = Some(response_details);
-    } else {
-        meta.response_token_count = Some(count(u.response));
-        meta.response_tokens_details = Some(response_details);
-    }
-    meta
 }
