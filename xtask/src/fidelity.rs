@@ -12,7 +12,8 @@
 //! the two sides are compared by structure, not content:
 //! - **outcome**: the setup accepted or refused, and for each client message the model turns
 //!   that answered it and the function calls made. Where the recording stops before Google
-//!   answered the last message (the client closed), that message is not compared;
+//!   answered the last message that wants an answer (the client closed), the messages after
+//!   Google's last answer are not compared;
 //! - **kinds**: the sequence of message kinds (top-level keys; for `serverContent`, which fields
 //!   are present, `{}` included), runs collapsed. Where the recording stops mid-turn, Google's
 //!   sequence must be a prefix of the emulator's;
@@ -247,9 +248,17 @@ fn expected(rec: &Recording) -> Expected {
     let mut seen = Milestones::default();
     let mut any_server = false;
     let mut open = false;
+    // Client messages still waiting for their answer: the setup's (`setupComplete`), the
+    // input's (model output).
+    let (mut setup_waits, mut input_waits) = (false, false);
     for frame in &rec.frames {
         match frame {
             Frame::Client(v) => {
+                if v.get("setup").is_some() {
+                    setup_waits = true;
+                } else if wants_answer(v) {
+                    input_waits = true;
+                }
                 sends.push(Send {
                     frame: v.clone(),
                     pipelined: !any_server,
@@ -262,6 +271,10 @@ fn expected(rec: &Recording) -> Expected {
                 seen.see(v);
                 if model_output(v) {
                     open = true;
+                    input_waits = false;
+                }
+                if v.get("setupComplete").is_some() {
+                    setup_waits = false;
                 }
                 if v["serverContent"]["turnComplete"] == Value::Bool(true) {
                     open = false;
@@ -272,11 +285,41 @@ fn expected(rec: &Recording) -> Expected {
             }
         }
     }
-    let last_is_client = matches!(rec.frames.last(), Some(Frame::Client(_)));
     Expected {
         segments,
         sends,
-        cut: open || last_is_client,
+        cut: open || setup_waits || input_waits,
+    }
+}
+
+/// Whether a client message after the setup asks for an answer (a complete turn, input the
+/// model answers).
+fn wants_answer(frame: &Value) -> bool {
+    let body = |k: &str| frame.get(k).or_else(|| frame.get(snake(k)));
+    if let Some(c) = body("clientContent") {
+        return c.get("turnComplete").or_else(|| c.get("turn_complete"))
+            == Some(&Value::Bool(true));
+    }
+    if let Some(r) = body("realtimeInput") {
+        return [
+            "text",
+            "audio",
+            "mediaChunks",
+            "media_chunks",
+            "activityEnd",
+            "activity_end",
+        ]
+        .iter()
+        .any(|k| r.get(*k).is_some());
+    }
+    body("toolResponse").is_some()
+}
+
+fn snake(camel: &str) -> &'static str {
+    match camel {
+        "clientContent" => "client_content",
+        "realtimeInput" => "realtime_input",
+        _ => "tool_response",
     }
 }
 
@@ -708,7 +751,7 @@ fn report(sessions: &[Recording], traces: &[Trace]) -> Report {
         let compared = if exp.cut {
             exp.segments
                 .iter()
-                .rposition(|s| !s.is_empty())
+                .rposition(|s| s.iter().any(model_output))
                 .map_or(0, |i| i + 1)
         } else {
             exp.segments.len()
