@@ -213,6 +213,15 @@ pub(crate) enum Poll {
     Wait(Option<Instant>),
 }
 
+/// How far ahead of playback audio is sent: Google generates faster than real time (its
+/// `generationComplete` comes while the audio still plays), so a client always holds some.
+const AUDIO_LEAD: Duration = Duration::from_millis(600);
+
+/// When (in emulated time from the start of the speech) chunk `n` of `chunk` is due.
+fn speech_time(chunk: Duration, n: u32) -> Duration {
+    chunk.saturating_mul(n).saturating_sub(AUDIO_LEAD)
+}
+
 /// Something queued for a time.
 #[derive(Debug)]
 struct Scheduled {
@@ -405,7 +414,8 @@ impl Engine {
                     return;
                 };
                 speaking.chunks += 1;
-                front.at = speaking.start + self.paced(self.opts.audio_chunk * speaking.chunks);
+                front.at = speaking.start
+                    + self.paced(speech_time(self.opts.audio_chunk, speaking.chunks));
                 let last = chunk.last;
                 self.lay_out(chunk);
                 if !last {

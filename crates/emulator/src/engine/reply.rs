@@ -269,7 +269,7 @@ impl Engine {
                 .as_micros()
                 .div_ceil(self.opts.audio_chunk.as_micros().max(1));
             let last = u32::try_from(chunks.saturating_sub(1)).unwrap_or(u32::MAX);
-            let end = start + self.paced(self.opts.audio_chunk.saturating_mul(last));
+            let end = start + self.paced(super::speech_time(self.opts.audio_chunk, last));
             self.queue.push_back(Scheduled {
                 at: start,
                 item: Item::Speech(Box::new(Speaking {

@@ -124,8 +124,8 @@ fn audio_is_paced_and_barge_in_interrupts() {
     let first = drain(&mut e, t0);
     assert_eq!(
         first.len(),
-        1,
-        "only the first chunk is due at once: {first:?}"
+        4,
+        "the first chunks go at once (600 ms ahead of playback), the rest in real time: {first:?}"
     );
     let Poll::Wait(Some(next)) = e.poll(t0) else {
         panic!("expected a wait")
