@@ -11,6 +11,19 @@ use crate::script::{Action, Fault, ScriptReply};
 use crate::search;
 use crate::synth::SpeechStream;
 
+/// How much of a user turn the responder reads to decide what to answer (the whole turn is in
+/// the context all the same): a megabyte of text costs no more to answer than a paragraph.
+const HEARD_BYTES: usize = 4096;
+
+/// The start of `text` the responder reads.
+fn heard(text: &str) -> &str {
+    let mut end = text.len().min(HEARD_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Gap between two text deltas.
 const TEXT_DELTA_GAP: Duration = Duration::from_millis(40);
 /// Words per output transcript fragment when there is no audio to follow.
@@ -134,15 +147,16 @@ impl Engine {
         if !self.fit_context(now) {
             return;
         }
-        if let Some(decl) = crate::tools::intended_function(&text, &self.setup.functions).cloned() {
-            let args = crate::tools::fill_args(&decl, &text);
+        let text = heard(&text);
+        if let Some(decl) = crate::tools::intended_function(text, &self.setup.functions).cloned() {
+            let args = crate::tools::fill_args(&decl, text);
             return self.call_functions(now, vec![(decl.name.clone(), args, decl.non_blocking)]);
         }
-        if self.setup.google_search && search::wants_search(&text) {
-            let answer = search::answer(&text);
+        if self.setup.google_search && search::wants_search(text) {
+            let answer = search::answer(text);
             return self.speak_turn(now, answer.text.clone(), None, Some(answer));
         }
-        let reply = self.answer(&text);
+        let reply = self.answer(text);
         self.speak_turn(now, reply, None, None);
     }
 
@@ -150,7 +164,11 @@ impl Engine {
     /// output token limit.
     fn answer(&self, text: &str) -> String {
         let before = self.mem.history.len().saturating_sub(1);
-        let reply = responder::reply(text, &self.mem.history[..before], self.mem.video_frames);
+        let reply = responder::reply(
+            heard(text),
+            &self.mem.history[..before],
+            self.mem.video_frames,
+        );
         self.capped(reply, self.setup.audio_out)
     }
 
