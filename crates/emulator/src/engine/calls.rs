@@ -51,17 +51,7 @@ impl Engine {
             self.continue_speaking(now, text, None, None);
         } else if self.setup.layout.tool_call_ends_turn {
             // Vertex completes the model turn right after the call; the response starts a new one.
-            self.push_turn(now, Out::GenerationComplete, None, false);
-            let usage = self.usage(0, self.setup.audio_out && self.setup.layout.audio);
-            self.push_turn(
-                now,
-                Out::TurnComplete {
-                    usage,
-                    grounding: None,
-                },
-                None,
-                true,
-            );
+            self.complete_silent_turn(now);
         }
     }
 

@@ -236,19 +236,24 @@ impl Engine {
             }
             Fault::EmptyAudioTurn => {
                 self.start_turn(now, false);
-                self.push(now, Out::GenerationComplete);
-                let usage = self.usage(0, self.setup.audio_out);
-                self.push_turn(
-                    now,
-                    Out::TurnComplete {
-                        usage,
-                        grounding: None,
-                    },
-                    None,
-                    true,
-                );
+                self.complete_silent_turn(now);
             }
         }
+    }
+
+    /// Ends the current turn now, with nothing said: `generationComplete`, `turnComplete`.
+    pub(super) fn complete_silent_turn(&mut self, now: Instant) {
+        self.push_turn(now, Out::GenerationComplete, None, false);
+        let usage = self.usage(0, self.setup.audio_out && self.setup.layout.audio);
+        self.push_turn(
+            now,
+            Out::TurnComplete {
+                usage,
+                grounding: None,
+            },
+            None,
+            true,
+        );
     }
 
     /// A new model turn saying `text` (with `speech` instead of the voice, and the grounding of
