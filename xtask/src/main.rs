@@ -7,6 +7,8 @@
 //! - `cargo xtask replay`: replays `fixtures/*.jsonl` against their reviewed snapshots.
 //! - `cargo xtask conformance [DIR]`: checks the recorded sessions in `DIR/sessions`
 //!   (default `../shared/conformance`).
+//! - `cargo xtask fidelity [--strict-models] [DIR]`: replays the client side of those sessions
+//!   against the emulator and compares its answers with Google's (see `fidelity.rs`).
 //! - `cargo xtask bench [--test] [ARGS]`: the protocol crate's benchmarks (criterion), the end-to-end
 //!   loopback and emulator-capacity benchmarks (`tests/benches`), then a summary with the machine;
 //!   `--test` runs each once (CI). See `BENCHMARKS.md`.
@@ -17,6 +19,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod fidelity;
 mod package;
 
 fn main() -> Result<()> {
@@ -28,6 +31,7 @@ fn main() -> Result<()> {
         Some("replay") => replay(),
         Some("bench") => bench(&args[1..]),
         Some("package") => package::package(),
+        Some("fidelity") => fidelity::run(&args[1..]),
         Some("conformance") => conformance(
             args.get(1)
                 .map(PathBuf::from)
@@ -35,7 +39,7 @@ fn main() -> Result<()> {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | replay | package | conformance [DIR] | bench [--test] [ARGS]>"
+                "usage: cargo xtask <ci | replay | package | conformance [DIR] | fidelity [--strict-models] [DIR] | bench [--test] [ARGS]>"
             );
             std::process::exit(2);
         }
@@ -83,6 +87,8 @@ fn ci(root: &Path) -> Result<()> {
     replay()?;
     package::package()?;
     conformance(root.join("../shared/conformance"))?;
+    fidelity::run(&[])?;
+    fidelity::run(&["--strict-models".to_owned()])?;
     // Benchmarks are not timed tests: CI checks that they build and run once.
     bench(&["--test".to_owned()])?;
     mcp_tests()?;

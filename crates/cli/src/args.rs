@@ -541,6 +541,10 @@ pub(crate) struct EmulatorArgs {
     /// Connection lifetime (a goAway comes before the end).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub(crate) connection_lifetime: u64,
+    /// Make session ids, resumption handles and call ids reproducible (by default every run
+    /// draws its own, so that no handle resumes another run's session).
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -124,6 +124,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
         },
         record_dir: args.record,
         connection_lifetime: std::time::Duration::from_secs(args.connection_lifetime),
+        seed: args.seed,
         ..emulator::EmulatorConfig::default()
     };
     if let Some(dir) = args.tls {

@@ -83,8 +83,14 @@ pub struct EmulatorConfig {
     pub max_message_bytes: usize,
     /// Largest number of simultaneous Live connections (default 64); more close with 1011 and the quota text.
     pub max_sessions: usize,
-    /// Seed of every pseudo-random choice (ids, handles). Same seed and same input give the same session.
-    pub seed: u64,
+    /// Seed of every pseudo-random choice (session ids, resumption handles, call ids, token
+    /// names): the same seed and the same input give the same session. `None` (the default) draws
+    /// one per emulator, so that no two emulators hand out the same handle and a client cannot
+    /// resume another run's session by accident.
+    pub seed: Option<u64>,
+    /// How long a write may wait for a client that does not read before the connection is
+    /// dropped (default 30 s).
+    pub write_timeout: Duration,
     /// Keep resumable sessions in this file, so that they survive a restart of the emulator (the
     /// CLI's `--emulator` uses it for `--resume` across runs). `None` keeps them in memory only.
     pub state_file: Option<PathBuf>,
@@ -109,7 +115,8 @@ impl Default for EmulatorConfig {
             resumption_ttl: Duration::from_secs(2 * 3600),
             max_message_bytes: 16 << 20,
             max_sessions: 64,
-            seed: 0,
+            seed: None,
+            write_timeout: Duration::from_secs(30),
             state_file: None,
         }
     }
@@ -135,6 +142,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_sessions", &self.max_sessions)
             .field("seed", &self.seed)
+            .field("write_timeout", &self.write_timeout)
             .field("state_file", &self.state_file)
             .finish()
     }

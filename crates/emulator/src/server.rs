@@ -82,7 +82,11 @@ impl Emulator {
             source,
         })?;
         let script = config.script.clone().map(Arc::new);
-        let seed = script.as_ref().and_then(|s| s.seed).unwrap_or(config.seed);
+        let seed = script
+            .as_ref()
+            .and_then(|s| s.seed)
+            .or(config.seed)
+            .unwrap_or_else(crate::ids::random_seed);
         let sessions = match &config.state_file {
             Some(file) => SessionStore::persistent(file),
             None => SessionStore::default(),

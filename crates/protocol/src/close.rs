@@ -65,6 +65,8 @@ pub enum CloseKind {
     InvalidToken,
     /// 1007: the caller's location is not served.
     LocationNotSupported,
+    /// 1009: a message was larger than the server accepts.
+    MessageTooBig,
     /// 1008: the model does not exist for this API version or does not support Live.
     ModelNotFound,
     /// 1008: no credentials, or a token used on the wrong method.
@@ -182,6 +184,12 @@ impl Close {
                 Fault::Client,
                 false,
                 "the server rejected a message: check the setup against the model (one response modality; on 3.1 models send text with realtimeInput, clientContent only for initial history)",
+            ),
+            1009 => (
+                CloseKind::MessageTooBig,
+                Fault::Client,
+                false,
+                "a message was larger than the server accepts (the reason gives the limit): send audio in 20-100 ms chunks, scale images down, split long text",
             ),
             1008 if r.contains("is not found for api version")
                 || r.contains("not supported for bidigeneratecontent") =>
@@ -403,6 +411,14 @@ mod tests {
         assert_eq!(k(1000, ""), CloseKind::Normal);
         assert_eq!(k(1006, ""), CloseKind::Abnormal);
         assert_eq!(k(4000, "custom"), CloseKind::Other);
+        let big = Close::from_wire(
+            1009,
+            "Message exceeds the maximum allowed size of 16777216 bytes.",
+        );
+        assert_eq!(
+            (big.kind, big.fault, big.retriable),
+            (CloseKind::MessageTooBig, Fault::Client, false)
+        );
         assert!(Close::from_wire(1011, reasons::INTERNAL).retriable);
         assert!(!Close::from_wire(1007, reasons::INVALID_ARGUMENT).retriable);
         assert!(Close::from_wire(1008, "x").to_string().contains("hint:"));
