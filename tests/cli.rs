@@ -1,6 +1,9 @@
 //! The quickstart, end to end: the real `gemlive` binary against the emulator, on loopback,
 //! with no key and no network.
 
+#[path = "support/prereq.rs"]
+mod prereq;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -443,11 +446,11 @@ fn typing_while_a_reply_streams_interrupts_it() {
 
 /// util-linux `script` gives the binary a pseudo-terminal, like a person at a shell.
 fn has_script() -> bool {
-    let found = Command::new("script").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-    }
-    found
+    prereq::has_tool(
+        "script",
+        "--version",
+        "apt-get install bsdutils (util-linux), or run .ci/run",
+    )
 }
 
 /// Runs `gemlive chat --emulator` in a pseudo-terminal, typing each line and waiting after it.
