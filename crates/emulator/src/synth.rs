@@ -185,6 +185,12 @@ mod tests {
                     .is_err(),
                 "espeak-ng failed"
             );
+            // The rule of tests/support/prereq.rs: CI installs every tool.
+            assert!(
+                std::env::var_os("GEMLIVE_CI").is_none(),
+                "espeak-ng is missing, and CI (GEMLIVE_CI) requires it: apt-get install espeak-ng"
+            );
+            eprintln!("skipped: espeak-ng is missing (apt-get install espeak-ng)");
             return;
         };
         let secs = s.pcm.len() as f64 / f64::from(OUTPUT_RATE);
