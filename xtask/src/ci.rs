@@ -274,7 +274,7 @@ fn device_tests(ci: &Ci) -> Result<Outcome> {
 /// and run, they measure nothing here (`cargo xtask bench` does).
 fn benches_once(ci: &Ci) -> Result<Outcome> {
     let mut benches = ci.cargo("test");
-    benches.args(["--benches", "--", "--test"]);
+    benches.args(bench::ONCE);
     match bench::python() {
         Some(python) => benches.env(bench::PYTHON, python),
         None => {
