@@ -17,12 +17,25 @@ mod cmd;
 mod corpus;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
 const USAGE: &str = "usage: cargo xtask <ci [--corpus DIR] | replay | conformance [DIR] | bench [--test | --latency] [ARGS]>";
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The cause chain on one line, without a backtrace: the failing step or command says
+            // what went wrong, above.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     std::env::set_current_dir(&root).context("enter the workspace root")?;
