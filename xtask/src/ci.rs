@@ -63,10 +63,11 @@ pub(crate) struct Ci {
     pulse: bool,
 }
 
-pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
+/// Runs the steps; `cwd` is where the caller ran cargo (a relative `--corpus` is from there).
+pub(crate) fn run(root: &Path, cwd: &Path, args: &[String]) -> Result<()> {
     let named = match args {
-        [] => std::env::var_os(corpus::ENV).map(PathBuf::from),
-        [flag, dir] if flag == "--corpus" => Some(PathBuf::from(dir)),
+        [] => std::env::var_os(corpus::ENV).map(|dir| cwd.join(dir)),
+        [flag, dir] if flag == "--corpus" => Some(cwd.join(dir)),
         _ => bail!("usage: cargo xtask ci [--corpus DIR]"),
     };
     let strict = std::env::var_os("GEMLIVE_CI").is_some();

@@ -38,9 +38,11 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
+    // Paths on the command line are the caller's, relative to where they ran cargo.
+    let cwd = std::env::current_dir().context("find the current directory")?;
     std::env::set_current_dir(&root).context("enter the workspace root")?;
     match args.first().map(String::as_str) {
-        Some("ci") => ci::run(&root, &args[1..]),
+        Some("ci") => ci::run(&root, &cwd, &args[1..]),
         Some("replay") => cmd::run(
             cmd::cargo()
                 .args([
@@ -56,7 +58,7 @@ fn run() -> Result<()> {
         Some("conformance") => corpus::check(&corpus::sessions(
             &args
                 .get(1)
-                .map_or_else(|| corpus::default_dir(&root), PathBuf::from),
+                .map_or_else(|| corpus::default_dir(&root), |dir| cwd.join(dir)),
         )?),
         Some("bench") => bench::run(&args[1..]),
         _ => {
