@@ -1,6 +1,9 @@
 //! The quickstart, end to end: the real `gemlive` binary against the emulator, on loopback,
 //! with no key and no network.
 
+#[path = "support/prereq.rs"]
+mod prereq;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -37,23 +37,26 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::corpus;
+
 /// How long the emulator may stay silent before its answer counts as finished.
 const QUIET: Duration = Duration::from_millis(1200);
 /// The longest a session may take.
 const SESSION_CAP: Duration = Duration::from_secs(60);
 
-/// Runs the command: `args` are what follows `fidelity`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
+/// Runs the command: `args` are what follows `fidelity`; a relative `DIR` is from `cwd`, the
+/// default is the corpus beside the checkout of `root`.
+pub(crate) fn run(args: &[String], root: &Path, cwd: &Path) -> Result<()> {
     let mut strict = false;
     let mut dir = None;
     for arg in args {
         match arg.as_str() {
             "--strict-models" => strict = true,
             a if a.starts_with('-') => bail!("usage: cargo xtask fidelity [--strict-models] [DIR]"),
-            a => dir = Some(PathBuf::from(a)),
+            a => dir = Some(cwd.join(a)),
         }
     }
-    let dir = dir.unwrap_or_else(|| PathBuf::from("../shared/conformance"));
+    let dir = dir.unwrap_or_else(|| corpus::default_dir(root));
     let Some(sessions) = load(&dir)? else {
         println!(
             "fidelity: skipped, no conformance corpus at {}",
@@ -910,8 +913,17 @@ mod tests {
     /// The reviewed tables, under plain `cargo test` (skipped without a corpus).
     #[test]
     fn corpus_tables_match_their_snapshots() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
+        // The corpus rule of `corpus.rs`: required when named (`cargo xtask ci` names it).
+        let named = std::env::var_os(corpus::ENV).map(PathBuf::from);
+        let dir = named.clone().unwrap_or_else(|| {
+            corpus::default_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
+        });
         let Some(sessions) = load(&dir).unwrap() else {
+            assert!(
+                named.is_none(),
+                "no conformance corpus at {}",
+                dir.display()
+            );
             eprintln!("skipped: no conformance corpus at {}", dir.display());
             return;
         };

@@ -384,6 +384,12 @@ mod tests {
                     .is_err(),
                 "espeak-ng failed"
             );
+            // The rule of tests/support/prereq.rs: CI installs every tool.
+            assert!(
+                std::env::var_os("GEMLIVE_CI").is_none(),
+                "espeak-ng is missing, and CI (GEMLIVE_CI) requires it: apt-get install espeak-ng"
+            );
+            eprintln!("skipped: espeak-ng is missing (apt-get install espeak-ng)");
             return;
         };
         let secs = duration(pcm.len()).as_secs_f64();
