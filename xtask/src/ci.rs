@@ -239,7 +239,7 @@ fn clippy_default_features(ci: &Ci) -> Result<Outcome> {
 fn doc(ci: &Ci) -> Result<Outcome> {
     cmd::run(
         ci.cargo("doc")
-            .args(["--no-deps", "--lib", "--bins", "--examples"])
+            .args(["--no-deps", "--lib", "--examples"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     Ok(Outcome::Passed)

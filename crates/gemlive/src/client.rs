@@ -122,7 +122,7 @@ impl Client {
 
     /// The Gemini API with the key from `GOOGLE_API_KEY` or `GEMINI_API_KEY` (`GOOGLE_API_KEY`
     /// wins when both are set, as in the official SDKs). With neither set it fails with
-    /// [`Error::MissingApiKey`], whose message says how to get a key: it never falls back to
+    /// [`Error::MissingApiKey`](crate::Error::MissingApiKey), whose message says how to get a key: it never falls back to
     /// anything else (see [`Client::from_env_or_emulator`] for examples and demos).
     pub fn from_env() -> Result<Self> {
         let auth = Auth::from_env()?;
@@ -260,7 +260,7 @@ impl Client {
 
     /// A change to the transport's configuration for every session of this client (TLS roots,
     /// proxy, timeouts, recording, resumption policy...); a session's own
-    /// [`LiveConfig::transport`] changes come after it.
+    /// [`LiveConfig::transport`](crate::LiveConfig::transport) changes come after it.
     #[must_use]
     pub fn with_transport(
         self,
