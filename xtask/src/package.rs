@@ -5,11 +5,12 @@
 use anyhow::Result;
 
 /// The published crates, dependencies first.
-const LIBRARIES: [&str; 5] = [
+const LIBRARIES: [&str; 6] = [
     "gemlive-protocol",
     "gemlive-audio",
     "gemlive-emulator",
     "gemlive-transport",
+    "gemlive-tools",
     "gemlive",
 ];
 
