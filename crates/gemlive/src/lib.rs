@@ -60,14 +60,18 @@
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "vertex")]
+mod google;
 mod session;
 mod tokens;
 #[cfg(feature = "audio")]
 mod wav;
 
 pub use client::{Client, Live, StaticToken, TokenFuture, TokenProvider};
-pub use config::{IntoLiveConfig, LiveConfig, Resume};
+pub use config::{IntoLiveConfig, LiveConfig, LiveTools, Resume};
 pub use error::{Error, Result};
+#[cfg(feature = "vertex")]
+pub use google::GoogleCredentials;
 pub use session::{IntoClientContent, RealtimeInput, Sender, Session, Turn};
 pub use tokens::{AuthToken, TokenConfig, TokenError, Tokens};
 #[cfg(feature = "audio")]
@@ -89,6 +93,9 @@ pub use audio;
 #[cfg(feature = "emulator")]
 pub use emulator;
 pub use protocol;
+/// Tools the session runs itself ([`LiveConfig::tools`]): the `gemlive-tools` crate.
+#[cfg(feature = "tools")]
+pub use tools;
 pub use transport;
 
 /// The crate README's snippets, compiled and run as doctests.
@@ -100,6 +107,8 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     #[cfg(feature = "audio")]
     pub use crate::Wav;
-    pub use crate::types::{Content, FunctionResponse, Modality, Part, Tool};
+    pub use crate::types::{Content, FunctionResponse, Modality, Part};
     pub use crate::{Client, Event, LiveConfig, RealtimeInput, Session};
+    #[cfg(feature = "tools")]
+    pub use tools::{Tool, ToolEvent, Tools};
 }
