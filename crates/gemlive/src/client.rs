@@ -139,7 +139,7 @@ impl Client {
 
     /// The Gemini API with the key from `GOOGLE_API_KEY` or `GEMINI_API_KEY` (`GOOGLE_API_KEY`
     /// wins when both are set, as in the official SDKs). With neither set it fails with
-    /// [`Error::MissingApiKey`], whose message says how to get a key: it never falls back to
+    /// [`Error::MissingApiKey`](crate::Error::MissingApiKey), whose message says how to get a key: it never falls back to
     /// anything else (see [`Client::from_env_or_emulator`] for examples and demos).
     pub fn from_env() -> Result<Self> {
         let auth = Auth::from_env()?;
@@ -162,9 +162,10 @@ impl Client {
     }
 
     /// Vertex AI in `project` and `location` (`us-central1`, `europe-west4`, `global`, ...),
-    /// with Application Default Credentials ([`GoogleCredentials::application_default`]
-    /// (crate::GoogleCredentials::application_default): `GOOGLE_APPLICATION_CREDENTIALS`, the
-    /// gcloud ADC file, the metadata server), looked up at the first connection.
+    /// with Application Default Credentials
+    /// ([`GoogleCredentials::application_default`](crate::GoogleCredentials::application_default):
+    /// `GOOGLE_APPLICATION_CREDENTIALS`, the gcloud ADC file, the metadata server), looked up
+    /// at the first connection.
     ///
     /// ```no_run
     /// # async fn demo() -> gemlive::Result<()> {
@@ -300,7 +301,7 @@ impl Client {
 
     /// A change to the transport's configuration for every session of this client (TLS roots,
     /// proxy, timeouts, recording, resumption policy...); a session's own
-    /// [`LiveConfig::transport`] changes come after it.
+    /// [`LiveConfig::transport`](crate::LiveConfig::transport) changes come after it.
     #[must_use]
     pub fn with_transport(
         self,
