@@ -8,11 +8,12 @@ use anyhow::Result;
 use crate::cmd;
 
 /// The published crates, dependencies first.
-const LIBRARIES: [&str; 5] = [
+const LIBRARIES: [&str; 6] = [
     "gemlive-protocol",
     "gemlive-audio",
     "gemlive-emulator",
     "gemlive-transport",
+    "gemlive-tools",
     "gemlive",
 ];
 

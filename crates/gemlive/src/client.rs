@@ -16,10 +16,12 @@ use crate::tokens::Tokens;
 /// A future returned by a [`TokenProvider`].
 pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret>> + Send + 'a>>;
 
-/// A source of OAuth2 access tokens for Vertex AI (`Authorization: Bearer`), asked before each
-/// connection so that an expired token is replaced. It should cache tokens until shortly before
-/// they expire. [`StaticToken`] holds one fixed token; implement it over your credentials
-/// library (e.g. Application Default Credentials) for tokens that refresh.
+/// A source of OAuth2 access tokens for Vertex AI (`Authorization: Bearer`), asked before every
+/// connection: the first, and each one that automatic resumption opens, so that a session that
+/// outlives its token (they last an hour) resumes with a fresh one. It should cache tokens
+/// until shortly before they expire. [`StaticToken`] holds one fixed token;
+/// [`GoogleCredentials`](crate::GoogleCredentials) (feature `vertex`) finds Application Default
+/// Credentials; implement it over any other credentials library.
 pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A valid access token.
     fn access_token(&self) -> TokenFuture<'_>;
@@ -40,6 +42,21 @@ impl TokenProvider for StaticToken {
     fn access_token(&self) -> TokenFuture<'_> {
         let token = self.0.clone();
         Box::pin(async move { Ok(token) })
+    }
+}
+
+/// A [`TokenProvider`] as the transport's per-connection credentials.
+#[derive(Debug)]
+struct BearerTokens(Arc<dyn TokenProvider>);
+
+impl transport::AuthProvider for BearerTokens {
+    fn auth(&self) -> transport::AuthFuture<'_> {
+        Box::pin(async move {
+            match self.0.access_token().await {
+                Ok(token) => Ok(Auth::Bearer(token)),
+                Err(e) => Err(transport::Error::Credentials(Box::new(e))),
+            }
+        })
     }
 }
 
@@ -145,9 +162,33 @@ impl Client {
     }
 
     /// Vertex AI in `project` and `location` (`us-central1`, `europe-west4`, `global`, ...),
-    /// with access tokens from `tokens`: a [`StaticToken`] or your own [`TokenProvider`], asked
-    /// before every connection.
-    pub fn vertex(
+    /// with Application Default Credentials
+    /// ([`GoogleCredentials::application_default`](crate::GoogleCredentials::application_default):
+    /// `GOOGLE_APPLICATION_CREDENTIALS`, the gcloud ADC file, the metadata server), looked up
+    /// at the first connection.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> gemlive::Result<()> {
+    /// let client = gemlive::Client::vertex("my-project", "us-central1");
+    /// let session = client
+    ///     .live()
+    ///     .connect("gemini-live-2.5-flash", gemlive::LiveConfig::audio())
+    ///     .await?;
+    /// # drop(session); Ok(()) }
+    /// ```
+    #[cfg(feature = "vertex")]
+    pub fn vertex(project: impl Into<String>, location: impl Into<String>) -> Self {
+        Self::vertex_with(
+            project,
+            location,
+            crate::GoogleCredentials::application_default(),
+        )
+    }
+
+    /// Vertex AI in `project` and `location` with access tokens from `tokens`: a
+    /// [`StaticToken`], [`GoogleCredentials`](crate::GoogleCredentials) (feature `vertex`), or
+    /// your own [`TokenProvider`], asked before every connection.
+    pub fn vertex_with(
         project: impl Into<String>,
         location: impl Into<String>,
         tokens: impl TokenProvider + 'static,
@@ -370,15 +411,26 @@ impl Live {
         let client = &self.client;
         let backend: Backend = client.inner.endpoint.backend();
         let mut setup = config.setup_for(model, backend)?;
+        #[cfg(feature = "tools")]
+        let dispatcher = match config.runnable() {
+            Some(tools) => Some(tools.declare(&mut setup, backend)?),
+            None => None,
+        };
         let handle = setup
             .session_resumption
             .as_mut()
             .and_then(|r| r.handle.take());
-        let mut transport_config = transport::ClientConfig::new(
-            client.inner.endpoint.clone(),
-            client.auth().await?,
-            setup,
-        );
+        let mut transport_config = match &client.inner.credentials {
+            Credentials::Fixed(auth) => {
+                transport::ClientConfig::new(client.inner.endpoint.clone(), auth.clone(), setup)
+            }
+            Credentials::Provider(tokens) => {
+                let mut c =
+                    transport::ClientConfig::new(client.inner.endpoint.clone(), Auth::None, setup);
+                c.auth_provider = Some(Arc::new(BearerTokens(Arc::clone(tokens))));
+                c
+            }
+        };
         if let Some(handle) = handle {
             transport_config = transport_config.resume(handle);
         }
@@ -386,7 +438,18 @@ impl Live {
             change(&mut transport_config);
         }
         config.apply_transport(&mut transport_config);
+        #[cfg(feature = "tools")]
+        if let Some(dispatcher) = &dispatcher {
+            let feed = dispatcher.event_tap();
+            transport_config.event_tap = Some(match transport_config.event_tap.take() {
+                Some(own) => feed.then(own),
+                None => feed,
+            });
+        }
         let (sender, events) = transport::connect(transport_config).await?;
-        Ok(Session::new(sender, events, Arc::clone(client.inner())))
+        let session = Session::new(sender, events, Arc::clone(client.inner()));
+        #[cfg(feature = "tools")]
+        let session = session.with_tools(dispatcher);
+        Ok(session)
     }
 }

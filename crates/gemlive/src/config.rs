@@ -41,15 +41,25 @@ pub struct LiveConfig {
     /// [`LiveConfig::text`]: text answers, decided per model at connect time.
     text_answers: bool,
     transport: Vec<TransportHook>,
+    /// Tools the session declares and answers itself.
+    #[cfg(feature = "tools")]
+    run: Option<tools::Tools>,
 }
 
 impl fmt::Debug for LiveConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LiveConfig")
-            .field("setup", &self.setup)
+        let mut d = f.debug_struct("LiveConfig");
+        d.field("setup", &self.setup)
             .field("text_answers", &self.text_answers)
-            .field("transport_hooks", &self.transport.len())
-            .finish()
+            .field("transport_hooks", &self.transport.len());
+        #[cfg(feature = "tools")]
+        d.field(
+            "tools",
+            &self
+                .runnable()
+                .map(|t| t.iter().map(tools::Tool::name).collect::<Vec<_>>()),
+        );
+        d.finish()
     }
 }
 
@@ -195,12 +205,41 @@ impl LiveConfig {
         self
     }
 
-    /// Declares tools (function declarations, Google Search, code execution...), appended to
-    /// those already declared. Answer the model's calls with
-    /// [`Session::send_tool_response`](crate::Session::send_tool_response).
+    /// Adds tools, like the Python SDK's `tools` config: functions the session runs itself, or
+    /// declarations the application answers.
+    ///
+    /// * A [`tools::Tool`] (feature `tools`: a typed Rust function, a shell command, a raw JSON
+    ///   handler) or a [`tools::Tools`] registry (with MCP servers' tools, feature `mcp`): they
+    ///   are declared in the setup by the model's rules, and the session answers their calls by
+    ///   itself: each call runs on its own task, its `toolResponse` is sent with the call's id,
+    ///   a `toolCallCancellation` aborts it. [`Session::receive`](crate::Session::receive) still
+    ///   yields the [`Event::ToolCall`](crate::Event::ToolCall)s;
+    ///   [`Session::tool_events`](crate::Session::tool_events) reports what the tools did.
+    /// * [`types::Tool`](crate::types::Tool)s (function declarations, Google Search, code
+    ///   execution...), one or a list: declared as they are; answer the model's calls with
+    ///   [`Session::send_tool_response`](crate::Session::send_tool_response).
+    ///
+    /// Calls accumulate: `.tools(a).tools(b)` declares both.
     #[must_use]
-    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
-        self.setup.tools.get_or_insert_with(Vec::new).extend(tools);
+    pub fn tools(mut self, tools: impl Into<LiveTools>) -> Self {
+        let LiveTools {
+            declared,
+            #[cfg(feature = "tools")]
+            run,
+        } = tools.into();
+        if !declared.is_empty() {
+            self.setup
+                .tools
+                .get_or_insert_with(Vec::new)
+                .extend(declared);
+        }
+        #[cfg(feature = "tools")]
+        if let Some(run) = run {
+            let registry = self.run.get_or_insert_with(tools::Tools::new);
+            for tool in run.iter() {
+                registry.add(tool.clone());
+            }
+        }
         self
     }
 
@@ -330,6 +369,12 @@ impl LiveConfig {
         Ok(setup)
     }
 
+    /// The tools the session runs itself.
+    #[cfg(feature = "tools")]
+    pub(crate) fn runnable(&self) -> Option<&tools::Tools> {
+        self.run.as_ref().filter(|t| !t.is_empty())
+    }
+
     pub(crate) fn apply_transport(&self, config: &mut transport::ClientConfig) {
         for change in &self.transport {
             change(config);
@@ -396,6 +441,54 @@ impl IntoLiveConfig for &LiveConfig {
 impl IntoLiveConfig for Value {
     fn into_live_config(self) -> Result<LiveConfig> {
         LiveConfig::from_json(self)
+    }
+}
+
+/// What [`LiveConfig::tools`] takes: tools the session runs ([`tools::Tool`], [`tools::Tools`],
+/// feature `tools`) or declarations the application answers ([`Tool`], one or a list).
+#[derive(Debug, Default)]
+pub struct LiveTools {
+    declared: Vec<Tool>,
+    #[cfg(feature = "tools")]
+    run: Option<tools::Tools>,
+}
+
+impl From<Tool> for LiveTools {
+    fn from(tool: Tool) -> Self {
+        vec![tool].into()
+    }
+}
+
+impl From<Vec<Tool>> for LiveTools {
+    fn from(declared: Vec<Tool>) -> Self {
+        Self {
+            declared,
+            #[cfg(feature = "tools")]
+            run: None,
+        }
+    }
+}
+
+impl<const N: usize> From<[Tool; N]> for LiveTools {
+    fn from(declared: [Tool; N]) -> Self {
+        Vec::from(declared).into()
+    }
+}
+
+#[cfg(feature = "tools")]
+impl From<tools::Tools> for LiveTools {
+    fn from(run: tools::Tools) -> Self {
+        Self {
+            declared: Vec::new(),
+            run: Some(run),
+        }
+    }
+}
+
+#[cfg(feature = "tools")]
+impl From<tools::Tool> for LiveTools {
+    fn from(tool: tools::Tool) -> Self {
+        tools::Tools::new().with(tool).into()
     }
 }
 

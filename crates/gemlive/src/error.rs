@@ -19,7 +19,7 @@ pub enum Error {
     Config(String),
     /// Connecting, the session, or its close: the server's code and reason come with a hint.
     #[error(transparent)]
-    Live(#[from] transport::Error),
+    Live(transport::Error),
     /// Minting an ephemeral token failed.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -28,6 +28,15 @@ pub enum Error {
         "Vertex AI credentials: {0} (hint: run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file)"
     )]
     Credentials(String),
+    /// The session's tools cannot be declared for this model (a NON_BLOCKING tool on a model
+    /// without it, parameters that are not an object, ...), found before any traffic.
+    #[cfg(feature = "tools")]
+    #[error("tools: {0}")]
+    Tools(#[from] tools::DeclareError),
+    /// An MCP server could not be started, reached or listed.
+    #[cfg(feature = "mcp")]
+    #[error(transparent)]
+    Mcp(#[from] tools::McpError),
     /// Reading or writing audio.
     #[cfg(feature = "audio")]
     #[error(transparent)]
@@ -44,6 +53,19 @@ impl Error {
         match self {
             Self::Live(e) => e.close(),
             _ => None,
+        }
+    }
+}
+
+impl From<transport::Error> for Error {
+    /// A [`TokenProvider`](crate::TokenProvider)'s own error comes back as it was.
+    fn from(e: transport::Error) -> Self {
+        match e {
+            transport::Error::Credentials(source) => match source.downcast::<Self>() {
+                Ok(ours) => *ours,
+                Err(other) => Self::Credentials(other.to_string()),
+            },
+            other => Self::Live(other),
         }
     }
 }

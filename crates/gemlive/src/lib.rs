@@ -33,17 +33,64 @@
 //!
 //! * [`Client::new`] / [`Client::from_env`]: the Gemini API with an API key.
 //! * [`Client::ephemeral`]: an ephemeral token minted with [`Client::tokens`].
-//! * [`Client::vertex`]: Vertex AI with refreshable access tokens ([`TokenProvider`]).
+//! * [`Client::vertex`] (feature `vertex`): Vertex AI with Application Default Credentials
+//!   ([`GoogleCredentials`]: `GOOGLE_APPLICATION_CREDENTIALS`, the gcloud ADC file, the
+//!   metadata server); [`Client::vertex_with`] takes any [`TokenProvider`]. Tokens are asked for
+//!   before every connection, the ones automatic resumption opens included, so that a session
+//!   outlives its one-hour token.
 //! * [`Client::emulator`] (feature `emulator`): the built-in emulator, in process, no key, no
 //!   network. [`Client::from_env_or_emulator`] picks the Gemini API when a key is set and says
 //!   which it chose: the crate's examples use it, so they run on a fresh clone.
 //! * [`Client::endpoint`]: any Live-compatible server.
+//!
+//! # Sessions that survive
+//!
+//! Automatic resumption is on by default: when a connection ends (a `goAway`, a network drop,
+//! a 1011, a stalled turn) the session moves to a new one with its latest resumption handle.
+//! A turn always ends: [`Session::receive`] yields the [`Event::TurnCut`], the
+//! [`Event::Reconnecting`] and the new [`Event::SetupComplete`], then the answer to the question
+//! that was sent again; a question that was not sent again ends the turn with an error that
+//! says to ask again, and the session goes on. [`Turn::text`] keeps only the answer that
+//! completed. [`LiveConfig::transport`] reaches the policy (`resume_policy`, `auto_resume`).
+//!
+//! # Tools
+//!
+//! With the `tools` feature, the session declares and answers tools by itself: typed Rust
+//! functions, shell commands, and with `mcp` the tools of MCP servers ([`tools::Tools`]).
+//! [`Session::receive`] still shows the calls; [`Session::tool_events`] reports each result.
+//!
+//! ```
+//! use gemlive::prelude::*;
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct City {
+//!     /// The city, e.g. "Paris".
+//!     city: String,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> gemlive::Result<()> {
+//! # let client = Client::emulator_with(gemlive::emulator::EmulatorConfig {
+//! #     speed: f64::INFINITY, ..Default::default() }).await?;
+//! let weather = Tool::typed("get_weather", "Weather of a city", |c: City| async move {
+//!     Ok::<_, String>(format!("sunny in {}", c.city))
+//! });
+//! let config = LiveConfig::text().tools(weather.blocking());
+//! let mut session = client.live().connect("gemini-3.8-live", config).await?;
+//! session.send_realtime_input("Weather in Paris?").await?;
+//! assert_eq!(session.receive().text().await?, "get_weather returned sunny in Paris.");
+//! # session.close().await }
+//! ```
 //!
 //! # Features
 //!
 //! * `audio` (default): [`Wav`] and [`audio`] (WAV sources and sinks, resampling, pacing).
 //! * `device`: microphone and speaker (`audio::device`, cpal; ALSA headers on Linux).
 //! * `emulator`: [`Client::emulator`] and the [`emulator`] crate.
+//! * `tools`: [`LiveConfig::tools`] with Rust tools and shell commands ([`tools`], the
+//!   `gemlive-tools` crate); `mcp`: MCP servers' tools too.
+//! * `vertex`: [`Client::vertex`] and [`GoogleCredentials`] (Application Default Credentials,
+//!   on the `gcp_auth` crate).
 //!
 //! # Layers
 //!
@@ -54,20 +101,35 @@
 //!
 //! The crate's `examples/` are the Live API quickstart, step by step: `quickstart_1_text`,
 //! `quickstart_2_audio`, `quickstart_3_loop`, `quickstart_4_resume`, `realtime_audio`,
-//! `interruption`.
+//! `interruption`, and `tools` (a typed Rust tool).
 #![warn(missing_docs)]
+// The documentation is written for every feature (docs.rs builds it so); without some of them,
+// links to their items cannot resolve.
+#![cfg_attr(
+    not(all(
+        feature = "audio",
+        feature = "emulator",
+        feature = "tools",
+        feature = "vertex"
+    )),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "vertex")]
+mod google;
 mod session;
 mod tokens;
 #[cfg(feature = "audio")]
 mod wav;
 
 pub use client::{Client, Live, StaticToken, TokenFuture, TokenProvider};
-pub use config::{IntoLiveConfig, LiveConfig, Resume};
+pub use config::{IntoLiveConfig, LiveConfig, LiveTools, Resume};
 pub use error::{Error, Result};
+#[cfg(feature = "vertex")]
+pub use google::GoogleCredentials;
 pub use session::{IntoClientContent, RealtimeInput, Sender, Session, Turn};
 pub use tokens::{AuthToken, TokenConfig, TokenError, Tokens};
 #[cfg(feature = "audio")]
@@ -89,6 +151,9 @@ pub use audio;
 #[cfg(feature = "emulator")]
 pub use emulator;
 pub use protocol;
+/// Tools the session runs itself ([`LiveConfig::tools`]): the `gemlive-tools` crate.
+#[cfg(feature = "tools")]
+pub use tools;
 pub use transport;
 
 /// The crate README's snippets, compiled and run as doctests.
@@ -100,6 +165,8 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     #[cfg(feature = "audio")]
     pub use crate::Wav;
-    pub use crate::types::{Content, FunctionResponse, Modality, Part, Tool};
+    pub use crate::types::{Content, FunctionResponse, Modality, Part};
     pub use crate::{Client, Event, LiveConfig, RealtimeInput, Session};
+    #[cfg(feature = "tools")]
+    pub use tools::{Tool, ToolEvent, Tools};
 }

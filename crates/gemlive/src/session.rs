@@ -22,6 +22,9 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 pub struct Session {
     sender: Sender,
     events: LiveEvents,
+    /// What the session's tools did ([`LiveConfig::tools`](crate::LiveConfig::tools)).
+    #[cfg(feature = "tools")]
+    tool_events: Option<tools::ToolEvents>,
     /// Keeps the client's resources (the built-in emulator) alive as long as the session.
     _client: Arc<crate::client::Inner>,
 }
@@ -35,8 +38,28 @@ impl Session {
         Self {
             sender: Sender { inner: sender },
             events,
+            #[cfg(feature = "tools")]
+            tool_events: None,
             _client: client,
         }
+    }
+
+    /// Starts answering the calls of the session's own tools.
+    #[cfg(feature = "tools")]
+    pub(crate) fn with_tools(mut self, dispatcher: Option<tools::Dispatcher>) -> Self {
+        self.tool_events = dispatcher.map(|d| d.start(&self.sender.inner));
+        self
+    }
+
+    /// What the session's own tools do ([`LiveConfig::tools`](crate::LiveConfig::tools)): each
+    /// call started, answered, cancelled or failed, as [`ToolEvent`](tools::ToolEvent)s. The
+    /// stream can be taken once (e.g. into a task of its own); `None` after that, or when the
+    /// session runs no tools. It ends when the session has ended and every call is done.
+    ///
+    /// The tools answer their calls whether these events are read or not.
+    #[cfg(feature = "tools")]
+    pub fn tool_events(&mut self) -> Option<tools::ToolEvents> {
+        self.tool_events.take()
     }
 
     /// `clientContent`: see [`Sender::send_client_content`].
@@ -190,14 +213,25 @@ pub struct Turn<'a> {
 
 impl Turn<'_> {
     /// `Ok(Some(event))` for each event of the turn, up to and including the
-    /// [`Event::TurnComplete`] that ends it, then `Ok(None)`. When the session ends first, the
-    /// error carries the close's code, reason and hint.
+    /// [`Event::TurnComplete`] that ends it, then `Ok(None)`.
+    ///
+    /// Sessions survive their connections (automatic resumption is on by default), and a turn
+    /// always ends. When the connection drops in the middle of the turn, the turn yields an
+    /// [`Event::TurnCut`], then [`Event::Reconnecting`] and the new connection's
+    /// [`Event::SetupComplete`]; if the cut's user turn was sent again (`turns[0].resent`), what
+    /// came before the cut is superseded and the new answer follows in this same turn.
+    /// Otherwise the turn ends with an error: [`Error::Live`](crate::Error::Live) holding
+    /// `transport::Error::TurnCut` (ask again: the session goes on) or, when the session
+    /// ended, `transport::Error::Closed` with the close's code, reason and hint.
     pub async fn next(&mut self) -> Result<Option<Event>> {
         Ok(self.inner.next().await?)
     }
 
     /// The next piece of the answer's words ([`Event::text`]: model text or the transcript of
-    /// its speech), skipping the turn's other events; `Ok(None)` once the turn is over.
+    /// its speech), skipping the turn's other events; `Ok(None)` once the turn is over. After a
+    /// connection drop whose question was sent again, the answer starts over: read
+    /// [`Turn::next`] to see the [`Event::TurnCut`], or [`Turn::text`], which keeps only the
+    /// answer that completed.
     pub async fn next_text(&mut self) -> Result<Option<String>> {
         while let Some(event) = self.next().await? {
             if let Some(text) = event.text() {
@@ -207,11 +241,18 @@ impl Turn<'_> {
         Ok(None)
     }
 
-    /// The words of the whole answer ([`Turn::next_text`], joined).
+    /// The words of the whole answer ([`Event::text`], joined). Words of an answer cut short
+    /// by a connection drop, whose question was sent again, are dropped: the text is the
+    /// answer that completed.
     pub async fn text(mut self) -> Result<String> {
         let mut text = String::new();
-        while let Some(piece) = self.next_text().await? {
-            text.push_str(&piece);
+        while let Some(event) = self.next().await? {
+            match &event {
+                Event::TurnCut { turns, .. } if turns.first().is_some_and(|t| t.resent) => {
+                    text.clear();
+                }
+                _ => text.push_str(event.text().unwrap_or_default()),
+            }
         }
         Ok(text)
     }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use gemlive::emulator::{Emulator, EmulatorConfig};
+use gemlive::emulator::{Emulator, EmulatorConfig, Script};
 use gemlive::prelude::*;
 use gemlive::{CloseKind, Error, TokenConfig};
 use serde_json::json;
@@ -175,7 +175,7 @@ async fn vertex_asks_its_token_provider_for_every_connection() {
     .unwrap();
     let provider = std::sync::Arc::new(Counting::default());
     let base = emulator.base_url();
-    let client = Client::vertex(
+    let client = Client::vertex_with(
         "my-project",
         "us-central1",
         SharedProvider(provider.clone()),
@@ -211,4 +211,116 @@ impl gemlive::TokenProvider for SharedProvider {
     fn access_token(&self) -> gemlive::TokenFuture<'_> {
         self.0.access_token()
     }
+}
+
+fn scripted(script: &str) -> EmulatorConfig {
+    EmulatorConfig {
+        script: Some(Script::from_json(script, std::path::Path::new(".")).unwrap()),
+        ..unpaced()
+    }
+}
+
+/// Sessions survive their connections by default: a question whose connection drops is sent
+/// again, and `receive()` carries the cut, the reconnection and the answer in the same turn.
+#[tokio::test]
+async fn a_turn_survives_a_dropped_connection() {
+    let client = Client::emulator_with(scripted(
+        r#"{"rules": [{"when": {"contains": "2+2"}, "once": true, "fault": "drop"}]}"#,
+    ))
+    .await
+    .unwrap();
+    let mut session = client
+        .live()
+        .connect(MODEL, LiveConfig::text())
+        .await
+        .unwrap();
+    session.send_realtime_input("What is 1+1?").await.unwrap();
+    assert_eq!(session.receive().text().await.unwrap(), "1 + 1 is 2.");
+    session.send_realtime_input("What is 2+2?").await.unwrap();
+    let events = session.receive().collect().await.unwrap();
+    let moved: Vec<&Event> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::TurnCut { .. } | Event::Reconnecting { .. } | Event::SetupComplete { .. }
+            )
+        })
+        .collect();
+    assert!(
+        matches!(
+            moved[..],
+            [
+                Event::TurnCut { cause, turns },
+                Event::Reconnecting { attempt: 1, .. },
+                Event::SetupComplete { resumed: true, .. },
+            ] if turns[0].resent && turns[0].text == "What is 2+2?" && cause.code == 1006
+        ),
+        "{events:?}"
+    );
+    let said: String = events.iter().filter_map(Event::text).collect();
+    assert_eq!(said, "2 + 2 is 4.");
+    assert!(matches!(events.last(), Some(Event::TurnComplete { .. })));
+    session.send_realtime_input("What is 3+3?").await.unwrap();
+    assert_eq!(session.receive().text().await.unwrap(), "3 + 3 is 6.");
+    session.close().await.unwrap();
+}
+
+/// A `goAway` whose notice is shorter than the rest of the answer: the answer is cut with
+/// words already spoken, the question is sent again on the next connection, and `text()` is the
+/// answer that completed, without the words of the one that was cut.
+#[tokio::test]
+async fn text_keeps_only_the_answer_that_completed() {
+    let client = Client::emulator_with(EmulatorConfig {
+        speed: 4.0,
+        connection_lifetime: Duration::from_millis(2500),
+        go_away_notice: Duration::from_millis(1500),
+        ..scripted(
+            r#"{"rules": [{"when": {"contains": "hello"}, "once": true, "reply": {"text": "Once upon a time", "audio_ms": 8000}}]}"#,
+        )
+    })
+    .await
+    .unwrap();
+    let mut session = client
+        .live()
+        .connect(MODEL, LiveConfig::text())
+        .await
+        .unwrap();
+    session.send_realtime_input("hello").await.unwrap();
+    let said = session.receive().text().await.unwrap();
+    assert!(
+        said.starts_with("Hello! I am the gemlive emulator."),
+        "{said}"
+    );
+    session.close().await.unwrap();
+}
+
+/// A cut question that is not sent again ends `receive()` with an error that says to ask
+/// again; the session goes on.
+#[tokio::test]
+async fn a_cut_turn_ends_receive_and_the_session_goes_on() {
+    let client = Client::emulator_with(scripted(
+        r#"{"rules": [{"when": {"contains": "2+2"}, "once": true, "fault": "drop"}]}"#,
+    ))
+    .await
+    .unwrap();
+    let config = LiveConfig::text().transport(|c| c.resume_policy.resend_limit = 0);
+    let mut session = client.live().connect(MODEL, config).await.unwrap();
+    session.send_realtime_input("What is 1+1?").await.unwrap();
+    session.receive().text().await.unwrap();
+    session.send_realtime_input("What is 2+2?").await.unwrap();
+    let err = session.receive().text().await.unwrap_err();
+    assert_eq!(
+        err.close().map(|c| c.kind),
+        Some(CloseKind::Abnormal),
+        "{err}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.contains("ask again: turn 2 (\"What is 2+2?\")"),
+        "{shown}"
+    );
+    session.send_realtime_input("What is 3+3?").await.unwrap();
+    assert_eq!(session.receive().text().await.unwrap(), "3 + 3 is 6.");
+    session.close().await.unwrap();
 }

@@ -190,3 +190,10 @@ fn interruption_cuts_the_answer_and_answers_the_new_question() {
     );
     assert!(out.ends_with("answer: 2 + 2 is 4.\n"), "{out}");
 }
+
+#[test]
+fn tools_runs_a_typed_rust_tool_and_the_model_says_its_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("tools", dir.path(), "0", &[], "");
+    assert_eq!(out, "get_weather returned sunny and 21 degrees in Paris.\n");
+}

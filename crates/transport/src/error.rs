@@ -76,6 +76,10 @@ pub enum Error {
     /// The protocol session rejected a frame or a command.
     #[error(transparent)]
     Protocol(protocol::Error),
+    /// An [`AuthProvider`](crate::AuthProvider) could not give a credential (its own error
+    /// is the source; its message says what to do).
+    #[error("credentials: {0}")]
+    Credentials(Box<dyn std::error::Error + Send + Sync>),
     /// The recorder could not write its file.
     #[error("recorder {path}: {source}")]
     Recorder {

@@ -87,8 +87,9 @@ mod tls;
 mod ws;
 
 pub use client::{
-    ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents, LiveSender, ResumePolicy,
-    SessionInfo, SessionOptions, Turn, WeakLiveSender, connect, start, start_resumable,
+    AuthFuture, AuthProvider, ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents,
+    LiveSender, ResumePolicy, SessionInfo, SessionOptions, Turn, WeakLiveSender, connect, start,
+    start_resumable,
 };
 pub use connection::{Connection, Incoming};
 pub use endpoint::{

@@ -1,11 +1,12 @@
 //! What [`connect`](super::connect) and [`start`](super::start) need to know.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::SessionConfig;
 use protocol::wire::{SessionResumptionConfig, Setup};
 
-use super::{EventTap, ResumePolicy};
+use super::{AuthProvider, EventTap, ResumePolicy};
 #[cfg(doc)]
 use super::{LiveEvents, LiveSender, connect, start, start_resumable};
 #[cfg(doc)]
@@ -24,8 +25,11 @@ pub const DEFAULT_EVENT_CAPACITY: usize = 256;
 pub struct ClientConfig {
     /// Where to connect.
     pub endpoint: Endpoint,
-    /// How to authenticate.
+    /// How to authenticate (unless [`auth_provider`](Self::auth_provider) is set).
     pub auth: Auth,
+    /// Credentials asked for before every connection, the first and each one that automatic
+    /// resumption opens (refreshable Vertex AI access tokens); replaces [`auth`](Self::auth).
+    pub auth_provider: Option<Arc<dyn AuthProvider>>,
     /// The setup message. Its model name is completed with the endpoint's
     /// rules ([`Endpoint::model_name`]).
     pub setup: Setup,
@@ -85,6 +89,7 @@ impl ClientConfig {
         Self {
             endpoint,
             auth,
+            auth_provider: None,
             setup,
             setup_timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(20),

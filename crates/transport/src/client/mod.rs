@@ -14,11 +14,13 @@
 //! that must reach a playback buffer without waiting for the application's
 //! task to be scheduled.
 //!
-//! Files: `config.rs` ([`ClientConfig`], [`SessionOptions`]), `driver.rs`
+//! Files: `config.rs` ([`ClientConfig`], [`SessionOptions`]), `credentials.rs`
+//! ([`AuthProvider`]: credentials asked for before every connection), `driver.rs`
 //! (the task), `sender.rs` ([`LiveSender`]), `events.rs` ([`LiveEvents`],
 //! [`Turn`]), `tap.rs` ([`EventTap`]).
 
 mod config;
+mod credentials;
 mod driver;
 mod events;
 mod resume;
@@ -33,6 +35,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 pub use config::{ClientConfig, DEFAULT_EVENT_CAPACITY, SessionOptions};
+pub use credentials::{AuthFuture, AuthProvider};
 pub use events::{LiveEvents, Turn};
 pub use resume::ResumePolicy;
 pub use sender::{LiveSender, WeakLiveSender};
@@ -78,19 +81,21 @@ const COMMAND_CAPACITY: usize = 64;
 /// # Ok(()) }
 /// ```
 pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), Error> {
-    let url = config
-        .endpoint
-        .url(&config.auth, config.allow_insecure_ws)?;
+    let auth = match &config.auth_provider {
+        Some(provider) => credentials::ask(provider.as_ref(), config.connect_timeout).await?,
+        None => config.auth.clone(),
+    };
+    let url = config.endpoint.url(&auth, config.allow_insecure_ws)?;
     let token_version_ok = match &config.endpoint {
         Endpoint::Gemini { version } | Endpoint::Custom { version, .. } => {
             *version == ApiVersion::V1Alpha
         }
         _ => true,
     };
-    if matches!(config.auth, Auth::EphemeralToken(_)) && !token_version_ok {
+    if matches!(auth, Auth::EphemeralToken(_)) && !token_version_ok {
         tracing::warn!("ephemeral tokens are meant for API version v1alpha");
     }
-    let headers = config.auth.headers()?;
+    let headers = auth.headers()?;
     let mut setup = config.setup;
     setup.model = config.endpoint.model_name(&setup.model)?;
     if config.auto_resume {
@@ -110,7 +115,7 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
             record,
             &session,
             &redact_url(&url),
-            secrets_of(&config.auth, &config.proxy),
+            secrets_of(&auth, &config.proxy),
         )?),
         None => None,
     };
@@ -134,9 +139,20 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         resume_policy: config.resume_policy,
     };
     if config.auto_resume {
+        let (endpoint, provider) = (config.endpoint, config.auth_provider);
+        let insecure = config.allow_insecure_ws;
         let reconnect = move || {
-            let (url, headers, options) = (url.clone(), headers.clone(), options.clone());
-            async move { WsConnection::connect(&url, headers, &options).await }
+            let (mut url, mut headers, options) = (url.clone(), headers.clone(), options.clone());
+            let (endpoint, provider) = (endpoint.clone(), provider.clone());
+            async move {
+                // Fresh credentials for every new connection (an access token may have expired).
+                if let Some(provider) = provider {
+                    let auth = credentials::ask(provider.as_ref(), options.connect_timeout).await?;
+                    url = endpoint.url(&auth, insecure)?;
+                    headers = auth.headers()?;
+                }
+                WsConnection::connect(&url, headers, &options).await
+            }
         };
         start_resumable(conn, options_for_session, reconnect).await
     } else {

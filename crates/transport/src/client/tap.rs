@@ -61,6 +61,15 @@ impl EventTap {
         Self(Arc::new(Mutex::new(f)))
     }
 
+    /// A tap that calls this one, then `next` (e.g. a tool dispatcher's tap and your own).
+    #[must_use]
+    pub fn then(self, next: Self) -> Self {
+        Self::new(move |event| {
+            self.call(event);
+            next.call(event);
+        })
+    }
+
     pub(super) fn call(&self, event: &Event) {
         let mut f = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         f(event);
