@@ -159,14 +159,16 @@ fn text_words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// How strongly `text` asks for `decl`: 0 is not at all.
-fn intent(text: &str, said: &[String], decl: &FunctionDecl) -> usize {
+/// How strongly `text` asks for `decl` (0 is not at all), then how many words of its name the
+/// text leaves unsaid (fewer is a closer match: `get-env` before `remote_get-env` for "get env").
+fn intent(text: &str, said: &[String], decl: &FunctionDecl) -> (usize, usize) {
     if text.to_lowercase().contains(&decl.name.to_lowercase()) {
-        return 100;
+        return (100, 0);
     }
+    // Verbs say little about which function is meant (`get_`, `remote_get_`): only the rest counts.
     let mut name = name_words(&decl.name);
-    if name.len() > 1 && VERBS.contains(&name[0].as_str()) {
-        name.remove(0);
+    if name.iter().any(|w| !VERBS.contains(&w.as_str())) {
+        name.retain(|w| !VERBS.contains(&w.as_str()));
     }
     let name = content_words(name);
     let description = content_words(text_words(decl.description.as_deref().unwrap_or("")));
@@ -177,26 +179,29 @@ fn intent(text: &str, said: &[String], decl: &FunctionDecl) -> usize {
         seen.len()
     };
     let (by_name, by_description) = (hits(&name), hits(&description));
+    let unsaid = name.iter().filter(|w| !said.contains(w)).count();
     if by_name > 0 || by_description >= 2 {
-        3 * by_name + by_description
+        (3 * by_name + by_description, unsaid)
     } else {
-        0
+        (0, unsaid)
     }
 }
 
 /// The declared function the text asks for, if any: its name said outright, or the words of its
-/// name (apart from a leading verb) or of its description, loosely (plural or singular, stop
-/// words ignored). The strongest match wins; the first declared breaks ties.
+/// name (apart from verbs) or of its description, loosely (plural or singular, stop
+/// words ignored). The strongest match wins, then the one with the fewest name words unsaid;
+/// the first declared breaks what ties remain.
 pub(crate) fn intended_function<'a>(
     text: &str,
     decls: &'a [FunctionDecl],
 ) -> Option<&'a FunctionDecl> {
     let said = content_words(text_words(text));
-    let mut best: Option<(usize, &FunctionDecl)> = None;
+    let mut best: Option<((usize, usize), &FunctionDecl)> = None;
     for d in decls {
-        let score = intent(text, &said, d);
-        if score > 0 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, d));
+        let (score, unsaid) = intent(text, &said, d);
+        let better = |(b, b_unsaid): (usize, usize)| score > b || (score == b && unsaid < b_unsaid);
+        if score > 0 && best.is_none_or(|(b, _)| better(b)) {
+            best = Some(((score, unsaid), d));
         }
     }
     best.map(|(_, d)| d)
@@ -428,6 +433,12 @@ mod tests {
         );
         assert_eq!(pick("call getStatus"), Some("getStatus"));
         assert_eq!(pick("hello there"), None);
+        let twins = [decl("remote_get_env", None, None), decl("get_env", None, None)];
+        assert_eq!(
+            intended_function("Show the local env", &twins).map(|d| d.name.as_str()),
+            Some("get_env"),
+            "the closer name wins a tie"
+        );
         assert_eq!(pick("What is the capital of France?"), None);
     }
 
