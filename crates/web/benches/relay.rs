@@ -18,7 +18,7 @@ use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use emulator::{Emulator, EmulatorConfig};
 use futures_util::StreamExt;
-use gemlive_web::transport::{Auth, Endpoint};
+use gemlive_web::gemlive::Client;
 use gemlive_web::{Histogram, Upstream, WebConfig, WebServer};
 use tokio::net::TcpStream;
 
@@ -177,8 +177,10 @@ fn main() {
         })
         .await
         .expect("the emulator");
-        let endpoint = Endpoint::custom(&emulator.base_url()).expect("an endpoint");
-        let mut config = WebConfig::new(Upstream::new(endpoint, Auth::api_key("emulator")));
+        let client = Client::endpoint(&emulator.http_url())
+            .expect("an endpoint")
+            .with_api_key("emulator");
+        let mut config = WebConfig::new(Upstream::new(client));
         config.max_sessions = sessions as usize + 16;
         let server = relay_runtime
             .spawn(WebServer::start(config))

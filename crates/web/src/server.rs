@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) sealer: Sealer,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) default_model: String,
+    /// The relay's own tools.
+    pub(crate) tools: tools::Tools,
     max_sessions: usize,
     /// Where direct-mode pages connect, when direct mode is on.
     direct_url: Option<url::Url>,
@@ -98,6 +100,7 @@ impl WebServer {
             sealer: Sealer::new(secret.as_deref())?,
             metrics: metrics.clone(),
             default_model: config.default_model,
+            tools: config.tools,
             max_sessions: config.max_sessions,
             direct_url,
             csp,
@@ -252,6 +255,7 @@ fn config(shared: &Shared) -> Response {
             "models": models,
             "voices": VOICES,
             "direct": shared.direct_url.is_some(),
+            "tools": shared.tools.iter().map(tools::Tool::name).collect::<Vec<_>>(),
         }),
     )
 }
@@ -283,7 +287,6 @@ async fn token(shared: &Shared, body: &[u8]) -> Response {
                 200,
                 &json!({
                     "token": minted.name.expose(),
-                    "expireTime": minted.expire_time,
                     "url": url.as_str(),
                     "setup": setup,
                     "textViaRealtimeInput": text_via_realtime_input(&model),
@@ -338,7 +341,8 @@ async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std:
     io.flush().await?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(relay::MAX_MESSAGE))
-        .max_frame_size(Some(relay::MAX_MESSAGE));
+        .max_frame_size(Some(relay::MAX_MESSAGE))
+        .read_buffer_size(relay::READ_BUFFER);
     let ws = WebSocketStream::from_partially_read(
         TokioAdapter::new(io),
         req.rest,
@@ -353,13 +357,13 @@ async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use transport::{Auth, Endpoint, Secret};
+    use transport::Secret;
 
     fn config(bind: &str, secret: Option<&str>) -> WebConfig {
-        let upstream = Upstream::new(
-            Endpoint::custom("ws://127.0.0.1:9").unwrap(),
-            Auth::api_key("k"),
-        );
+        let client = gemlive::Client::endpoint("http://127.0.0.1:9")
+            .unwrap()
+            .with_api_key("k");
+        let upstream = Upstream::new(client);
         let mut config = WebConfig::new(upstream);
         config.bind = bind.parse().unwrap();
         config.secret = secret.map(Secret::new);

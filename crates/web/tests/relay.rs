@@ -9,7 +9,8 @@ use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use emulator::{Emulator, EmulatorConfig};
 use futures_util::StreamExt;
-use gemlive_web::transport::{Auth, Endpoint};
+use gemlive_web::gemlive::Client;
+use gemlive_web::tools::{Tool, Tools};
 use gemlive_web::{Upstream, WebConfig, WebServer};
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -34,8 +35,10 @@ async fn recording_server(
     max_sessions: usize,
     record_dir: Option<&std::path::Path>,
 ) -> WebServer {
-    let endpoint = Endpoint::custom(&emulator.base_url()).unwrap();
-    let mut upstream = Upstream::new(endpoint, Auth::api_key("the-servers-key"));
+    let client = Client::endpoint(&emulator.http_url())
+        .unwrap()
+        .with_api_key("the-servers-key");
+    let mut upstream = Upstream::new(client);
     upstream.record_dir = record_dir.map(Into::into);
     let mut config = WebConfig::new(upstream);
     config.max_sessions = max_sessions;
@@ -269,6 +272,105 @@ async fn the_relay_carries_a_conversation_across_go_aways() {
         }
     }
     assert!(answer.contains("capital of Peru"), "{answer}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+/// The text of the model's answer to one turn, and every message type seen on the way.
+async fn answer(ws: &mut Ws) -> (String, Vec<Value>) {
+    let mut text = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let v = next_json(ws).await;
+        assert_ne!(v["type"], "closed", "{v}");
+        match v["type"].as_str() {
+            Some("outputTranscript" | "text") => text.push_str(v["text"].as_str().unwrap()),
+            Some("turnComplete") => return (text, seen),
+            _ => {}
+        }
+        seen.push(v);
+    }
+}
+
+#[tokio::test]
+async fn the_servers_tools_answer_the_model_and_the_page_sees_them_work() {
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct City {
+        /// The city.
+        city: String,
+    }
+    let emulator = emulator().await;
+    let client = Client::endpoint(&emulator.http_url())
+        .unwrap()
+        .with_api_key("k");
+    let mut config = WebConfig::new(Upstream::new(client));
+    config.tools = Tools::new().with(Tool::typed(
+        "get_weather",
+        "The weather in a city",
+        |c: City| async move { Ok::<_, String>(format!("foggy in {}", c.city)) },
+    ));
+    let server = WebServer::start(config).await.unwrap();
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    ws.send(Message::text(
+        r#"{"type":"text","text":"What is the weather in Paris?"}"#,
+    ))
+    .await
+    .unwrap();
+    let (said, seen) = answer(&mut ws).await;
+    let kinds: Vec<&str> = seen.iter().filter_map(|v| v["type"].as_str()).collect();
+    assert!(
+        !kinds.contains(&"toolCall"),
+        "the page was asked: {kinds:?}"
+    );
+    let started = seen.iter().find(|v| v["type"] == "toolStarted").unwrap();
+    assert_eq!(started["name"], "get_weather");
+    assert_eq!(started["args"]["city"], "Paris");
+    let result = seen.iter().find(|v| v["type"] == "toolResult").unwrap();
+    assert_eq!(result["id"], started["id"]);
+    assert!(
+        result["response"].to_string().contains("foggy in Paris"),
+        "{result}"
+    );
+    assert!(said.contains("foggy in Paris"), "{said}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_told_to_the_page_and_the_cut_question_answered() {
+    let script = r#"{"rules": [{"when": {"contains": "drop"}, "once": true, "fault": "drop"}]}"#;
+    let emulator = Emulator::start(EmulatorConfig {
+        speed: f64::INFINITY,
+        script: Some(emulator::Script::from_json(script, std::path::Path::new(".")).unwrap()),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = server(&emulator, 10).await;
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    // A first turn, so that the session has a handle to resume with.
+    ws.send(Message::text(r#"{"type":"text","text":"Hello"}"#))
+        .await
+        .unwrap();
+    answer(&mut ws).await;
+    ws.send(Message::text(
+        r#"{"type":"text","text":"Please drop the line: what is the capital of Chile?"}"#,
+    ))
+    .await
+    .unwrap();
+    let (said, seen) = answer(&mut ws).await;
+    let cut = seen.iter().find(|v| v["type"] == "turnCut").unwrap();
+    assert_eq!(cut["turns"][0]["resent"], true, "{cut}");
+    assert!(cut["turns"][0]["text"].as_str().unwrap().contains("Chile"));
+    let reconnecting = seen.iter().find(|v| v["type"] == "reconnecting").unwrap();
+    assert_eq!(reconnecting["planned"], false, "{reconnecting}");
+    assert_eq!(reconnecting["attempt"], 1);
+    assert_eq!(reconnecting["cause"]["code"], 1006, "{reconnecting}");
+    assert!(!reconnecting["cause"]["hint"].as_str().unwrap().is_empty());
+    assert!(seen.iter().any(|v| v["type"] == "moved"), "{seen:?}");
+    assert!(said.contains("Chile"), "{said}");
     server.shutdown().await;
     emulator.shutdown().await;
 }
