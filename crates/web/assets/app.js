@@ -460,7 +460,9 @@ function onEvent(m) {
       }
       setStatus(`Reconnecting · attempt ${m.attempt}`, 'busy');
       {
-        const why = `${m.cause.code ? `${m.cause.code}: ` : ''}${m.cause.reason || 'no reason given'}`;
+        // The server's reason, or the classification's words for a close without one.
+        const reason = m.cause.reason || (m.cause.hint || '').split(';')[0] || 'no reason given';
+        const why = `${m.cause.code ? `${m.cause.code}: ` : ''}${reason}`;
         const when = m.delayMs < 100 ? 'now' : `in ${(m.delayMs / 1000).toFixed(1)} s`;
         const text = `Connection lost (${why}). Reconnecting ${when} (attempt ${m.attempt})…`;
         if (reconnecting && reconnecting.item) {
