@@ -9,7 +9,7 @@ use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use emulator::{Emulator, EmulatorConfig};
 use futures_util::StreamExt;
-use gemlive_web::gemlive::Client;
+use gemlive::Client;
 use gemlive_web::tools::{Tool, Tools};
 use gemlive_web::{Upstream, WebConfig, WebServer};
 use serde_json::Value;
@@ -371,6 +371,72 @@ async fn a_dropped_connection_is_told_to_the_page_and_the_cut_question_answered(
     assert!(!reconnecting["cause"]["hint"].as_str().unwrap().is_empty());
     assert!(seen.iter().any(|v| v["type"] == "moved"), "{seen:?}");
     assert!(said.contains("Chile"), "{said}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+/// `POST /api/token` as the page sends it.
+async fn mint(server: &WebServer, settings: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.local_addr();
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/token HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{settings}",
+        settings.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_direct_mode_token_locks_the_pages_settings_for_one_session_and_leaves_resumption_to_it()
+{
+    let emulator = emulator().await;
+    let server = server(&emulator, 10).await;
+    let grant = mint(
+        &server,
+        r#"{"model": "gemini-3.1-flash-live-preview", "voice": "Kore", "systemInstruction": "Be brief."}"#,
+    )
+    .await;
+    let token = grant["token"].as_str().unwrap();
+    assert!(token.starts_with("auth_tokens/"), "{grant}");
+    assert!(!grant.to_string().contains("the-servers-key"));
+    assert!(
+        grant["url"].as_str().unwrap().contains("v1alpha"),
+        "{grant}"
+    );
+    let locked = &grant["setup"];
+    assert_eq!(
+        locked["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"],
+        "Kore"
+    );
+    assert_eq!(locked["systemInstruction"]["parts"][0]["text"], "Be brief.");
+    let setup: gemlive::types::Setup = serde_json::from_value(locked.clone()).unwrap();
+    // The page's connection: the token, and the setup with a resumption request of its own.
+    let browser = Client::endpoint(&emulator.http_url())
+        .unwrap()
+        .with_api_version(gemlive::ApiVersion::V1Alpha)
+        .with_auth(gemlive::Auth::ephemeral_token(token));
+    let model = setup.model.clone();
+    let config = gemlive::LiveConfig::from(setup).resumable();
+    let mut session = browser
+        .live()
+        .connect(&model, config.clone())
+        .await
+        .unwrap();
+    session.send_realtime_input("Hello").await.unwrap();
+    session.receive().text().await.unwrap();
+    assert!(
+        session.resumption_handle().is_some(),
+        "resumption is the page's to ask for"
+    );
+    session.close().await.unwrap();
+    // Single use.
+    let again = browser.live().connect(&model, config).await.unwrap_err();
+    assert!(again.close().is_some(), "{again}");
     server.shutdown().await;
     emulator.shutdown().await;
 }
