@@ -22,6 +22,7 @@ let playback = null; // { ctx, node, analyser }
 let video = null; // { stream, timer }
 let conversation = restore() || { mode: null, settings: null, handle: null, log: [] };
 let current = { user: null, model: null };
+let answering = null; // the model's entry of the turn under way (a typed question starts a new entry, not a new turn)
 let turnAudio = 0; // audio chunks of the model's current turn
 let reconnecting = null; // the note of a connection being repaired, and whether it was planned
 const recorded = { user: [], model: [] }; // Int16Array chunks, for the download
@@ -112,24 +113,33 @@ function note(text) {
   entry('note', text);
 }
 
-// A call one of the server's tools answers: shown as it runs, then with its result.
-function serverTool(m) {
+// A tool call in the log: who and `name(args)`; the caller adds the rest.
+function toolEntry(call, cls, label) {
   const li = document.createElement('li');
-  li.className = 'entry tool server';
-  li.dataset.callId = m.id || '';
+  li.className = `entry tool ${cls}`;
+  li.dataset.callId = call.id || '';
+  const head = document.createElement('div');
   const who = document.createElement('span');
   who.className = 'who';
-  who.textContent = 'Tool';
+  who.textContent = label;
   const code = document.createElement('code');
-  code.textContent = `${m.name}(${JSON.stringify(m.args || {})})`;
+  code.textContent = `${call.name}(${JSON.stringify(call.args || {})})`;
+  head.append(who, code);
+  li.append(head);
+  $('log').append(li);
+  conversation.log.push({ who: 'tool', text: code.textContent });
+  persist();
+  return li;
+}
+
+// A call one of the server's tools answers: shown as it runs, then with its result.
+function serverTool(m) {
+  const li = toolEntry(m, 'server', 'Tool');
   const result = document.createElement('span');
   result.className = 'result';
   result.textContent = 'running…';
-  li.append(who, code, result);
-  $('log').append(li);
+  li.append(result);
   li.scrollIntoView({ block: 'end' });
-  conversation.log.push({ who: 'tool', text: code.textContent });
-  persist();
 }
 
 function serverToolDone(m, text, cls) {
@@ -148,15 +158,9 @@ function brief(value, max = 300) {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+// A call nobody on the server answers: the person writes the result.
 function toolCard(call) {
-  const li = document.createElement('li');
-  li.className = 'entry tool';
-  li.dataset.callId = call.id || '';
-  const head = document.createElement('div');
-  head.innerHTML = '<span class="who">Tool call</span> ';
-  const code = document.createElement('code');
-  code.textContent = `${call.name}(${JSON.stringify(call.args || {})})`;
-  head.append(code);
+  const li = toolEntry(call, 'manual', 'Tool call');
   const answer = document.createElement('textarea');
   answer.rows = 2;
   answer.value = call.name === 'get_weather'
@@ -179,11 +183,8 @@ function toolCard(call) {
     answer.disabled = true;
     li.classList.add('answered');
   };
-  li.append(head, answer, send);
-  $('log').append(li);
+  li.append(answer, send);
   li.scrollIntoView({ block: 'end' });
-  conversation.log.push({ who: 'tool', text: `${call.name}(${JSON.stringify(call.args || {})})` });
-  persist();
 }
 
 // ---------- errors in words ----------
@@ -404,14 +405,18 @@ function onEvent(m) {
       if (m.thought) break;
       if (m.type === 'outputTranscript') stats.outputTranscripts.push(m.text);
       current.user = null;
-      if (!current.model) current.model = entry('model', '');
+      if (!current.model) {
+        current.model = entry('model', '');
+        answering = current.model;
+      }
       append(current.model, m.text);
       break;
     case 'interrupted':
       flushPlayback();
-      if (current.model) {
-        current.model.interrupted = true;
-        current.model.li.classList.add('interrupted');
+      if (answering) {
+        answering.interrupted = true;
+        answering.li.classList.add('interrupted');
+        persist();
       }
       break;
     case 'generationComplete':
@@ -421,6 +426,7 @@ function onEvent(m) {
       turnAudio = 0;
       if (playback) playback.node.port.postMessage({ type: 'drain' });
       current = { user: null, model: null };
+      answering = null;
       break;
     case 'toolCall':
       for (const call of m.calls) {
@@ -475,16 +481,17 @@ function onEvent(m) {
       break;
     case 'turnCut':
       stats.turnCuts.push(m);
-      if (current.model) {
-        current.model.interrupted = true;
-        current.model.li.classList.add('interrupted');
+      if (answering) {
+        answering.interrupted = true;
+        answering.li.classList.add('interrupted');
       }
       current = { user: null, model: null };
+      answering = null;
       turnAudio = 0;
       if (m.turns.length === 0) note('The connection broke in the middle of the answer.');
       for (const t of m.turns) {
         note(t.resent
-          ? `The connection broke before “${t.text}” was answered: it was asked again.`
+          ? `The connection broke before “${t.text}” was answered: it is asked again on the new connection.`
           : `The connection broke before “${t.text}” was answered: please ask again.`);
       }
       break;
@@ -552,6 +559,7 @@ async function connect(resume) {
 function disconnected() {
   link = null;
   reconnecting = null;
+  answering = null;
   stopMic();
   stopVideo();
   stats.ready = false;

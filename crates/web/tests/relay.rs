@@ -87,6 +87,12 @@ async fn until(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
+/// Types `text` on the page.
+async fn ask(ws: &mut Ws, text: &str) {
+    let message = serde_json::json!({"type": "text", "text": text});
+    ws.send(Message::text(message.to_string())).await.unwrap();
+}
+
 async fn start(ws: &mut Ws, resume: Option<&str>) -> Value {
     let start = serde_json::json!({"type": "start", "settings": {"model": "gemini-3.1-flash-live-preview", "outputTranscription": true}, "resume": resume});
     ws.send(Message::text(start.to_string())).await.unwrap();
@@ -99,11 +105,7 @@ async fn a_conversation_resumes_on_its_server_and_nowhere_else() {
     let (a, b) = (server(&emulator, 10).await, server(&emulator, 10).await);
     let mut ws = connect(&a, &origin_of(&a)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What is the capital of France?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What is the capital of France?").await;
     let sealed = until(&mut ws, "resume").await["handle"]
         .as_str()
         .unwrap()
@@ -132,12 +134,7 @@ async fn a_conversation_resumes_on_its_server_and_nowhere_else() {
     let mut again = connect(&a, &origin_of(&a)).await.unwrap();
     let ready = start(&mut again, Some(&sealed)).await;
     assert_eq!(ready["resumed"], true, "{ready}");
-    again
-        .send(Message::text(
-            r#"{"type":"text","text":"What was my last question?"}"#,
-        ))
-        .await
-        .unwrap();
+    ask(&mut again, "What was my last question?").await;
     let mut answer = String::new();
     loop {
         let v = next_json(&mut again).await;
@@ -162,9 +159,7 @@ async fn bad_input_is_refused_in_words_and_the_session_goes_on() {
     let server = server(&emulator, 10).await;
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     // Not a start first: refused, and the relay closes.
-    ws.send(Message::text(r#"{"type":"text","text":"hi"}"#))
-        .await
-        .unwrap();
+    ask(&mut ws, "hi").await;
     assert!(
         next_json(&mut ws).await["message"]
             .as_str()
@@ -185,11 +180,7 @@ async fn bad_input_is_refused_in_words_and_the_session_goes_on() {
         let v = until(&mut ws, "error").await;
         assert!(!v["message"].as_str().unwrap().is_empty());
     }
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What is 2 plus 2?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What is 2 plus 2?").await;
     until(&mut ws, "turnComplete").await;
     server.shutdown().await;
     emulator.shutdown().await;
@@ -220,9 +211,7 @@ async fn relayed_sessions_are_recorded_without_the_key() {
     let server = recording_server(&emulator, 10, Some(dir.path())).await;
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
-    ws.send(Message::text(r#"{"type":"text","text":"Hello"}"#))
-        .await
-        .unwrap();
+    ask(&mut ws, "Hello").await;
     until(&mut ws, "turnComplete").await;
     ws.send(Message::text(r#"{"type":"end"}"#)).await.unwrap();
     until(&mut ws, "closed").await;
@@ -247,20 +236,12 @@ async fn the_relay_carries_a_conversation_across_go_aways() {
     let server = server(&emulator, 10).await;
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What is the capital of Peru?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What is the capital of Peru?").await;
     until(&mut ws, "turnComplete").await;
     until(&mut ws, "goAway").await;
     // Well past the end of the first connection (and of a second one).
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What was my last question?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What was my last question?").await;
     let mut answer = String::new();
     loop {
         let v = next_json(&mut ws).await;
@@ -312,11 +293,7 @@ async fn the_servers_tools_answer_the_model_and_the_page_sees_them_work() {
     let server = WebServer::start(config).await.unwrap();
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What is the weather in Paris?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What is the weather in Paris?").await;
     let (said, seen) = answer(&mut ws).await;
     let kinds: Vec<&str> = seen.iter().filter_map(|v| v["type"].as_str()).collect();
     assert!(
@@ -351,15 +328,13 @@ async fn a_dropped_connection_is_told_to_the_page_and_the_cut_question_answered(
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
     // A first turn, so that the session has a handle to resume with.
-    ws.send(Message::text(r#"{"type":"text","text":"Hello"}"#))
-        .await
-        .unwrap();
+    ask(&mut ws, "Hello").await;
     answer(&mut ws).await;
-    ws.send(Message::text(
-        r#"{"type":"text","text":"Please drop the line: what is the capital of Chile?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(
+        &mut ws,
+        "Please drop the line: what is the capital of Chile?",
+    )
+    .await;
     let (said, seen) = answer(&mut ws).await;
     let cut = seen.iter().find(|v| v["type"] == "turnCut").unwrap();
     assert_eq!(cut["turns"][0]["resent"], true, "{cut}");

@@ -74,7 +74,9 @@ fn main() {
         ("relay_tool_calls_are_shown_and_answered", tool_call),
         ("relay_refusal_is_explained_in_words", explained_close),
         ("relay_push_to_talk_brackets_the_question", push_to_talk),
-        ("relay_camera_frames_reach_the_model", camera),
+        ("relay_camera_frames_reach_the_model", |w| {
+            video(w, "camera")
+        }),
         ("relay_conversation_outlives_its_connections", |w| {
             survives(w, "relay")
         }),
@@ -87,7 +89,9 @@ fn main() {
         ),
         ("relay_settings_reach_the_setup", |w| settings(w, "relay")),
         ("direct_settings_reach_the_setup", |w| settings(w, "direct")),
-        ("relay_screen_frames_reach_the_model", screen),
+        ("relay_screen_frames_reach_the_model", |w| {
+            video(w, "screen")
+        }),
         ("relay_dropped_connection_is_repaired_in_words", |w| {
             dropped(w, "relay")
         }),
@@ -503,27 +507,6 @@ fn push_to_talk(w: &World) -> Result<(), String> {
     w.disconnect()
 }
 
-/// The fake camera's frames go out at the chosen rate and the model counts them.
-fn camera(w: &World) -> Result<(), String> {
-    w.fresh_page("relay", "off")?;
-    let b = &w.browser;
-    b.eval(
-        "document.getElementById('video-source').value = 'camera';
-         document.getElementById('video-fps').value = '2'; return true;",
-    )?;
-    w.connect()?;
-    b.wait_for(
-        "window.gemlive.stats.videoFrames >= 3",
-        Duration::from_secs(10),
-    )?;
-    w.ask("What do you see?")?;
-    b.wait_for(
-        "/I have received [0-9]+ video frames/.test(document.getElementById('log').innerText)",
-        TURN,
-    )?;
-    w.disconnect()
-}
-
 /// Every Live connection announces its end (goAway) two seconds in; the conversation moves to a
 /// new connection and goes on without the person noticing, in both modes.
 fn survives(w: &World, mode: &str) -> Result<(), String> {
@@ -708,19 +691,21 @@ fn recorded_setups(dir: &Path) -> Result<Vec<serde_json::Value>, String> {
     Ok(setups)
 }
 
-/// Screen sharing: the picker opens from the Connect click (a user gesture; the fake UI picks a
-/// screen), frames go out at the chosen rate and the model counts them.
-fn screen(w: &World) -> Result<(), String> {
+/// The fake camera's or screen's frames go out at the chosen rate and the model counts them.
+/// The screen picker opens from the Connect click (a user gesture; the fake UI picks a screen).
+fn video(w: &World, source: &str) -> Result<(), String> {
     w.fresh_page("relay", "off")?;
     let b = &w.browser;
-    b.eval(
-        "document.getElementById('video-source').value = 'screen';
-         document.getElementById('video-fps').value = '2'; return true;",
-    )?;
+    b.eval(&format!(
+        "document.getElementById('video-source').value = '{source}';
+         document.getElementById('video-fps').value = '2'; return true;"
+    ))?;
     b.click("#connect")?;
     b.wait_for("window.gemlive.stats.ready", Duration::from_secs(15))?;
     b.wait_for(
-        "window.gemlive.stats.videoSource === 'screen' && window.gemlive.stats.videoFrames >= 3",
+        &format!(
+            "window.gemlive.stats.videoSource === '{source}' && window.gemlive.stats.videoFrames >= 3"
+        ),
         Duration::from_secs(10),
     )?;
     w.ask("What do you see?")?;
@@ -759,7 +744,7 @@ fn dropped(w: &World, mode: &str) -> Result<(), String> {
     let told = [
         "Connection lost (1006",
         "Reconnect",
-        "was asked again",
+        "is asked again on the new connection",
         "Reconnected: the conversation goes on.",
     ];
     if let Some(missing) = told.iter().find(|t| !log.contains(*t)) {
