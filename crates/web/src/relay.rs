@@ -3,11 +3,12 @@
 //! relay forwards; it keeps no state a reload would need (the page holds the sealed handle), so
 //! any instance can serve the next connection.
 //!
-//! One task per conversation. A command to the Live session is awaited while the page's next
-//! frames wait in its socket (so the order holds and a slow upstream slows the page down instead
-//! of piling frames up), but the session's events and the tools' progress keep flowing to the
-//! page meanwhile: while the transport moves the session to a new connection, the page hears
-//! why and when, not silence.
+//! One task per conversation. One command to the Live session is under way at a time; the page's
+//! next message is read and held meanwhile, and later ones wait in its socket (so the order holds,
+//! and a slow upstream slows the page down instead of piling frames up). The session's events
+//! and the tools' progress keep flowing to the page all along: while the transport moves the
+//! session to a new connection, the page hears why and when, not silence, and a page that
+//! leaves meanwhile is noticed at once.
 
 use std::collections::HashSet;
 use std::pin::pin;
@@ -258,31 +259,41 @@ enum Step {
 
 impl Relay {
     async fn forward(&mut self, sender: &LiveSender) {
-        // The command under way (one at a time) and when its frame was read from the page.
+        // The command under way (one at a time), when its frame was read from the page, and the
+        // page's next message, read meanwhile so that a page that leaves is noticed at once.
         let mut in_flight = pin!(Fuse::terminated());
         let mut read_at: Option<Instant> = None;
+        let mut next: Option<(Message, Instant)> = None;
         let step = loop {
-            let step = tokio::select! {
-                event = self.events.next() => self.on_live(event).await,
-                event = next_tool(self.tool_events.as_mut()) => self.on_tool(event).await,
+            let (step, read) = tokio::select! {
+                event = self.events.next() => (self.on_live(event).await, None),
+                event = next_tool(self.tool_events.as_mut()) => (self.on_tool(event).await, None),
                 sent = &mut in_flight, if !in_flight.is_terminated() => {
                     if let Some(read) = read_at.take() {
                         self.shared.metrics.uplink.record(read.elapsed());
                     }
-                    self.sent(sent).await
-                }
-                msg = self.ws.next(), if in_flight.is_terminated() => {
-                    let read = Instant::now();
-                    let step = self.on_page(msg).await;
-                    if let Step::Send(up) = &step {
-                        read_at = up.is_media().then_some(read);
+                    match (self.sent(sent).await, next.take()) {
+                        (Step::Go, Some((msg, read))) => (self.on_page(Some(Ok(msg))).await, Some(read)),
+                        (step, _) => (step, None),
                     }
-                    step
+                }
+                msg = self.ws.next(), if next.is_none() => {
+                    let read = Instant::now();
+                    match msg {
+                        Some(Ok(msg)) if !in_flight.is_terminated() => {
+                            next = Some((msg, read));
+                            (Step::Go, None)
+                        }
+                        msg => (self.on_page(msg).await, Some(read)),
+                    }
                 }
             };
             match step {
                 Step::Go => {}
-                Step::Send(up) => in_flight.set(up.send(sender).fuse()),
+                Step::Send(up) => {
+                    read_at = read.filter(|_| up.is_media());
+                    in_flight.set(up.send(sender).fuse());
+                }
                 other => break other,
             }
         };
