@@ -259,6 +259,7 @@ export class RelayLink extends Link {
     let opened = false;
     let closedSeen = false;
     let refused = null;
+    let failed = null; // a resume this connection could not do yet (the Live API's retriable close)
     ws.onopen = () => {
       opened = true;
       if (this.ending) ws.close(1000);
@@ -280,6 +281,12 @@ export class RelayLink extends Link {
         return;
       }
       if (m.type === 'error' && !this.live) refused = m.message;
+      if (m.type === 'closed' && !this.live && this.everReady && m.retriable) {
+        // Resuming failed on this attempt (e.g. the old relay still held the Live connection):
+        // another attempt follows, paced.
+        failed = m;
+        return;
+      }
       if (m.type === 'closed') {
         closedSeen = true;
         this.live = false;
@@ -295,6 +302,11 @@ export class RelayLink extends Link {
       }
       if (refused) {
         this.over({ code: e.code, reason: refused, hint: 'start a new conversation', retriable: false });
+        return;
+      }
+      if (failed) {
+        const { type: _, ...close } = failed;
+        this.lost(close);
         return;
       }
       if (!opened && !this.everReady) {

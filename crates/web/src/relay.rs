@@ -27,6 +27,7 @@ use futures_util::StreamExt;
 use futures_util::future::{Fuse, FusedFuture, FutureExt};
 use protocol::Event;
 use protocol::wire::FunctionResponse;
+use tokio::sync::watch;
 use tools::{ToolEvent, ToolEvents};
 use transport::{LiveEvents, LiveSender};
 
@@ -70,9 +71,17 @@ struct Opened {
     tools: Option<(ToolEvents, HashSet<String>)>,
 }
 
-/// Runs the conversation to its end.
-pub(crate) async fn run(mut ws: PageSocket, shared: Arc<Shared>) {
-    let Some(opened) = open(&mut ws, &shared).await else {
+/// Runs the conversation to its end, or until the server stops (`stopped`).
+pub(crate) async fn run(
+    mut ws: PageSocket,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let opened = tokio::select! {
+        opened = open(&mut ws, &shared) => opened,
+        () = stopping(&mut stopped) => None,
+    };
+    let Some(opened) = opened else {
         shared.metrics.refused.fetch_add(1, Ordering::Relaxed);
         let _ = ws.close(None).await;
         return;
@@ -94,6 +103,7 @@ pub(crate) async fn run(mut ws: PageSocket, shared: Arc<Shared>) {
         shared,
         sealed_for: None,
         go_away: false,
+        stopped,
     };
     relay.forward(&opened.sender).await;
 }
@@ -242,6 +252,8 @@ struct Relay {
     sealed_for: Option<String>,
     /// The server announced the end of the current Live connection.
     go_away: bool,
+    /// This server stops.
+    stopped: watch::Receiver<bool>,
 }
 
 /// What to do after a step.
@@ -255,6 +267,8 @@ enum Step {
     End,
     /// The session is over (already told to the page).
     Over,
+    /// This server stops: close the session, and let the page resume it elsewhere.
+    Stop,
 }
 
 impl Relay {
@@ -268,6 +282,7 @@ impl Relay {
             let (step, read) = tokio::select! {
                 event = self.events.next() => (self.on_live(event).await, None),
                 event = next_tool(self.tool_events.as_mut()) => (self.on_tool(event).await, None),
+                () = stopping(&mut self.stopped) => (Step::Stop, None),
                 sent = &mut in_flight, if !in_flight.is_terminated() => {
                     if let Some(read) = read_at.take() {
                         self.shared.metrics.uplink.record(read.elapsed());
@@ -312,6 +327,15 @@ impl Relay {
             }
             Step::PageGone => {
                 let _ = sender.close().await;
+            }
+            Step::Stop => {
+                // Closed before the page hears of it, so that its resume can succeed at once.
+                let _ = sender.close().await;
+                let frame = CloseFrame {
+                    code: CloseCode::Away,
+                    reason: "the server is shutting down".into(),
+                };
+                let _ = self.ws.close(Some(frame)).await;
             }
             Step::Over => self.close_page().await,
             Step::Go | Step::Send(_) => {}
@@ -487,6 +511,11 @@ impl Relay {
             None => Step::Go,
         }
     }
+}
+
+/// Resolves once the server stops (or its handle is gone, which stops it too).
+async fn stopping(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// The next tool event; never, when the session has no tools (left).

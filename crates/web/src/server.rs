@@ -25,6 +25,8 @@ use crate::{Error, WebConfig, assets, relay};
 
 /// How long a peer may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`WebServer::shutdown`] lets relayed sessions close before it ends them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// A byte stream.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -130,7 +132,9 @@ impl WebServer {
         &self.metrics
     }
 
-    /// Stops accepting and ends every connection.
+    /// Stops accepting and ends every connection. Relayed sessions are closed first (within a
+    /// few seconds), so that their pages can resume them at once on another instance: the Live
+    /// API refuses to resume a session whose old connection is still open.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -160,8 +164,9 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 let Ok((tcp, peer)) = accepted else { continue };
                 let shared = shared.clone();
+                let stopped = stopped.clone();
                 tasks.spawn(async move {
-                    if let Err(e) = handle(tcp, shared).await {
+                    if let Err(e) = handle(tcp, shared, stopped).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                 });
@@ -169,10 +174,18 @@ async fn accept_loop(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
     tasks.shutdown().await;
 }
 
-async fn handle(tcp: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+async fn handle(
+    tcp: TcpStream,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     let _ = tcp.set_nodelay(true);
     let mut io: Box<dyn Io> = Box::new(tcp);
     let head = tokio::time::timeout(HEAD_TIMEOUT, http::read_request(&mut io)).await;
@@ -180,7 +193,7 @@ async fn handle(tcp: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
         return Ok(());
     };
     if req.path == "/relay" {
-        return upgrade(io, req, shared).await;
+        return upgrade(io, req, shared, stopped).await;
     }
     let response = route(&mut io, &mut req, &shared).await;
     response.write(&mut io).await
@@ -318,7 +331,12 @@ fn explain(body: &[u8]) -> Response {
     }
 }
 
-async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std::io::Result<()> {
+async fn upgrade(
+    mut io: Box<dyn Io>,
+    req: Request,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     let refuse = |status: u16, why: &str| Response::new(status, "text/plain; charset=utf-8", why);
     if !req.is_websocket_upgrade() {
         return refuse(400, "expected a WebSocket upgrade")
@@ -350,7 +368,7 @@ async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std:
         Some(config),
     )
     .await;
-    relay::run(ws, shared).await;
+    relay::run(ws, shared, stopped).await;
     Ok(())
 }
 

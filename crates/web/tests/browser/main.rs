@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use emulator::{Emulator, EmulatorConfig, Script};
-use gemlive_web::gemlive::Client;
+use gemlive_web::gemlive::{Client, Secret};
 use gemlive_web::tools::{Tool, Tools};
 use gemlive_web::{Upstream, WebConfig, WebServer};
 use webdriver::Browser;
@@ -98,6 +98,7 @@ fn main() {
         ("direct_dropped_connection_is_repaired_in_words", |w| {
             dropped(w, "direct")
         }),
+        ("relay_restarted_server_is_resumed_by_the_page", restarted),
     ];
     let selected: Vec<_> = cases
         .iter()
@@ -766,4 +767,51 @@ fn dropped(w: &World, mode: &str) -> Result<(), String> {
     let shot = w.screenshot(&format!("{mode}-reconnected"))?;
     println!("    screenshot: {}", shot.display());
     w.disconnect()
+}
+
+/// The relay goes away in the middle of a conversation (a restart, an instance behind a load
+/// balancer replaced) and a twin with the same secret takes its address: the page reconnects on
+/// its own, the twin opens its sealed handle, and the conversation goes on where it was.
+fn restarted(w: &World) -> Result<(), String> {
+    const SECRET: &str = "twins-share-this-secret";
+    let emulator = w.emulators[0].http_url();
+    let start = |port: u16| {
+        w.runtime.block_on(async {
+            let client = Client::endpoint(&emulator)
+                .map_err(|e| e.to_string())?
+                .with_api_key("emulator");
+            let mut config = WebConfig::new(Upstream::new(client));
+            config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            config.secret = Some(Secret::new(SECRET));
+            WebServer::start(config).await.map_err(|e| e.to_string())
+        })
+    };
+    let first = start(0)?;
+    let port = first.local_addr().port();
+    let b = &w.browser;
+    b.goto(&format!("{}?secret={SECRET}", first.url()))?;
+    w.fresh_page_of(&first, "relay", "off")?;
+    w.connect()?;
+    w.ask("What is the capital of Italy?")?;
+    b.wait_for(
+        "window.gemlive.stats.turns >= 1 && JSON.parse(sessionStorage.getItem('gemlive.conversation')).handle",
+        TURN,
+    )?;
+    w.runtime.block_on(first.shutdown());
+    let twin = start(port)?;
+    let outcome = (|| {
+        b.wait_for("window.gemlive.stats.moves >= 1", TURN)?;
+        w.ask("What was my last question?")?;
+        b.wait_for(
+            "document.getElementById('log').innerText.includes('Your last question was: \"What is the capital of Italy?\"')",
+            TURN,
+        )?;
+        let log = w.log_text()?;
+        if !log.contains("Reconnected: the conversation goes on.") {
+            return Err(format!("the page did not say it reconnected:\n{log}"));
+        }
+        w.disconnect()
+    })();
+    w.runtime.block_on(twin.shutdown());
+    outcome
 }
