@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use transport::{ApiVersion, Auth, Endpoint, Secret, TlsConfig};
+use gemlive::Client;
+use tools::{McpServer, Tools};
+use transport::{Auth, Secret};
 
 #[derive(Debug, Args)]
 #[command(
@@ -45,11 +47,42 @@ pub(crate) struct WebArgs {
     /// A PEM file of extra CA certificates to trust.
     #[arg(long, value_name = "FILE")]
     ca_file: Option<PathBuf>,
+    /// An MCP server to run (a command line, e.g. 'uvx mcp-server-time'): the relay declares its
+    /// tools in every session and answers the model's calls with them. Repeatable.
+    #[arg(long = "mcp", value_name = "COMMAND", help_heading = "Tools")]
+    mcp: Vec<String>,
+    /// An MCP server over streamable HTTP (e.g. http://127.0.0.1:3001/mcp). Repeatable.
+    #[arg(long = "mcp-url", value_name = "URL", help_heading = "Tools")]
+    mcp_urls: Vec<String>,
+}
+
+/// The MCP servers' tools, started (or reached) once for every relayed session.
+async fn mcp_tools(args: &WebArgs) -> Result<Tools> {
+    let mut servers = Vec::new();
+    for command in &args.mcp {
+        let server = McpServer::command(command)
+            .map_err(|e| crate::exit::Usage(format!("--mcp {command:?}: {e}")))?;
+        servers.push(server);
+    }
+    servers.extend(args.mcp_urls.iter().map(McpServer::http));
+    let mut tools = Tools::new();
+    for server in &servers {
+        let n = tools
+            .add_mcp(server)
+            .await
+            .with_context(|| format!("the MCP server {}", server.name()))?;
+        eprintln!(
+            "gemlive web: {n} tools from the MCP server {}",
+            server.name()
+        );
+    }
+    Ok(tools)
 }
 
 pub(crate) async fn run(args: WebArgs) -> Result<()> {
+    let tools = mcp_tools(&args).await?;
     let mut emulator = None;
-    let (endpoint, auth) = if args.emulator {
+    let client = if args.emulator {
         let config = emulator::EmulatorConfig {
             max_sessions: args.max_sessions,
             ..emulator::EmulatorConfig::default()
@@ -57,30 +90,30 @@ pub(crate) async fn run(args: WebArgs) -> Result<()> {
         let e = emulator::Emulator::start(config)
             .await
             .context("cannot start the built-in emulator")?;
-        let endpoint = Endpoint::custom(&e.base_url())?;
-        emulator = Some(e);
         // The emulator wants a key, as Google does; any will do.
-        (endpoint, Auth::api_key("emulator"))
+        let client = Client::endpoint(&e.http_url())?.with_api_key("emulator");
+        emulator = Some(e);
+        client
     } else if let Some(url) = &args.endpoint {
         let auth = Auth::from_env().unwrap_or_else(|_| Auth::api_key("local"));
-        (Endpoint::custom(url)?, auth)
+        Client::endpoint(url)?.with_auth(auth)
     } else {
-        let auth = Auth::from_env().map_err(|e| {
+        // A missing key in the CLI's words (the facade's hint speaks to library users).
+        Auth::from_env().map_err(|e| {
             crate::exit::Config(format!(
                 "{e}\n  hint: try the console offline first: gemlive web --emulator"
             ))
         })?;
-        (Endpoint::gemini(ApiVersion::V1Beta), auth)
+        Client::from_env()?
     };
-    let mut upstream = gemlive_web::Upstream::new(endpoint, auth);
+    let client = match args.ca_file {
+        Some(ca) => client.with_transport(move |c| c.tls.extra_ca_file = Some(ca.clone())),
+        None => client,
+    };
+    let mut upstream = gemlive_web::Upstream::new(client);
     upstream.record_dir = args.record;
-    if let Some(ca) = args.ca_file {
-        upstream.tls = TlsConfig {
-            extra_ca_file: Some(ca),
-            ..TlsConfig::default()
-        };
-    }
     let mut config = gemlive_web::WebConfig::new(upstream);
+    config.tools = tools;
     config.bind = SocketAddr::new(args.bind, args.port);
     config.secret = std::env::var("GEMLIVE_WEB_SECRET").ok().map(Secret::new);
     config.origins = args.origins;

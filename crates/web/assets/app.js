@@ -11,7 +11,8 @@ const SETTINGS = 'gemlive.settings';
 const stats = {
   ready: false, resumed: false, mode: null, turns: 0, audioChunksIn: 0, micChunks: 0,
   speakerPeak: 0, playedSamples: 0, interrupts: [], inputTranscripts: [], outputTranscripts: [],
-  errors: [], closed: null, toolCalls: [], videoFrames: 0,
+  errors: [], closed: null, toolCalls: [], toolResults: [], videoFrames: 0, videoSource: null,
+  meters: { mic: 0, speaker: 0 }, reconnects: [], turnCuts: [], moves: 0, link: null,
 };
 window.gemlive = { stats, conversationZip: () => conversationZip() };
 
@@ -21,7 +22,9 @@ let playback = null; // { ctx, node, analyser }
 let video = null; // { stream, timer }
 let conversation = restore() || { mode: null, settings: null, handle: null, log: [] };
 let current = { user: null, model: null };
+let answering = null; // the model's entry of the turn under way (a typed question starts a new entry, not a new turn)
 let turnAudio = 0; // audio chunks of the model's current turn
+let reconnecting = null; // the note of a connection being repaired, and whether it was planned
 const recorded = { user: [], model: [] }; // Int16Array chunks, for the download
 
 // ---------- settings ----------
@@ -110,15 +113,54 @@ function note(text) {
   entry('note', text);
 }
 
-function toolCard(call) {
+// A tool call in the log: who and `name(args)`; the caller adds the rest.
+function toolEntry(call, cls, label) {
   const li = document.createElement('li');
-  li.className = 'entry tool';
+  li.className = `entry tool ${cls}`;
   li.dataset.callId = call.id || '';
   const head = document.createElement('div');
-  head.innerHTML = '<span class="who">Tool call</span> ';
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = label;
   const code = document.createElement('code');
   code.textContent = `${call.name}(${JSON.stringify(call.args || {})})`;
-  head.append(code);
+  head.append(who, code);
+  li.append(head);
+  $('log').append(li);
+  conversation.log.push({ who: 'tool', text: code.textContent });
+  persist();
+  return li;
+}
+
+// A call one of the server's tools answers: shown as it runs, then with its result.
+function serverTool(m) {
+  const li = toolEntry(m, 'server', 'Tool');
+  const result = document.createElement('span');
+  result.className = 'result';
+  result.textContent = 'running…';
+  li.append(result);
+  li.scrollIntoView({ block: 'end' });
+}
+
+function serverToolDone(m, text, cls) {
+  const li = document.querySelector(`li.server[data-call-id="${CSS.escape(m.id || '')}"]`);
+  if (!li) return;
+  li.classList.add(cls);
+  li.querySelector('.result').textContent = text;
+  const item = conversation.log.findLast((e) => e.who === 'tool' && e.text.startsWith(`${m.name}(`));
+  if (item) item.text += ` → ${text}`;
+  persist();
+}
+
+// At most `max` characters of a value, for the log.
+function brief(value, max = 300) {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+// A call nobody on the server answers: the person writes the result.
+function toolCard(call) {
+  const li = toolEntry(call, 'manual', 'Tool call');
   const answer = document.createElement('textarea');
   answer.rows = 2;
   answer.value = call.name === 'get_weather'
@@ -141,11 +183,8 @@ function toolCard(call) {
     answer.disabled = true;
     li.classList.add('answered');
   };
-  li.append(head, answer, send);
-  $('log').append(li);
+  li.append(answer, send);
   li.scrollIntoView({ block: 'end' });
-  conversation.log.push({ who: 'tool', text: `${call.name}(${JSON.stringify(call.args || {})})` });
-  persist();
 }
 
 // ---------- errors in words ----------
@@ -204,6 +243,7 @@ function meterLoop() {
   const level = speakerLevel();
   stats.speakerPeak = Math.max(stats.speakerPeak, level);
   $('speaker-level').value = Math.min(1, level * 2);
+  stats.meters.speaker = Math.max(stats.meters.speaker, $('speaker-level').value);
   requestAnimationFrame(meterLoop);
 }
 
@@ -249,7 +289,9 @@ async function startMic() {
   node.port.postMessage({ type: 'gate', open: micMode() === 'open' });
   node.port.onmessage = (e) => {
     const { pcm, rms } = e.data;
-    $('mic-level').value = Math.min(1, rms * 4);
+    const level = Math.min(1, rms * 4);
+    $('mic-level').value = level;
+    stats.meters.mic = Math.max(stats.meters.mic, level);
     if (pcm && link) {
       recorded.user.push(new Int16Array(pcm.slice(0)));
       stats.micChunks++;
@@ -295,6 +337,7 @@ async function startVideo() {
     $('video-source').value = 'none';
     return;
   }
+  stats.videoSource = source;
   const preview = $('preview');
   preview.srcObject = stream;
   preview.hidden = false;
@@ -338,6 +381,7 @@ function onEvent(m) {
       stats.ready = true;
       stats.resumed = m.resumed;
       stats.mode = link.mode;
+      stats.link = link.stats;
       setStatus(`Connected · ${link.mode} · ${m.model}${m.resumed ? ' · resumed' : ''}`, 'live');
       if (m.resumed) note('Resumed the conversation.');
       $('text').disabled = false;
@@ -361,14 +405,18 @@ function onEvent(m) {
       if (m.thought) break;
       if (m.type === 'outputTranscript') stats.outputTranscripts.push(m.text);
       current.user = null;
-      if (!current.model) current.model = entry('model', '');
+      if (!current.model) {
+        current.model = entry('model', '');
+        answering = current.model;
+      }
       append(current.model, m.text);
       break;
     case 'interrupted':
       flushPlayback();
-      if (current.model) {
-        current.model.interrupted = true;
-        current.model.li.classList.add('interrupted');
+      if (answering) {
+        answering.interrupted = true;
+        answering.li.classList.add('interrupted');
+        persist();
       }
       break;
     case 'generationComplete':
@@ -378,12 +426,27 @@ function onEvent(m) {
       turnAudio = 0;
       if (playback) playback.node.port.postMessage({ type: 'drain' });
       current = { user: null, model: null };
+      answering = null;
       break;
     case 'toolCall':
       for (const call of m.calls) {
         stats.toolCalls.push(call.name);
         toolCard(call);
       }
+      break;
+    case 'toolStarted':
+      stats.toolCalls.push(m.name);
+      serverTool(m);
+      break;
+    case 'toolResult':
+      stats.toolResults.push({ name: m.name, response: m.response });
+      serverToolDone(m, `→ ${brief(m.response)}`, m.willContinue ? 'partial' : 'answered');
+      break;
+    case 'toolFailed':
+      serverToolDone(m, `failed: ${m.error}`, 'failed');
+      break;
+    case 'toolCancelled':
+      serverToolDone(m, 'cancelled', 'cancelled');
       break;
     case 'toolCallCancellation':
       for (const id of m.ids) {
@@ -394,8 +457,54 @@ function onEvent(m) {
     case 'goAway':
       stats.goAways = (stats.goAways || 0) + 1;
       break;
+    case 'reconnecting':
+      stats.reconnects.push(m);
+      if (m.planned) {
+        setStatus(`Moving to a new connection · ${link.mode}`, 'busy');
+        reconnecting = { planned: true };
+        break;
+      }
+      setStatus(`Reconnecting · attempt ${m.attempt}`, 'busy');
+      {
+        // The server's reason, or the classification's words for a close without one.
+        const reason = m.cause.reason || (m.cause.hint || '').split(';')[0] || 'no reason given';
+        const why = `${m.cause.code ? `${m.cause.code}: ` : ''}${reason}`;
+        const when = m.delayMs < 100 ? 'now' : `in ${(m.delayMs / 1000).toFixed(1)} s`;
+        const text = `Connection lost (${why}). Reconnecting ${when} (attempt ${m.attempt})…`;
+        if (reconnecting && reconnecting.item) {
+          reconnecting.item.text = '';
+          append(reconnecting.item, text);
+        } else {
+          reconnecting = { planned: false, item: entry('note', text) };
+        }
+      }
+      break;
+    case 'turnCut':
+      stats.turnCuts.push(m);
+      if (answering) {
+        answering.interrupted = true;
+        answering.li.classList.add('interrupted');
+      }
+      current = { user: null, model: null };
+      answering = null;
+      turnAudio = 0;
+      if (m.turns.length === 0) note('The connection broke in the middle of the answer.');
+      for (const t of m.turns) {
+        note(t.resent
+          ? `The connection broke before “${t.text}” was answered: it is asked again on the new connection.`
+          : `The connection broke before “${t.text}” was answered: please ask again.`);
+      }
+      break;
     case 'moved':
-      note('The session moved to a new connection.');
+      stats.moves++;
+      setStatus(`Connected · ${link.mode}`, 'live');
+      note(reconnecting && !reconnecting.planned
+        ? 'Reconnected: the conversation goes on.'
+        : 'The session moved to a new connection.');
+      reconnecting = null;
+      break;
+    case 'audioDropped':
+      note(`${(m.ms / 1000).toFixed(1)} s of your speech could not be sent while reconnecting.`);
       break;
     case 'resume':
       conversation.handle = m.handle;
@@ -449,6 +558,8 @@ async function connect(resume) {
 
 function disconnected() {
   link = null;
+  reconnecting = null;
+  answering = null;
   stopMic();
   stopVideo();
   stats.ready = false;
@@ -564,6 +675,10 @@ async function init() {
     o.value = v;
     o.textContent = v;
     $('voice').append(o);
+  }
+  if ((config.tools || []).length) {
+    $('server-tools').textContent = `Tools on this server (relay): ${config.tools.join(', ')}`;
+    $('server-tools').hidden = false;
   }
   if (!config.direct) {
     const direct = document.querySelector('input[name=mode][value=direct]');

@@ -4,7 +4,11 @@
 //! Each session sends 16 kHz PCM16 in 32 ms chunks, paced like a microphone: one second of voiced
 //! buzz, then two seconds of silence, over and over; the emulator answers every utterance with a
 //! second or two of 24 kHz speech, which the relay passes back. The relay's own histograms give
-//! the latency it adds to each frame, in both directions.
+//! the latency it adds to each frame, in both directions, from the moment its task reads the
+//! frame; what comes before that moment is the wait for a CPU, which a probe on the relay's
+//! runtime measures on its own (how long a task that became ready waits to run), next to the
+//! load generator's own lateness. The relay runs on a runtime of its own, so that its CPU time
+//! is told apart from the emulator's and the load generator's.
 //!
 //! `cargo bench -p gemlive-web --bench relay`; `GEMLIVE_WEB_BENCH_SESSIONS` (default 500) and
 //! `GEMLIVE_WEB_BENCH_SECS` (default 30) change the load. Bounded in count and time, loopback only.
@@ -13,12 +17,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_tungstenite::tokio::client_async;
+use async_tungstenite::tokio::client_async_with_config;
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use emulator::{Emulator, EmulatorConfig};
 use futures_util::StreamExt;
-use gemlive_web::transport::{Auth, Endpoint};
+use gemlive_web::gemlive::Client;
 use gemlive_web::{Histogram, Upstream, WebConfig, WebServer};
 use tokio::net::TcpStream;
 
@@ -89,7 +94,10 @@ async fn session(addr: std::net::SocketAddr, load: Arc<Load>, until: Instant, n:
     if let Ok(v) = origin.parse() {
         request.headers_mut().insert("origin", v);
     }
-    let Ok((ws, _)) = client_async(request, tcp).await else {
+    // Replies come in 9.6 KB frames; tungstenite's default 128 KiB read buffer (zeroed before
+    // every read) would make the load generator pay more than the relay.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let Ok((ws, _)) = client_async_with_config(request, tcp, Some(config)).await else {
         return fail();
     };
     let (mut tx, mut rx) = ws.split();
@@ -149,6 +157,17 @@ async fn session(addr: std::net::SocketAddr, load: Arc<Load>, until: Instant, n:
     let _ = tokio::time::timeout(Duration::from_secs(3), reader).await;
 }
 
+/// Every 5 ms, how long a task that became ready waits until the relay's runtime runs it again
+/// (the machine's share of any frame's latency, before the relay reads it).
+async fn ready_task_waits(waits: Arc<Histogram>) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let ready = Instant::now();
+        tokio::task::yield_now().await;
+        waits.record(ready.elapsed());
+    }
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -177,8 +196,10 @@ fn main() {
         })
         .await
         .expect("the emulator");
-        let endpoint = Endpoint::custom(&emulator.base_url()).expect("an endpoint");
-        let mut config = WebConfig::new(Upstream::new(endpoint, Auth::api_key("emulator")));
+        let client = Client::endpoint(&emulator.http_url())
+            .expect("an endpoint")
+            .with_api_key("emulator");
+        let mut config = WebConfig::new(Upstream::new(client));
         config.max_sessions = sessions as usize + 16;
         let server = relay_runtime
             .spawn(WebServer::start(config))
@@ -187,6 +208,8 @@ fn main() {
             .expect("the server");
         let addr = server.local_addr();
         println!("relay bench: {sessions} sessions for {secs} s, load before: {}", loadavg());
+        let waits = Arc::new(Histogram::default());
+        let probe = relay_runtime.spawn(ready_task_waits(waits.clone()));
 
         let load = Arc::new(Load::default());
         let until = Instant::now() + Duration::from_secs(secs);
@@ -231,6 +254,14 @@ fn main() {
                 ms(h.max())
             );
         }
+        probe.abort();
+        println!(
+            "relay runtime, a ready task's wait for a CPU: p50 {} p99 {} p99.9 {} max {}",
+            ms(waits.quantile(0.5)),
+            ms(waits.quantile(0.99)),
+            ms(waits.quantile(0.999)),
+            ms(waits.max())
+        );
         println!(
             "load generator tick lateness: p50 {} p99 {} max {}",
             ms(load.tick_lateness.quantile(0.5)),

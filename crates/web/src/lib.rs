@@ -4,10 +4,12 @@
 //! One port serves a single page (built into the binary) and two ways to reach the Live API:
 //!
 //! * **relay**: the page talks to this server over `/relay` (see [`page`] for the protocol), and
-//!   the server drives the Live session with gemlive's client (automatic resumption, optional
-//!   recording). The browser never sees a credential; its resumption handle is a sealed box only
-//!   this server (or a twin with the same secret) can open, so a reload resumes the conversation
-//!   and any instance behind a load balancer can serve it.
+//!   the server drives the Live session with the `gemlive` crate's client (automatic resumption,
+//!   every move and cut turn told to the page, optional recording) and answers tool calls with
+//!   its own tools (typed Rust functions, commands, MCP servers: [`WebConfig::tools`]). The
+//!   browser never sees a credential; its resumption handle is a sealed box only this server (or
+//!   a twin with the same secret) can open, so a reload resumes the conversation and any
+//!   instance behind a load balancer can serve it.
 //! * **direct**: the page asks `/api/token` for a single-use ephemeral token that locks its setup,
 //!   and connects to the Live endpoint itself.
 //!
@@ -15,11 +17,11 @@
 //! `Host` (no DNS rebinding) and `Origin` (no other web site), and messages are size-limited.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), gemlive_web::Error> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use gemlive_web::gemlive::Client;
 //! use gemlive_web::{Upstream, WebConfig, WebServer};
-//! use gemlive_web::transport::{ApiVersion, Auth, Endpoint};
 //!
-//! let upstream = Upstream::new(Endpoint::gemini(ApiVersion::V1Beta), Auth::from_env().unwrap());
+//! let upstream = Upstream::new(Client::from_env()?); // GEMINI_API_KEY
 //! let server = WebServer::start(WebConfig::new(upstream)).await?;
 //! println!("open {}", server.url());
 //! # Ok(()) }
@@ -34,7 +36,6 @@ mod relay;
 mod seal;
 mod server;
 mod settings;
-mod token;
 mod upstream;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -42,8 +43,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 pub use metrics::{Histogram, Metrics};
 pub use server::WebServer;
 pub use settings::{Sensitivity, Settings, SettingsError, VOICES};
-pub use transport;
 pub use upstream::Upstream;
+pub use {gemlive, tools};
 
 /// The default number of relayed sessions one server holds at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
@@ -67,6 +68,11 @@ pub struct WebConfig {
     pub direct: bool,
     /// The Live API side.
     pub upstream: Upstream,
+    /// Tools the relay declares in every relayed session and runs itself (typed functions,
+    /// commands, MCP servers' tools); the page shows their calls and results. Calls of other
+    /// functions (the page's demo tool) are left to the page. Direct mode does not declare
+    /// them: there, the browser talks to the Live API alone.
+    pub tools: tools::Tools,
 }
 
 impl WebConfig {
@@ -80,6 +86,7 @@ impl WebConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             direct: true,
             upstream,
+            tools: tools::Tools::new(),
         }
     }
 }

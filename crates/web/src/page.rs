@@ -7,13 +7,18 @@
 //!   `activityStart`, `activityEnd`, `audioStreamEnd`, `video` (base64 JPEG or PNG),
 //!   `toolResponse`, `end`;
 //! * server → page: `ready`, `inputTranscript`, `outputTranscript`, `text`, `interrupted`,
-//!   `generationComplete`, `turnComplete`, `toolCall`, `toolCallCancellation`, `voiceActivity`,
-//!   `goAway`, `moved`, `resume` (a new sealed box), `closed` (code, reason and what to do),
-//!   `error`.
+//!   `generationComplete`, `turnComplete`, `toolCall` (calls the page answers),
+//!   `toolCallCancellation`, `toolStarted` / `toolResult` / `toolFailed` / `toolCancelled` (calls
+//!   the server's tools answer), `voiceActivity`, `goAway`, `reconnecting` (the Live connection
+//!   broke or moves: why, which attempt, when), `turnCut` (a turn the break cut short: the user
+//!   turns sent again and those to ask again), `moved` (on a new connection), `resume` (a new
+//!   sealed box), `closed` (code, reason and what to do), `error`.
 
 use protocol::wire::{FunctionCall, FunctionResponse};
-use protocol::{Close, Event};
+use protocol::{Close, Event, PendingTurn};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tools::ToolEvent;
 
 use crate::settings::Settings;
 
@@ -95,10 +100,10 @@ pub enum ToPage<'a> {
     GenerationComplete,
     /// The model's turn is over.
     TurnComplete,
-    /// Functions the model wants run.
+    /// Functions the model wants run that the page answers.
     ToolCall {
         /// The calls.
-        calls: &'a [FunctionCall],
+        calls: Vec<&'a FunctionCall>,
     },
     /// Calls cancelled by an interruption.
     ToolCallCancellation {
@@ -109,6 +114,62 @@ pub enum ToPage<'a> {
     VoiceActivity {
         /// Speech started (or ended).
         start: bool,
+    },
+    /// One of the server's tools started on a call.
+    ToolStarted {
+        /// The call's id.
+        id: Option<&'a str>,
+        /// The function.
+        name: &'a str,
+        /// Its arguments.
+        args: &'a Value,
+    },
+    /// A server tool's result, sent to the model.
+    #[serde(rename_all = "camelCase")]
+    ToolResult {
+        /// The call's id.
+        id: Option<&'a str>,
+        /// The function.
+        name: &'a str,
+        /// What the model was sent.
+        response: &'a Value,
+        /// A partial result: more follow.
+        will_continue: bool,
+    },
+    /// A server tool failed (the model was told why).
+    ToolFailed {
+        /// The call's id.
+        id: Option<&'a str>,
+        /// The function.
+        name: &'a str,
+        /// What went wrong.
+        error: &'a str,
+    },
+    /// A server tool's call was cancelled and will not be answered.
+    ToolCancelled {
+        /// The call's id.
+        id: Option<&'a str>,
+        /// The function.
+        name: &'a str,
+    },
+    /// The Live connection ended and the session resumes on a new one after `delay_ms`.
+    #[serde(rename_all = "camelCase")]
+    Reconnecting {
+        /// 1 for the first attempt after a connection ended.
+        attempt: u32,
+        /// Milliseconds until the attempt.
+        delay_ms: u128,
+        /// The server had announced the end (goAway): a planned move, not a failure.
+        planned: bool,
+        /// Why the connection ended.
+        cause: Explained<'a>,
+    },
+    /// A break cut the model's turn short.
+    TurnCut {
+        /// Why.
+        cause: Explained<'a>,
+        /// The user turns that were not answered (empty when speech started the turn).
+        turns: Vec<CutTurn<'a>>,
     },
     /// The session moved to a new Live connection (after a goAway or a drop) and goes on.
     Moved,
@@ -149,6 +210,24 @@ pub struct Explained<'a> {
     pub hint: &'a str,
 }
 
+/// A user turn a break cut short.
+#[derive(Debug, Serialize)]
+pub struct CutTurn<'a> {
+    /// What the user said.
+    pub text: &'a str,
+    /// Sent again on the new connection (its answer follows); otherwise the user asks again.
+    pub resent: bool,
+}
+
+impl<'a> From<&'a PendingTurn> for CutTurn<'a> {
+    fn from(turn: &'a PendingTurn) -> Self {
+        Self {
+            text: &turn.text,
+            resent: turn.resent,
+        }
+    }
+}
+
 impl<'a> From<&'a Close> for Explained<'a> {
     fn from(close: &'a Close) -> Self {
         Self {
@@ -171,7 +250,7 @@ impl ToPage<'_> {
 }
 
 /// What the page is told about an event; `None` for events it has no use for (audio goes as a
-/// binary frame, handles are sealed first).
+/// binary frame, handles are sealed first, tool calls and reconnections need the relay's state).
 pub(crate) fn describe(event: &Event) -> Option<ToPage<'_>> {
     Some(match event {
         Event::InputTranscript {
@@ -192,7 +271,6 @@ pub(crate) fn describe(event: &Event) -> Option<ToPage<'_>> {
         Event::Interrupted => ToPage::Interrupted,
         Event::GenerationComplete => ToPage::GenerationComplete,
         Event::TurnComplete { .. } => ToPage::TurnComplete,
-        Event::ToolCall { calls } => ToPage::ToolCall { calls },
         Event::ToolCallCancellation { ids } => ToPage::ToolCallCancellation { ids },
         Event::VoiceActivity { kind, .. } => ToPage::VoiceActivity {
             start: matches!(kind, protocol::wire::VoiceActivityType::ActivityStart),
@@ -200,7 +278,43 @@ pub(crate) fn describe(event: &Event) -> Option<ToPage<'_>> {
         Event::GoAway { time_left, .. } => ToPage::GoAway {
             time_left_ms: time_left.as_millis(),
         },
+        Event::TurnCut { cause, turns } => ToPage::TurnCut {
+            cause: cause.into(),
+            turns: turns.iter().map(CutTurn::from).collect(),
+        },
         Event::Closed(close) => ToPage::Closed(close.into()),
+        _ => return None,
+    })
+}
+
+/// What the page is told about one of the server's tools at work.
+pub(crate) fn describe_tool(event: &ToolEvent) -> Option<ToPage<'_>> {
+    Some(match event {
+        ToolEvent::Started { id, name, args } => ToPage::ToolStarted {
+            id: id.as_deref(),
+            name,
+            args,
+        },
+        ToolEvent::Responded {
+            id,
+            name,
+            response,
+            will_continue,
+        } => ToPage::ToolResult {
+            id: id.as_deref(),
+            name,
+            response,
+            will_continue: *will_continue,
+        },
+        ToolEvent::Failed { id, name, error } => ToPage::ToolFailed {
+            id: id.as_deref(),
+            name,
+            error,
+        },
+        ToolEvent::Cancelled { id, name } => ToPage::ToolCancelled {
+            id: id.as_deref(),
+            name,
+        },
         _ => return None,
     })
 }
@@ -237,7 +351,7 @@ mod tests {
             "models/x is not found for API version v1beta, or is not supported for bidiGenerateContent.",
         );
         let json = ToPage::Closed((&close).into()).to_json();
-        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let v: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["type"], "closed");
         assert_eq!(v["code"], 1008);
         assert_eq!(v["kind"], "ModelNotFound");

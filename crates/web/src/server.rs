@@ -25,6 +25,8 @@ use crate::{Error, WebConfig, assets, relay};
 
 /// How long a peer may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`WebServer::shutdown`] lets relayed sessions close before it ends them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// A byte stream.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -38,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) sealer: Sealer,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) default_model: String,
+    /// The relay's own tools.
+    pub(crate) tools: tools::Tools,
     max_sessions: usize,
     /// Where direct-mode pages connect, when direct mode is on.
     direct_url: Option<url::Url>,
@@ -98,6 +102,7 @@ impl WebServer {
             sealer: Sealer::new(secret.as_deref())?,
             metrics: metrics.clone(),
             default_model: config.default_model,
+            tools: config.tools,
             max_sessions: config.max_sessions,
             direct_url,
             csp,
@@ -127,7 +132,9 @@ impl WebServer {
         &self.metrics
     }
 
-    /// Stops accepting and ends every connection.
+    /// Stops accepting and ends every connection. Relayed sessions are closed first (within a
+    /// few seconds), so that their pages can resume them at once on another instance: the Live
+    /// API refuses to resume a session whose old connection is still open.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -157,8 +164,9 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 let Ok((tcp, peer)) = accepted else { continue };
                 let shared = shared.clone();
+                let stopped = stopped.clone();
                 tasks.spawn(async move {
-                    if let Err(e) = handle(tcp, shared).await {
+                    if let Err(e) = handle(tcp, shared, stopped).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                 });
@@ -166,10 +174,18 @@ async fn accept_loop(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
     tasks.shutdown().await;
 }
 
-async fn handle(tcp: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+async fn handle(
+    tcp: TcpStream,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     let _ = tcp.set_nodelay(true);
     let mut io: Box<dyn Io> = Box::new(tcp);
     let head = tokio::time::timeout(HEAD_TIMEOUT, http::read_request(&mut io)).await;
@@ -177,7 +193,7 @@ async fn handle(tcp: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
         return Ok(());
     };
     if req.path == "/relay" {
-        return upgrade(io, req, shared).await;
+        return upgrade(io, req, shared, stopped).await;
     }
     let response = route(&mut io, &mut req, &shared).await;
     response.write(&mut io).await
@@ -252,6 +268,7 @@ fn config(shared: &Shared) -> Response {
             "models": models,
             "voices": VOICES,
             "direct": shared.direct_url.is_some(),
+            "tools": shared.tools.iter().map(tools::Tool::name).collect::<Vec<_>>(),
         }),
     )
 }
@@ -283,7 +300,6 @@ async fn token(shared: &Shared, body: &[u8]) -> Response {
                 200,
                 &json!({
                     "token": minted.name.expose(),
-                    "expireTime": minted.expire_time,
                     "url": url.as_str(),
                     "setup": setup,
                     "textViaRealtimeInput": text_via_realtime_input(&model),
@@ -315,7 +331,12 @@ fn explain(body: &[u8]) -> Response {
     }
 }
 
-async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std::io::Result<()> {
+async fn upgrade(
+    mut io: Box<dyn Io>,
+    req: Request,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     let refuse = |status: u16, why: &str| Response::new(status, "text/plain; charset=utf-8", why);
     if !req.is_websocket_upgrade() {
         return refuse(400, "expected a WebSocket upgrade")
@@ -338,7 +359,8 @@ async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std:
     io.flush().await?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(relay::MAX_MESSAGE))
-        .max_frame_size(Some(relay::MAX_MESSAGE));
+        .max_frame_size(Some(relay::MAX_MESSAGE))
+        .read_buffer_size(relay::READ_BUFFER);
     let ws = WebSocketStream::from_partially_read(
         TokioAdapter::new(io),
         req.rest,
@@ -346,20 +368,20 @@ async fn upgrade(mut io: Box<dyn Io>, req: Request, shared: Arc<Shared>) -> std:
         Some(config),
     )
     .await;
-    relay::run(ws, shared).await;
+    relay::run(ws, shared, stopped).await;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use transport::{Auth, Endpoint, Secret};
+    use transport::Secret;
 
     fn config(bind: &str, secret: Option<&str>) -> WebConfig {
-        let upstream = Upstream::new(
-            Endpoint::custom("ws://127.0.0.1:9").unwrap(),
-            Auth::api_key("k"),
-        );
+        let client = gemlive::Client::endpoint("http://127.0.0.1:9")
+            .unwrap()
+            .with_api_key("k");
+        let upstream = Upstream::new(client);
         let mut config = WebConfig::new(upstream);
         config.bind = bind.parse().unwrap();
         config.secret = secret.map(Secret::new);

@@ -1,27 +1,21 @@
-//! The Live API side, in one place: opening a relayed session (the transport crate's client, with
-//! automatic resumption and optional recording) and minting tokens for direct mode. Moving the
-//! relay to the facade crate's client changes this module only.
+//! The Live API side, in one place: relayed sessions and direct mode's tokens, both through the
+//! `gemlive` crate's [`Client`] (its endpoint, credentials, TLS and proxy settings).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use gemlive::{AuthToken, Client, LiveConfig, TokenConfig};
+use protocol::models::Backend;
 use protocol::wire::Setup;
-use transport::{
-    ApiVersion, Auth, ClientConfig, Endpoint, LiveEvents, LiveSender, RecorderConfig, TlsConfig,
-};
+use transport::{ApiVersion, Auth, Endpoint, EventTap, LiveEvents, LiveSender, RecorderConfig};
 use url::Url;
-
-use crate::token::{self, MintError, Minted};
 
 /// Where relayed sessions go and how they authenticate; the browser never sees any of it.
 #[derive(Debug)]
 pub struct Upstream {
-    /// The Live endpoint (Google's, or a local emulator's through [`Endpoint::Custom`]).
-    pub endpoint: Endpoint,
-    /// The server's credential (an API key for direct mode).
-    pub auth: Auth,
-    /// Trusted CAs.
-    pub tls: TlsConfig,
+    /// The Live API (Google's, or a local emulator's through [`Client::endpoint`]) and the
+    /// server's credential: an API key, for direct mode's tokens.
+    pub client: Client,
     /// Record every relayed session to `DIR/session-N.jsonl` (secrets scrubbed).
     pub record_dir: Option<PathBuf>,
     /// Numbers recordings.
@@ -32,12 +26,10 @@ pub struct Upstream {
 pub(crate) type Session = (LiveSender, LiveEvents);
 
 impl Upstream {
-    /// An upstream with the default TLS roots and no recording.
-    pub fn new(endpoint: Endpoint, auth: Auth) -> Self {
+    /// Sessions and tokens of `client`, not recorded.
+    pub fn new(client: Client) -> Self {
         Self {
-            endpoint,
-            auth,
-            tls: TlsConfig::default(),
+            client,
             record_dir: None,
             recorded: AtomicU64::new(0),
         }
@@ -45,34 +37,48 @@ impl Upstream {
 
     /// The model name as this endpoint writes it (`models/...`).
     pub(crate) fn model_name(&self, model: &str) -> Result<String, String> {
-        self.endpoint.model_name(model).map_err(|e| e.to_string())
+        self.endpoint().model_name(model).map_err(|e| e.to_string())
     }
 
-    /// Opens a session with `setup`, resuming `handle` when given; it survives `goAway`s and
-    /// retriable drops on its own.
+    /// The dialect of the endpoint (which rules tool declarations follow).
+    pub(crate) fn backend(&self) -> Backend {
+        self.endpoint().backend()
+    }
+
+    fn endpoint(&self) -> &Endpoint {
+        self.client.endpoint_config()
+    }
+
+    /// Opens a session with `setup`, resuming `handle` when given. The transport keeps it alive
+    /// across `goAway`s and retriable drops (automatic resumption is its default) and reports
+    /// each move with `Reconnecting` and, for a turn it cut, `TurnCut`. `tap` sees every event
+    /// first (the tool dispatcher).
     pub(crate) async fn open(
         &self,
         setup: Setup,
         handle: Option<String>,
-    ) -> Result<Session, transport::Error> {
-        let mut config = ClientConfig::new(self.endpoint.clone(), self.auth.clone(), setup);
-        config.tls = self.tls.clone();
-        config.auto_resume = true;
-        if let Some(dir) = &self.record_dir {
+        tap: Option<EventTap>,
+    ) -> Result<Session, gemlive::Error> {
+        let record = self.record_dir.as_ref().map(|dir| {
             let n = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
-            config.record = Some(RecorderConfig::new(dir.join(format!("session-{n}.jsonl"))));
-        }
-        if let Some(handle) = handle {
-            config = config.resume(handle);
-        }
-        transport::connect(config).await
+            RecorderConfig::new(dir.join(format!("session-{n}.jsonl")))
+        });
+        let model = setup.model.clone();
+        let config = LiveConfig::from(setup)
+            .resumption(handle)
+            .transport(move |c| {
+                c.record.clone_from(&record);
+                c.event_tap.clone_from(&tap);
+            });
+        let session = self.client.live().connect(&model, config).await?;
+        Ok(session.split())
     }
 
     /// Direct mode: where the browser connects (the token-only method, v1alpha, no credential in
     /// the URL: the page adds `?access_token=`).
     pub(crate) fn direct_url(&self) -> Result<Url, String> {
         let endpoint =
-            match &self.endpoint {
+            match self.endpoint() {
                 Endpoint::Gemini { .. } => Endpoint::gemini(ApiVersion::V1Alpha),
                 Endpoint::Custom { base_url, .. } => Endpoint::Custom {
                     base_url: base_url.clone(),
@@ -88,39 +94,16 @@ impl Upstream {
             .map_err(|e| e.to_string())
     }
 
-    /// Direct mode: a single-use token locking `setup`.
-    pub(crate) async fn mint(&self, setup: &Setup) -> Result<Minted, MintError> {
-        let Auth::ApiKey(key) = &self.auth else {
-            return Err(MintError::Refused {
-                status: 0,
-                message: "minting tokens needs an API key on the server".into(),
-            });
-        };
-        let url = match &self.endpoint {
-            Endpoint::Gemini { .. } => {
-                Url::parse("https://generativelanguage.googleapis.com/v1alpha/auth_tokens")
-            }
-            Endpoint::Custom { base_url, .. } => {
-                let mut url = base_url.clone();
-                let scheme = if url.scheme() == "wss" || url.scheme() == "https" {
-                    "https"
-                } else {
-                    "http"
-                };
-                // ws→http and wss→https are always accepted by `Url::set_scheme` for these URLs.
-                let _ = url.set_scheme(scheme);
-                url.set_path("/v1alpha/auth_tokens");
-                url.set_query(None);
-                Ok(url)
-            }
-            _ => {
-                return Err(MintError::Refused {
-                    status: 0,
-                    message: "ephemeral tokens exist on the Gemini API only".into(),
-                });
-            }
-        }
-        .map_err(|e| MintError::Network(e.to_string()))?;
-        token::mint(&url, key, &self.tls, setup).await
+    /// Direct mode: a single-use token that locks every field `setup` sets, except the
+    /// resumption settings (the browser sends its handle there).
+    pub(crate) async fn mint(&self, setup: &Setup) -> Result<AuthToken, gemlive::Error> {
+        let mut locked = setup.clone();
+        locked.session_resumption = None;
+        let model = locked.model.clone();
+        let config = TokenConfig::new()
+            .uses(1)
+            .live_constraints(model, LiveConfig::from(locked))
+            .lock_additional_fields(Vec::<String>::new());
+        self.client.tokens().create(config).await
     }
 }

@@ -9,7 +9,8 @@ use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use emulator::{Emulator, EmulatorConfig};
 use futures_util::StreamExt;
-use gemlive_web::transport::{Auth, Endpoint};
+use gemlive::Client;
+use gemlive_web::tools::{Tool, Tools};
 use gemlive_web::{Upstream, WebConfig, WebServer};
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -34,8 +35,10 @@ async fn recording_server(
     max_sessions: usize,
     record_dir: Option<&std::path::Path>,
 ) -> WebServer {
-    let endpoint = Endpoint::custom(&emulator.base_url()).unwrap();
-    let mut upstream = Upstream::new(endpoint, Auth::api_key("the-servers-key"));
+    let client = Client::endpoint(&emulator.http_url())
+        .unwrap()
+        .with_api_key("the-servers-key");
+    let mut upstream = Upstream::new(client);
     upstream.record_dir = record_dir.map(Into::into);
     let mut config = WebConfig::new(upstream);
     config.max_sessions = max_sessions;
@@ -84,6 +87,12 @@ async fn until(ws: &mut Ws, kind: &str) -> Value {
     }
 }
 
+/// Types `text` on the page.
+async fn ask(ws: &mut Ws, text: &str) {
+    let message = serde_json::json!({"type": "text", "text": text});
+    ws.send(Message::text(message.to_string())).await.unwrap();
+}
+
 async fn start(ws: &mut Ws, resume: Option<&str>) -> Value {
     let start = serde_json::json!({"type": "start", "settings": {"model": "gemini-3.1-flash-live-preview", "outputTranscription": true}, "resume": resume});
     ws.send(Message::text(start.to_string())).await.unwrap();
@@ -96,11 +105,7 @@ async fn a_conversation_resumes_on_its_server_and_nowhere_else() {
     let (a, b) = (server(&emulator, 10).await, server(&emulator, 10).await);
     let mut ws = connect(&a, &origin_of(&a)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What is the capital of France?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What is the capital of France?").await;
     let sealed = until(&mut ws, "resume").await["handle"]
         .as_str()
         .unwrap()
@@ -129,12 +134,7 @@ async fn a_conversation_resumes_on_its_server_and_nowhere_else() {
     let mut again = connect(&a, &origin_of(&a)).await.unwrap();
     let ready = start(&mut again, Some(&sealed)).await;
     assert_eq!(ready["resumed"], true, "{ready}");
-    again
-        .send(Message::text(
-            r#"{"type":"text","text":"What was my last question?"}"#,
-        ))
-        .await
-        .unwrap();
+    ask(&mut again, "What was my last question?").await;
     let mut answer = String::new();
     loop {
         let v = next_json(&mut again).await;
@@ -159,9 +159,7 @@ async fn bad_input_is_refused_in_words_and_the_session_goes_on() {
     let server = server(&emulator, 10).await;
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     // Not a start first: refused, and the relay closes.
-    ws.send(Message::text(r#"{"type":"text","text":"hi"}"#))
-        .await
-        .unwrap();
+    ask(&mut ws, "hi").await;
     assert!(
         next_json(&mut ws).await["message"]
             .as_str()
@@ -182,11 +180,7 @@ async fn bad_input_is_refused_in_words_and_the_session_goes_on() {
         let v = until(&mut ws, "error").await;
         assert!(!v["message"].as_str().unwrap().is_empty());
     }
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What is 2 plus 2?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What is 2 plus 2?").await;
     until(&mut ws, "turnComplete").await;
     server.shutdown().await;
     emulator.shutdown().await;
@@ -217,9 +211,7 @@ async fn relayed_sessions_are_recorded_without_the_key() {
     let server = recording_server(&emulator, 10, Some(dir.path())).await;
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
-    ws.send(Message::text(r#"{"type":"text","text":"Hello"}"#))
-        .await
-        .unwrap();
+    ask(&mut ws, "Hello").await;
     until(&mut ws, "turnComplete").await;
     ws.send(Message::text(r#"{"type":"end"}"#)).await.unwrap();
     until(&mut ws, "closed").await;
@@ -244,20 +236,12 @@ async fn the_relay_carries_a_conversation_across_go_aways() {
     let server = server(&emulator, 10).await;
     let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
     assert_eq!(start(&mut ws, None).await["type"], "ready");
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What is the capital of Peru?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What is the capital of Peru?").await;
     until(&mut ws, "turnComplete").await;
     until(&mut ws, "goAway").await;
     // Well past the end of the first connection (and of a second one).
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    ws.send(Message::text(
-        r#"{"type":"text","text":"What was my last question?"}"#,
-    ))
-    .await
-    .unwrap();
+    ask(&mut ws, "What was my last question?").await;
     let mut answer = String::new();
     loop {
         let v = next_json(&mut ws).await;
@@ -269,6 +253,165 @@ async fn the_relay_carries_a_conversation_across_go_aways() {
         }
     }
     assert!(answer.contains("capital of Peru"), "{answer}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+/// The text of the model's answer to one turn, and every message type seen on the way.
+async fn answer(ws: &mut Ws) -> (String, Vec<Value>) {
+    let mut text = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let v = next_json(ws).await;
+        assert_ne!(v["type"], "closed", "{v}");
+        match v["type"].as_str() {
+            Some("outputTranscript" | "text") => text.push_str(v["text"].as_str().unwrap()),
+            Some("turnComplete") => return (text, seen),
+            _ => {}
+        }
+        seen.push(v);
+    }
+}
+
+#[tokio::test]
+async fn the_servers_tools_answer_the_model_and_the_page_sees_them_work() {
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct City {
+        /// The city.
+        city: String,
+    }
+    let emulator = emulator().await;
+    let client = Client::endpoint(&emulator.http_url())
+        .unwrap()
+        .with_api_key("k");
+    let mut config = WebConfig::new(Upstream::new(client));
+    config.tools = Tools::new().with(Tool::typed(
+        "get_weather",
+        "The weather in a city",
+        |c: City| async move { Ok::<_, String>(format!("foggy in {}", c.city)) },
+    ));
+    let server = WebServer::start(config).await.unwrap();
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    ask(&mut ws, "What is the weather in Paris?").await;
+    let (said, seen) = answer(&mut ws).await;
+    let kinds: Vec<&str> = seen.iter().filter_map(|v| v["type"].as_str()).collect();
+    assert!(
+        !kinds.contains(&"toolCall"),
+        "the page was asked: {kinds:?}"
+    );
+    let started = seen.iter().find(|v| v["type"] == "toolStarted").unwrap();
+    assert_eq!(started["name"], "get_weather");
+    assert_eq!(started["args"]["city"], "Paris");
+    let result = seen.iter().find(|v| v["type"] == "toolResult").unwrap();
+    assert_eq!(result["id"], started["id"]);
+    assert!(
+        result["response"].to_string().contains("foggy in Paris"),
+        "{result}"
+    );
+    assert!(said.contains("foggy in Paris"), "{said}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_told_to_the_page_and_the_cut_question_answered() {
+    let script = r#"{"rules": [{"when": {"contains": "drop"}, "once": true, "fault": "drop"}]}"#;
+    let emulator = Emulator::start(EmulatorConfig {
+        speed: f64::INFINITY,
+        script: Some(emulator::Script::from_json(script, std::path::Path::new(".")).unwrap()),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = server(&emulator, 10).await;
+    let mut ws = connect(&server, &origin_of(&server)).await.unwrap();
+    assert_eq!(start(&mut ws, None).await["type"], "ready");
+    // A first turn, so that the session has a handle to resume with.
+    ask(&mut ws, "Hello").await;
+    answer(&mut ws).await;
+    ask(
+        &mut ws,
+        "Please drop the line: what is the capital of Chile?",
+    )
+    .await;
+    let (said, seen) = answer(&mut ws).await;
+    let cut = seen.iter().find(|v| v["type"] == "turnCut").unwrap();
+    assert_eq!(cut["turns"][0]["resent"], true, "{cut}");
+    assert!(cut["turns"][0]["text"].as_str().unwrap().contains("Chile"));
+    let reconnecting = seen.iter().find(|v| v["type"] == "reconnecting").unwrap();
+    assert_eq!(reconnecting["planned"], false, "{reconnecting}");
+    assert_eq!(reconnecting["attempt"], 1);
+    assert_eq!(reconnecting["cause"]["code"], 1006, "{reconnecting}");
+    assert!(!reconnecting["cause"]["hint"].as_str().unwrap().is_empty());
+    assert!(seen.iter().any(|v| v["type"] == "moved"), "{seen:?}");
+    assert!(said.contains("Chile"), "{said}");
+    server.shutdown().await;
+    emulator.shutdown().await;
+}
+
+/// `POST /api/token` as the page sends it.
+async fn mint(server: &WebServer, settings: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.local_addr();
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/token HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{settings}",
+        settings.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_direct_mode_token_locks_the_pages_settings_for_one_session_and_leaves_resumption_to_it()
+{
+    let emulator = emulator().await;
+    let server = server(&emulator, 10).await;
+    let grant = mint(
+        &server,
+        r#"{"model": "gemini-3.1-flash-live-preview", "voice": "Kore", "systemInstruction": "Be brief."}"#,
+    )
+    .await;
+    let token = grant["token"].as_str().unwrap();
+    assert!(token.starts_with("auth_tokens/"), "{grant}");
+    assert!(!grant.to_string().contains("the-servers-key"));
+    assert!(
+        grant["url"].as_str().unwrap().contains("v1alpha"),
+        "{grant}"
+    );
+    let locked = &grant["setup"];
+    assert_eq!(
+        locked["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"],
+        "Kore"
+    );
+    assert_eq!(locked["systemInstruction"]["parts"][0]["text"], "Be brief.");
+    let setup: gemlive::types::Setup = serde_json::from_value(locked.clone()).unwrap();
+    // The page's connection: the token, and the setup with a resumption request of its own.
+    let browser = Client::endpoint(&emulator.http_url())
+        .unwrap()
+        .with_api_version(gemlive::ApiVersion::V1Alpha)
+        .with_auth(gemlive::Auth::ephemeral_token(token));
+    let model = setup.model.clone();
+    let config = gemlive::LiveConfig::from(setup).resumable();
+    let mut session = browser
+        .live()
+        .connect(&model, config.clone())
+        .await
+        .unwrap();
+    session.send_realtime_input("Hello").await.unwrap();
+    session.receive().text().await.unwrap();
+    assert!(
+        session.resumption_handle().is_some(),
+        "resumption is the page's to ask for"
+    );
+    session.close().await.unwrap();
+    // Single use.
+    let again = browser.live().connect(&model, config).await.unwrap_err();
+    assert!(again.close().is_some(), "{again}");
     server.shutdown().await;
     emulator.shutdown().await;
 }

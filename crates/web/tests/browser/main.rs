@@ -15,8 +15,9 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use emulator::{Emulator, EmulatorConfig};
-use gemlive_web::transport::{Auth, Endpoint};
+use emulator::{Emulator, EmulatorConfig, Script};
+use gemlive_web::gemlive::{Client, Secret};
+use gemlive_web::tools::{Tool, Tools};
 use gemlive_web::{Upstream, WebConfig, WebServer};
 use webdriver::Browser;
 
@@ -32,7 +33,11 @@ const TURN: Duration = Duration::from_secs(20);
 
 struct World {
     browser: Browser,
+    /// Its emulator records every connection's frames in `frames`, drops the connection on a
+    /// turn that asks it to ("drop the line", once per session), and its relay answers
+    /// `get_local_time` itself.
     server: WebServer,
+    frames: PathBuf,
     /// A server whose emulator ends every connection after a few seconds (with a goAway).
     short_lived: WebServer,
     runtime: tokio::runtime::Runtime,
@@ -69,13 +74,31 @@ fn main() {
         ("relay_tool_calls_are_shown_and_answered", tool_call),
         ("relay_refusal_is_explained_in_words", explained_close),
         ("relay_push_to_talk_brackets_the_question", push_to_talk),
-        ("relay_camera_frames_reach_the_model", camera),
+        ("relay_camera_frames_reach_the_model", |w| {
+            video(w, "camera")
+        }),
         ("relay_conversation_outlives_its_connections", |w| {
             survives(w, "relay")
         }),
         ("direct_conversation_outlives_its_connections", |w| {
             survives(w, "direct")
         }),
+        (
+            "relay_server_tools_are_shown_with_their_results",
+            server_tool,
+        ),
+        ("relay_settings_reach_the_setup", |w| settings(w, "relay")),
+        ("direct_settings_reach_the_setup", |w| settings(w, "direct")),
+        ("relay_screen_frames_reach_the_model", |w| {
+            video(w, "screen")
+        }),
+        ("relay_dropped_connection_is_repaired_in_words", |w| {
+            dropped(w, "relay")
+        }),
+        ("direct_dropped_connection_is_repaired_in_words", |w| {
+            dropped(w, "direct")
+        }),
+        ("relay_restarted_server_is_resumed_by_the_page", restarted),
     ];
     let selected: Vec<_> = cases
         .iter()
@@ -208,14 +231,23 @@ impl World {
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let serve = |config: EmulatorConfig| async move {
+        let serve = |config: EmulatorConfig, tools: Tools| async move {
             let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
-            let endpoint = Endpoint::custom(&emulator.base_url()).map_err(|e| e.to_string())?;
-            let upstream = Upstream::new(endpoint, Auth::api_key("emulator"));
-            let server = WebServer::start(WebConfig::new(upstream))
-                .await
-                .map_err(|e| e.to_string())?;
+            let client = Client::endpoint(&emulator.http_url())
+                .map_err(|e| e.to_string())?
+                .with_api_key("emulator");
+            let mut config = WebConfig::new(Upstream::new(client));
+            config.tools = tools;
+            let server = WebServer::start(config).await.map_err(|e| e.to_string())?;
             Ok::<_, String>((emulator, server))
+        };
+        let frames = dir.join("frames");
+        std::fs::create_dir(&frames).map_err(|e| e.to_string())?;
+        let drop_rule = r#"{"rules": [{"when": {"contains": "drop the line"}, "once": true, "fault": "drop"}]}"#;
+        let main = EmulatorConfig {
+            record_dir: Some(frames.clone()),
+            script: Some(Script::from_json(drop_rule, dir).map_err(|e| e.to_string())?),
+            ..EmulatorConfig::default()
         };
         let ((emulator, server), (short_emulator, short_lived)) = runtime.block_on(async {
             let short = EmulatorConfig {
@@ -223,13 +255,17 @@ impl World {
                 go_away_notice: Duration::from_secs(8),
                 ..EmulatorConfig::default()
             };
-            Ok::<_, String>((serve(EmulatorConfig::default()).await?, serve(short).await?))
+            Ok::<_, String>((
+                serve(main, Tools::new().with(local_time())).await?,
+                serve(short, Tools::new()).await?,
+            ))
         })?;
         let profile = dir.join("chromium-profile");
         let browser = Browser::start(&profile, mic)?;
         Ok(Self {
             browser,
             server,
+            frames,
             short_lived,
             runtime,
             emulators: vec![emulator, short_emulator],
@@ -325,6 +361,14 @@ fn spoken(w: &World, mode: &str) -> Result<(), String> {
         TURN,
     )?;
     b.wait_for("window.gemlive.stats.speakerPeak > 0.05", TURN)?;
+    // The meters moved: the microphone's while the question was spoken, the speaker's while the
+    // answer played.
+    let meters = b.eval("return window.gemlive.stats.meters;")?;
+    if meters["mic"].as_f64().unwrap_or(0.0) < 0.05
+        || meters["speaker"].as_f64().unwrap_or(0.0) < 0.05
+    {
+        return Err(format!("the level meters stayed still: {meters}"));
+    }
     let cut = b.wait_for(
         "window.gemlive.stats.interrupts.find(i => i.cutMs !== null)",
         TURN,
@@ -464,27 +508,6 @@ fn push_to_talk(w: &World) -> Result<(), String> {
     w.disconnect()
 }
 
-/// The fake camera's frames go out at the chosen rate and the model counts them.
-fn camera(w: &World) -> Result<(), String> {
-    w.fresh_page("relay", "off")?;
-    let b = &w.browser;
-    b.eval(
-        "document.getElementById('video-source').value = 'camera';
-         document.getElementById('video-fps').value = '2'; return true;",
-    )?;
-    w.connect()?;
-    b.wait_for(
-        "window.gemlive.stats.videoFrames >= 3",
-        Duration::from_secs(10),
-    )?;
-    w.ask("What do you see?")?;
-    b.wait_for(
-        "/I have received [0-9]+ video frames/.test(document.getElementById('log').innerText)",
-        TURN,
-    )?;
-    w.disconnect()
-}
-
 /// Every Live connection announces its end (goAway) two seconds in; the conversation moves to a
 /// new connection and goes on without the person noticing, in both modes.
 fn survives(w: &World, mode: &str) -> Result<(), String> {
@@ -577,4 +600,218 @@ fn foreign_origin(w: &World) -> Result<(), String> {
         return Err(format!("a foreign Origin was not refused: {answer}"));
     }
     Ok(())
+}
+
+/// The relay's own tool: the local time in a city, always the same.
+fn local_time() -> Tool {
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct City {
+        /// The city, e.g. "Paris".
+        city: String,
+    }
+    Tool::typed(
+        "get_local_time",
+        "The local time in a city",
+        |c: City| async move {
+            let city = c.city.trim_end_matches(['?', '.']).to_owned();
+            Ok::<_, String>(serde_json::json!({"city": city, "time": "09:41"}))
+        },
+    )
+}
+
+/// A typed question makes the model call a tool the relay answers: the page shows the call as it
+/// runs, its result, and the spoken answer that uses it; nothing asks the person to answer.
+fn server_tool(w: &World) -> Result<(), String> {
+    w.fresh_page("relay", "off")?;
+    let b = &w.browser;
+    b.wait_for(
+        "document.getElementById('server-tools').innerText.includes('get_local_time')",
+        Duration::from_secs(5),
+    )?;
+    w.connect()?;
+    w.ask("What is the local time in Tokyo?")?;
+    b.wait_for("window.gemlive.stats.turns >= 1", TURN)?;
+    let entry = b.wait_for(
+        "(document.querySelector('li.entry.tool.server.answered') || {}).innerText",
+        TURN,
+    )?;
+    let entry = entry.as_str().unwrap_or_default();
+    if !(entry.contains("get_local_time") && entry.contains("Tokyo") && entry.contains("09:41")) {
+        return Err(format!("the call and its result are not shown: {entry}"));
+    }
+    if b.eval("return document.querySelectorAll('li.entry.tool textarea').length;")? != 0 {
+        return Err("the page was asked to answer a call the relay answers".into());
+    }
+    b.wait_for(
+        "Array.from(document.querySelectorAll('li.entry.model')).some(li => li.innerText.includes('09:41'))",
+        TURN,
+    )?;
+    let shot = w.screenshot("tools")?;
+    println!("    screenshot: {}", shot.display());
+    w.disconnect()
+}
+
+/// The voice and system instruction chosen on the page are in the setup the Live API receives
+/// (the emulator's recording of the connection), through the relay and through a direct
+/// connection's token alike.
+fn settings(w: &World, mode: &str) -> Result<(), String> {
+    let marker = format!("Answer like a pirate ({mode}).");
+    w.fresh_page(mode, "off")?;
+    w.browser.eval(&format!(
+        "document.getElementById('voice').value = 'Kore';
+         document.getElementById('system').value = {marker:?}; return true;"
+    ))?;
+    w.connect()?;
+    w.disconnect()?;
+    let setup = recorded_setups(&w.frames)?
+        .into_iter()
+        .find(|s| s.to_string().contains(&marker))
+        .ok_or_else(|| format!("no setup with the system instruction {marker:?} was received"))?;
+    let voice = &setup["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"];
+    let instruction = &setup["systemInstruction"]["parts"][0]["text"];
+    if voice != "Kore" || instruction != marker.as_str() {
+        return Err(format!("the settings did not reach the setup: {setup}"));
+    }
+    Ok(())
+}
+
+/// Every `setup` the emulator received.
+fn recorded_setups(dir: &Path) -> Result<Vec<serde_json::Value>, String> {
+    let mut setups = Vec::new();
+    for file in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let text = std::fs::read_to_string(file.map_err(|e| e.to_string())?.path())
+            .map_err(|e| e.to_string())?;
+        setups.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|v| v["dir"] == "client")
+                .map(|v| v["frame"]["setup"].clone())
+                .filter(|s| s.is_object()),
+        );
+    }
+    Ok(setups)
+}
+
+/// The fake camera's or screen's frames go out at the chosen rate and the model counts them.
+/// The screen picker opens from the Connect click (a user gesture; the fake UI picks a screen).
+fn video(w: &World, source: &str) -> Result<(), String> {
+    w.fresh_page("relay", "off")?;
+    let b = &w.browser;
+    b.eval(&format!(
+        "document.getElementById('video-source').value = '{source}';
+         document.getElementById('video-fps').value = '2'; return true;"
+    ))?;
+    b.click("#connect")?;
+    b.wait_for("window.gemlive.stats.ready", Duration::from_secs(15))?;
+    b.wait_for(
+        &format!(
+            "window.gemlive.stats.videoSource === '{source}' && window.gemlive.stats.videoFrames >= 3"
+        ),
+        Duration::from_secs(10),
+    )?;
+    w.ask("What do you see?")?;
+    b.wait_for(
+        "/I have received [0-9]+ video frames/.test(document.getElementById('log').innerText)",
+        TURN,
+    )?;
+    w.disconnect()
+}
+
+/// The Live connection drops in the middle of a question (the emulator cuts the TCP connection):
+/// the person reads why and that it reconnects, the question is asked again on the new
+/// connection and answered, the microphone's audio meanwhile waits instead of vanishing, and the
+/// session never ends.
+fn dropped(w: &World, mode: &str) -> Result<(), String> {
+    // Direct mode holds the microphone's audio itself while it reconnects: its microphone is on.
+    let mic = if mode == "direct" { "open" } else { "off" };
+    w.fresh_page(mode, mic)?;
+    w.connect()?;
+    let b = &w.browser;
+    // A handle to resume with and, with the microphone on, past its two utterances (its silence
+    // goes on streaming), so that nothing spoken interrupts the answer.
+    b.wait_for(
+        &format!(
+            "window.gemlive.stats.inputTranscripts.length >= {} && JSON.parse(sessionStorage.getItem('gemlive.conversation')).handle",
+            if mic == "open" { 2 } else { 0 }
+        ),
+        TURN,
+    )?;
+    w.ask("Please drop the line: what is the capital of Chile?")?;
+    b.wait_for(
+        "Array.from(document.querySelectorAll('li.entry.model')).some(li => li.innerText.includes('Chile'))",
+        TURN,
+    )?;
+    let log = w.log_text()?;
+    let told = [
+        "Connection lost (1006",
+        "Reconnect",
+        "is asked again on the new connection",
+        "Reconnected: the conversation goes on.",
+    ];
+    if let Some(missing) = told.iter().find(|t| !log.contains(*t)) {
+        return Err(format!("the page did not say {missing:?}:\n{log}"));
+    }
+    let stats = b.eval("return window.gemlive.stats;")?;
+    if !stats["closed"].is_null() {
+        return Err(format!("the session ended: {stats}"));
+    }
+    // The page held the microphone's audio while it had no connection, and sent it after.
+    if mic == "open" && stats["link"]["heldAudioChunks"].as_u64().unwrap_or(0) == 0 {
+        return Err(format!(
+            "no microphone audio waited for the new connection: {stats}"
+        ));
+    }
+    if stats["link"]["droppedAudioMs"].as_f64().unwrap_or(1.0) != 0.0 {
+        return Err(format!("microphone audio was dropped: {stats}"));
+    }
+    let shot = w.screenshot(&format!("{mode}-reconnected"))?;
+    println!("    screenshot: {}", shot.display());
+    w.disconnect()
+}
+
+/// The relay goes away in the middle of a conversation (a restart, an instance behind a load
+/// balancer replaced) and a twin with the same secret takes its address: the page reconnects on
+/// its own, the twin opens its sealed handle, and the conversation goes on where it was.
+fn restarted(w: &World) -> Result<(), String> {
+    const SECRET: &str = "twins-share-this-secret";
+    let emulator = w.emulators[0].http_url();
+    let start = |port: u16| {
+        w.runtime.block_on(async {
+            let client = Client::endpoint(&emulator)
+                .map_err(|e| e.to_string())?
+                .with_api_key("emulator");
+            let mut config = WebConfig::new(Upstream::new(client));
+            config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            config.secret = Some(Secret::new(SECRET));
+            WebServer::start(config).await.map_err(|e| e.to_string())
+        })
+    };
+    let first = start(0)?;
+    let port = first.local_addr().port();
+    let b = &w.browser;
+    b.goto(&format!("{}?secret={SECRET}", first.url()))?;
+    w.fresh_page_of(&first, "relay", "off")?;
+    w.connect()?;
+    w.ask("What is the capital of Italy?")?;
+    b.wait_for(
+        "window.gemlive.stats.turns >= 1 && JSON.parse(sessionStorage.getItem('gemlive.conversation')).handle",
+        TURN,
+    )?;
+    w.runtime.block_on(first.shutdown());
+    let twin = start(port)?;
+    let outcome = (|| {
+        b.wait_for("window.gemlive.stats.moves >= 1", TURN)?;
+        w.ask("What was my last question?")?;
+        b.wait_for(
+            "document.getElementById('log').innerText.includes('Your last question was: \"What is the capital of Italy?\"')",
+            TURN,
+        )?;
+        let log = w.log_text()?;
+        if !log.contains("Reconnected: the conversation goes on.") {
+            return Err(format!("the page did not say it reconnected:\n{log}"));
+        }
+        w.disconnect()
+    })();
+    w.runtime.block_on(twin.shutdown());
+    outcome
 }

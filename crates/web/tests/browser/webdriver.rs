@@ -143,6 +143,23 @@ impl Browser {
             .map(drop)
     }
 
+    /// Clicks the element `css` selects like a person does (a user gesture: pages may open the
+    /// screen picker or the microphone from it).
+    pub(crate) fn click(&self, css: &str) -> Result<(), String> {
+        let found = self.command(
+            "POST",
+            "element",
+            Some(&json!({"using": "css selector", "value": css})),
+        )?;
+        let id = found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("no element {css}: {found}"))?;
+        self.command("POST", &format!("element/{id}/click"), Some(&json!({})))
+            .map(drop)
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
     pub(crate) fn eval(&self, script: &str) -> Result<Value, String> {
         self.command(
