@@ -73,6 +73,8 @@ pub enum CloseKind {
     NotSupported,
     /// 1008: another policy violation.
     PolicyViolation,
+    /// 1009: a message was larger than the server accepts.
+    MessageTooBig,
     /// 1011: quota or rate limit exhausted.
     QuotaExceeded,
     /// 1011: the session's hard time limit.
@@ -210,6 +212,12 @@ impl Close {
                 Fault::Client,
                 false,
                 "the server refused the request by policy; check credentials and the model",
+            ),
+            1009 => (
+                CloseKind::MessageTooBig,
+                Fault::Client,
+                false,
+                "a message was larger than the server accepts (the reason may give the limit); send less at once: split long text, stream audio and video in small chunks",
             ),
             1011 if r.contains("quota") || r.contains("exhausted") => (
                 CloseKind::QuotaExceeded,
@@ -400,6 +408,13 @@ mod tests {
         );
         assert_eq!(k(1011, reasons::UNAVAILABLE), CloseKind::Unavailable);
         assert_eq!(k(1011, reasons::INTERNAL), CloseKind::Internal);
+        assert_eq!(
+            k(
+                1009,
+                "Message exceeds the maximum allowed size of 65536 bytes."
+            ),
+            CloseKind::MessageTooBig
+        );
         assert_eq!(k(1000, ""), CloseKind::Normal);
         assert_eq!(k(1006, ""), CloseKind::Abnormal);
         assert_eq!(k(4000, "custom"), CloseKind::Other);
@@ -423,6 +438,7 @@ mod tests {
             (1008, reasons::UNREGISTERED_CALLER),
             (1008, reasons::NOT_IMPLEMENTED),
             (1008, "x"),
+            (1009, ""),
             (1011, reasons::QUOTA_EXCEEDED),
             (1011, reasons::DEADLINE_EXPIRED),
             (1011, reasons::UNAVAILABLE),
