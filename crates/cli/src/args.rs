@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -14,10 +15,14 @@ Exit codes:
   1    another error
   2    usage: bad arguments, unreadable input, unwritable output (checked before connecting)
   3    configuration or auth: no key, a key or token refused, an unknown model, a setup or a
-       session handle the server refused (close 1007/1008)
-  4    the service failed (close 1011: internal, unavailable, quota, deadline)
-  5    the network failed (connect, TLS, proxy, timeouts, a drop without a close frame)
-  130  ended by Ctrl-C before it was done";
+       session handle the server refused (close 1007/1008), a message too large (1009)
+  4    the service failed (close 1011: internal, unavailable, quota, deadline; a reply that
+       stalled or outlived its connection)
+  5    the network failed (connect, TLS, proxy, timeouts, a drop without a close frame, a
+       resume that could not reconnect)
+  130  ended by Ctrl-C before it was done
+A turn left without its answer (its connection broke, and asking again did not help) makes
+the exit code its cause's, even when the session went on and the other turns completed.";
 
 const ENVIRONMENT: &str = "\
 Environment:
@@ -328,6 +333,25 @@ pub(crate) struct SessionArgs {
     /// result).
     #[arg(long = "tool-command", value_name = "NAME=COMMAND")]
     pub(crate) tool_commands: Vec<String>,
+    /// How long a reply may go without progress before its connection is given up: the session
+    /// resumes on a new one and the turn is sent again (typed turns; a cut reply to speech is
+    /// reported). Fractions allowed, e.g. 2.5.
+    #[arg(long, value_name = "SECONDS", default_value = "45", value_parser = seconds)]
+    pub(crate) stall_timeout: Duration,
+}
+
+/// A duration given in seconds, fractions allowed (`2.5`), more than zero and at most a day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "{text} s is out of range: more than 0, at most 86400 (a day)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 #[derive(Debug, Args)]
@@ -538,9 +562,27 @@ pub(crate) struct EmulatorArgs {
     /// Record every connection's frames to DIR.
     #[arg(long, value_name = "DIR")]
     pub(crate) record: Option<PathBuf>,
-    /// Connection lifetime (a goAway comes before the end).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub(crate) connection_lifetime: u64,
+    /// How long a connection lasts before the server ends it (fractions allowed); a goAway
+    /// comes --go-away-notice before the end, then a 1011 "Deadline expired" close.
+    #[arg(long, value_name = "SECONDS", default_value = "600", value_parser = seconds)]
+    pub(crate) connection_lifetime: Duration,
+    /// How long before the end of a connection its goAway is sent (at most the lifetime).
+    #[arg(long, value_name = "SECONDS", default_value = "50", value_parser = seconds_or_zero)]
+    pub(crate) go_away_notice: Duration,
+    /// The largest client message accepted; a larger one closes the connection with 1009.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub(crate) max_message_bytes: usize,
+    /// How long a session can be resumed after its last connection ended (0: never).
+    #[arg(long, value_name = "SECONDS", default_value = "7200", value_parser = seconds_or_zero)]
+    pub(crate) resumption_ttl: Duration,
+}
+
+/// Like [`seconds`], and 0 too (none).
+fn seconds_or_zero(text: &str) -> Result<Duration, String> {
+    if text.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    seconds(text)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -123,7 +123,10 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
             VoiceArg::Espeak => emulator::Voice::Espeak,
         },
         record_dir: args.record,
-        connection_lifetime: std::time::Duration::from_secs(args.connection_lifetime),
+        connection_lifetime: args.connection_lifetime,
+        go_away_notice: args.go_away_notice,
+        max_message_bytes: args.max_message_bytes,
+        resumption_ttl: args.resumption_ttl,
         ..emulator::EmulatorConfig::default()
     };
     if let Some(dir) = args.tls {
