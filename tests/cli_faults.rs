@@ -10,16 +10,20 @@
 //! prints the measured matrix.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
 
+#[path = "common/emulator.rs"]
+mod emulator;
 #[path = "common/speech.rs"]
 mod speech;
+
+use emulator::Emulator;
 
 const TURNS: [&str; 3] = ["hello", "what is 2+2", "tell me a joke"];
 /// The emulator's answers to [`TURNS`], unless a scenario's script replies otherwise.
@@ -76,8 +80,8 @@ struct Expect {
     #[serde(default)]
     says: Vec<String>,
     /// Talk: which replies come varies from run to run (a move to a new connection is paced
-    /// with random jitter): only check that each utterance got its reply or was reported, and
-    /// that the exit code is 0 exactly when none was lost (`exit` otherwise).
+    /// with random jitter): only check that a missing reply was reported, and that the exit
+    /// code is 0 exactly when none was lost (`exit` otherwise).
     #[serde(default)]
     varies: bool,
     /// Talk: the session ends before the WAV does (its last utterances are not heard).
@@ -103,48 +107,6 @@ fn gemlive() -> Command {
         .env_remove("GEMLIVE_MODEL")
         .env_remove("GEMLIVE_EMULATOR_SPEED");
     cmd
-}
-
-/// A `gemlive emulator` on a free port, killed when dropped.
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Emulator {
-    fn start(dir: &Path, script: &Path, flags: &[String]) -> Self {
-        let mut cmd = gemlive();
-        cmd.args(["emulator", "--port", "0", "--script"])
-            .arg(script)
-            .args(if flags.iter().any(|f| f == "--speed") {
-                &[][..]
-            } else {
-                &["--speed", "0"][..]
-            })
-            .args(flags)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("start gemlive emulator");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut first)
-            .expect("the emulator's first line");
-        let url = first
-            .trim()
-            .strip_prefix("gemlive emulator listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Runs `cmd` to its end (at most [`HANG`]), stdout to `stdout_file` if given.
@@ -247,7 +209,9 @@ fn run_scenario(path: &Path) -> (String, Scenario, Vec<Cell>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let script = dir.path().join("script.json");
     std::fs::write(&script, &sc.script).expect("write script");
-    let emulator = Emulator::start(dir.path(), &script, &sc.emulator);
+    let mut flags = vec!["--script".to_owned(), script.display().to_string()];
+    flags.extend(sc.emulator.iter().cloned());
+    let emulator = Emulator::start(Path::new(env!("CARGO_BIN_EXE_gemlive")), dir.path(), &flags);
 
     let mut turns: Vec<String> = TURNS.iter().map(|t| (*t).to_owned()).collect();
     if let Some((n, len)) = sc.big_turn {
@@ -435,11 +399,13 @@ fn check_talk(sc: &Scenario, run: Run, home: &Path) -> Cell {
         &format!("{said}\n{}", run.stderr),
         &sc.talk.says,
     );
-    // No utterance is lost silently: it is answered, or named as not answered.
+    // No reply is lost silently: when an utterance got none, the run says so. (What was said
+    // across one break is one loss for talk, which knows utterances only by the server's word
+    // and the audio's level: a count per utterance is for the scenarios that fix it.)
     let utterances = UTTERANCES.iter().filter(|(_, loud)| *loud).count();
-    if !sc.talk.ends_early && turns + lost != utterances {
+    if !sc.talk.ends_early && turns < utterances && lost == 0 {
         problems.push(format!(
-            "{turns} replies and {lost} reported lost, for {utterances} utterances"
+            "{turns} replies for {utterances} utterances, and none reported lost"
         ));
     }
     if sc.talk.varies {
