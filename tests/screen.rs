@@ -19,6 +19,8 @@ use serde::Deserialize;
 
 #[path = "common/emulator.rs"]
 mod emulator;
+#[path = "common/programs.rs"]
+mod programs;
 #[path = "common/speech.rs"]
 mod speech;
 
@@ -62,6 +64,10 @@ struct Scenario {
     /// A TCP port that accepts connections and never answers, as `{silent}` (`ws://...`).
     #[serde(default)]
     silent_server: bool,
+    /// Programs the scenario runs besides gemlive (MCP servers): without one it is skipped,
+    /// and says so (a failure under `GEMLIVE_CI=1`).
+    #[serde(default)]
+    needs: Vec<String>,
     /// A `gemlive emulator` with these flags (`--script` paths relative to the scratch
     /// directory), as `{emulator}` (`ws://...`).
     emulator: Option<Vec<String>>,
@@ -663,6 +669,10 @@ fn screen_scenarios() {
                     let Some((name, sc, size)) = jobs.lock().expect("jobs").pop() else {
                         return;
                     };
+                    let hint = format!("needed by the screen scenario {name}");
+                    if !sc.needs.iter().all(|p| programs::have(p, &hint)) {
+                        continue;
+                    }
                     let started = Instant::now();
                     let result = run(&name, &sc, size);
                     eprintln!(

@@ -48,6 +48,7 @@ Examples:
   gemlive chat --emulator --audio -o reply.wav \"Hello\"         spoken reply in a WAV
   gemlive chat --emulator                                      interactive
   gemlive chat --emulator --resume \"What was my last question?\"
+  gemlive chat --emulator --mcp 'npx -y @modelcontextprotocol/server-everything' \"Please echo about Gemlive\"
 
 Interactive keys:
   Enter      send the line; while a reply streams, it interrupts the reply
@@ -155,6 +156,9 @@ pub(crate) enum Command {
     /// Ephemeral tokens: short-lived credentials for clients that must not hold the API key.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// MCP servers: what their tools look like to the model.
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// List the voices (`--voice`) and how languages work (`--language`).
     Voices,
     /// Print shell completions.
@@ -326,18 +330,35 @@ pub(crate) struct SessionArgs {
     /// Record every frame (both directions, timed, secrets scrubbed) as a replayable fixture.
     #[arg(long, value_name = "FILE.jsonl")]
     pub(crate) record: Option<PathBuf>,
-    /// Function declarations as JSON: a list of declarations, a list of tools, or {"tools": [...]}.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) tools: Option<PathBuf>,
-    /// Answer calls of tool NAME by running COMMAND (arguments as JSON on stdin, stdout is the
-    /// result).
-    #[arg(long = "tool-command", value_name = "NAME=COMMAND")]
-    pub(crate) tool_commands: Vec<String>,
     /// How long a reply may go without progress before its connection is given up: the session
     /// resumes on a new one and the turn is sent again (typed turns; a cut reply to speech is
     /// reported). Fractions allowed, e.g. 2.5.
     #[arg(long, value_name = "SECONDS", default_value = "45", value_parser = seconds)]
     pub(crate) stall_timeout: Duration,
+    #[command(flatten)]
+    pub(crate) tools: ToolArgs,
+}
+
+/// The tools the model may call: declared in a file and answered by commands, or an MCP
+/// server's.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tools")]
+pub(crate) struct ToolArgs {
+    /// Function declarations as JSON: a list of declarations, a list of tools, or {"tools": [...]}.
+    #[arg(long = "tools", value_name = "FILE")]
+    pub(crate) declarations: Option<PathBuf>,
+    /// Answer calls of function NAME by running COMMAND with `sh -c`: the arguments as JSON on
+    /// stdin, its stdout is the result (repeatable). NAME is declared without parameters unless
+    /// --tools declares it.
+    #[arg(long = "tool-command", value_name = "NAME=COMMAND")]
+    pub(crate) commands: Vec<String>,
+    /// Start an MCP server (a command line speaking MCP on stdin and stdout) and let the model
+    /// call its tools (repeatable), e.g. --mcp 'npx -y @modelcontextprotocol/server-everything'.
+    #[arg(long = "mcp", value_name = "'COMMAND ARGS...'")]
+    pub(crate) mcp: Vec<String>,
+    /// Let the model call the tools of an MCP server over streamable HTTP (repeatable).
+    #[arg(long = "mcp-url", value_name = "URL")]
+    pub(crate) mcp_urls: Vec<String>,
 }
 
 /// A duration given in seconds, fractions allowed (`2.5`), more than zero and at most a day.
@@ -488,6 +509,29 @@ pub(crate) struct SetupArgs {
 pub(crate) enum Sensitivity {
     Low,
     High,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum McpCommand {
+    /// Start the servers (and read --tools, --tool-command) and print the functions `chat`
+    /// and `talk` would declare: names as the model sees them, parameters, where each comes from.
+    #[command(
+        after_help = "Example:\n  gemlive mcp list --mcp 'npx -y @modelcontextprotocol/server-everything'"
+    )]
+    List(McpListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpListArgs {
+    #[command(flatten)]
+    pub(crate) tools: ToolArgs,
+    /// The model to declare them for (names, NON_BLOCKING support and parameters follow its
+    /// rules).
+    #[arg(short = 'm', long, env = "GEMLIVE_MODEL", default_value = protocol::models::DEFAULT_MODEL)]
+    pub(crate) model: String,
+    /// The declarations as the setup would carry them (`functionDeclarations`), as JSON.
+    #[arg(short = 'j', long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

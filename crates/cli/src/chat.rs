@@ -33,7 +33,7 @@ use crate::state;
 use crate::term::editor::{Action, Editor};
 use crate::term::keys::{self, Key, RawMode};
 use crate::term::{Style, screen};
-use crate::tools::ToolRunner;
+use crate::tools::Calls;
 
 /// Where the user's turns come from.
 enum Input {
@@ -313,6 +313,8 @@ struct Live {
     model: String,
     /// User turns sent in it.
     turns: u64,
+    /// Its tool calls, answered by the dispatcher.
+    calls: Calls,
 }
 
 impl Live {
@@ -331,13 +333,14 @@ struct Settings {
     audio: bool,
 }
 
-/// Opens a session: shows what it connects to while it does; a refused handle gets its own
-/// message.
+/// Opens a session with `tools` declared and answered: shows what it connects to while it
+/// does; a refused handle gets its own message.
 async fn open(
     args: &ChatArgs,
     backend: &Backend,
     settings: &Settings,
     resume: Option<&str>,
+    tools: &tools::Tools,
     out: &mut Output,
 ) -> Result<Live> {
     let reply = if settings.audio {
@@ -347,11 +350,12 @@ async fn open(
     };
     let mut setup = setup::build(
         &args.setup,
-        args.session.tools.as_deref(),
+        args.session.tools.declarations.as_deref(),
         reply,
         backend.endpoint.backend(),
     )
     .map_err(|e| Usage(format!("{e:#}")))?;
+    let dispatcher = crate::tools::declare(tools, &mut setup, backend.endpoint.backend())?;
     let handle = match resume {
         Some(r) => Some(state::apply_resume(
             r,
@@ -362,7 +366,8 @@ async fn open(
         None => None,
     };
     let model = setup.model.clone();
-    let config = backend.client_config(&args.connect, &args.session, setup)?;
+    let mut config = backend.client_config(&args.connect, &args.session, setup)?;
+    config.event_tap = Some(dispatcher.event_tap());
     out.connecting(Some(format!(
         "connecting to {} (up to {} s)…",
         backend.short(),
@@ -389,11 +394,13 @@ async fn open(
         Err(e) => return Err(e.into()),
     };
     out.session_started(sender.session_id(), handle.is_some());
+    let calls = Calls::start(dispatcher, &sender);
     Ok(Live {
         sender,
         events,
         model,
         turns: 0,
+        calls,
     })
 }
 
@@ -423,8 +430,6 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
         None
     };
     paths::check_record(args.session.record.as_deref())?;
-    let (mut tools, mut tool_results) =
-        ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let backend = Backend::resolve(&args.connect).await?;
     let kind = backend.endpoint.backend();
     let checked = setup::check(&args.setup, kind, backend.is_google())
@@ -468,11 +473,13 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     if keys.is_some() {
         show_prompt(&editor);
     }
+    let tools = crate::tools::registry(&args.session.tools, |s| out.connecting(s)).await?;
     let mut live = open(
         &args,
         &backend,
         &settings,
         args.session.resume.as_deref(),
+        &tools,
         &mut out,
     )
     .await?;
@@ -536,7 +543,7 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     let result: Result<()> = loop {
         if ledger.in_flight().is_none()
-            && tools.running() == 0
+            && !live.calls.busy()
             && let Some(next) = ledger.next_queued()
         {
             out.start_turn();
@@ -551,7 +558,7 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
         if !interactive
             && ledger.in_flight().is_none()
             && ledger.next_queued().is_none()
-            && tools.running() == 0
+            && !live.calls.busy()
         {
             break Ok(());
         }
@@ -586,13 +593,10 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                 interrupt = true;
                 ctrl_c.set(tokio::signal::ctrl_c());
             },
-            Some(done) = tool_results.recv() => {
-                tools.finished(&done);
-                out.tool_result(done.id.as_deref().unwrap_or("-"), &done.name, &done.response);
-                if let Err(e) = live.sender.send_tool_response(vec![done.to_response()]).await { break Err(e.into()); }
-            },
+            Some(done) = live.calls.next() => out.tool_event(&done),
             event = live.events.next() => {
                 let Some(event) = event else { break Ok(()) };
+                live.calls.saw(&event);
                 let content = matches!(event, Event::Text { .. } | Event::OutputTranscript { .. } | Event::Audio { .. } | Event::InputTranscript { .. });
                 if !(stale > 0 && content) {
                     out.event(&event);
@@ -616,8 +620,6 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                     }
                     Event::GenerationComplete if stale == 0 => generated = true,
                     Event::Usage(u) => total_tokens = u.total_token_count,
-                    Event::ToolCall { calls } => calls.iter().for_each(|c| tools.start(c)),
-                    Event::ToolCallCancellation { ids } => { tools.cancel(&ids); }
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
                         if stale > 0 {
@@ -770,22 +772,37 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                     }
                     stale = 0;
                     ledger.new_session();
-                    let opened =
-                        match open(&args, &backend, &settings, resume.as_deref(), &mut out).await {
-                            Ok(l) => Ok((l, resume.is_some())),
-                            Err(e) => {
-                                // A bad model or handle loses nothing: back to the session just left.
-                                out.warning(&format!(
-                                    "{}; back to the previous session",
-                                    crate::exit::message(&e)
-                                ));
-                                (args.setup.model, args.setup.voice, settings.audio) = before;
-                                out.set_audio(settings.audio);
-                                open(&args, &backend, &settings, previous.as_deref(), &mut out)
-                                    .await
-                                    .map(|l| (l, true))
-                            }
-                        };
+                    let opened = match open(
+                        &args,
+                        &backend,
+                        &settings,
+                        resume.as_deref(),
+                        &tools,
+                        &mut out,
+                    )
+                    .await
+                    {
+                        Ok(l) => Ok((l, resume.is_some())),
+                        Err(e) => {
+                            // A bad model or handle loses nothing: back to the session just left.
+                            out.warning(&format!(
+                                "{}; back to the previous session",
+                                crate::exit::message(&e)
+                            ));
+                            (args.setup.model, args.setup.voice, settings.audio) = before;
+                            out.set_audio(settings.audio);
+                            open(
+                                &args,
+                                &backend,
+                                &settings,
+                                previous.as_deref(),
+                                &tools,
+                                &mut out,
+                            )
+                            .await
+                            .map(|l| (l, true))
+                        }
+                    };
                     match opened {
                         Ok((l, resumed)) => {
                             live = l;

@@ -23,7 +23,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
-use crate::args::{Cli, Command, ConnectArgs, EmulatorArgs, ReplayArgs, TokenCommand, VoiceArg};
+use crate::args::{
+    Cli, Command, ConnectArgs, EmulatorArgs, McpCommand, ReplayArgs, TokenCommand, VoiceArg,
+};
 
 /// Credentials given as flags, kept out of every log line.
 fn hide_secrets(cli: &Cli) {
@@ -90,6 +92,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Emulator(args) => run_emulator(args).await,
         Command::Replay(args) => replay(&args),
         Command::Token(TokenCommand::Create(args)) => token::create(args).await,
+        Command::Mcp(McpCommand::List(args)) => tools::list(args).await,
         Command::Web(args) => web::run(args).await,
         Command::Models => {
             models();
@@ -200,7 +203,6 @@ fn replay(args: &ReplayArgs) -> Result<()> {
             {
                 out.turn_complete(turn, tokens.take());
                 turn += 1;
-                out.start_turn();
             }
             _ => {}
         }
@@ -260,7 +262,7 @@ fn models() {
 }
 
 /// Prints a line to stdout; a closed pipe (`gemlive replay x | head`) is not an error.
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use protocol::{Close, CloseKind, Event};
 use serde_json::{Value, json};
+use tools::ToolEvent;
 
 use crate::term::markdown::Markdown;
 use crate::term::{Style, sanitize, screen};
@@ -321,8 +322,7 @@ impl Output {
             }
             Event::ToolCall { calls } => {
                 for c in calls {
-                    let args = c.args.clone().unwrap_or(Value::Null);
-                    self.status(Style::DIM, &format!("→ calling {}({args})", c.name));
+                    self.status(Style::DIM, &calling(c));
                 }
             }
             Event::ToolCallCancellation { ids } => {
@@ -382,9 +382,12 @@ impl Output {
     }
 
     /// The end of a turn, with its token count.
+    /// The next output is a new answer (labelled again), also when the model speaks on its own
+    /// (its reaction to a NON_BLOCKING tool's result).
     pub(crate) fn turn_complete(&mut self, turn: usize, tokens: Option<i32>) {
         if self.json {
             self.emit(&json!({"event": "turn_end", "turn": turn, "completed": true, "total_tokens": tokens}));
+            self.start_turn();
             return;
         }
         self.end_line();
@@ -398,16 +401,17 @@ impl Output {
             marker.push_str(&format!(" · {:.1} s of audio", self.audio_seconds));
         }
         self.status(Style::DIM, &marker);
+        self.start_turn();
     }
 
-    /// A tool ran.
-    pub(crate) fn tool_result(&mut self, id: &str, name: &str, response: &Value) {
+    /// What the tool dispatcher did with a call.
+    pub(crate) fn tool_event(&mut self, event: &ToolEvent) {
         if self.json {
-            self.emit(
-                &json!({"event": "tool_result", "id": id, "name": name, "response": response}),
-            );
-        } else {
-            self.status(Style::DIM, &format!("← {name} returned {response}"));
+            if let Some(v) = tool_event_json(event) {
+                self.emit(&v);
+            }
+        } else if let Some(line) = tool_event_line(event) {
+            self.status(Style::DIM, &line);
         }
     }
 
@@ -509,6 +513,73 @@ impl Output {
         }
         text
     }
+}
+
+/// The JSON line for what the tool dispatcher did (`None` for a call starting: the
+/// `tool_call` event said it).
+pub(crate) fn tool_event_json(event: &ToolEvent) -> Option<Value> {
+    Some(match event {
+        ToolEvent::Responded {
+            id,
+            name,
+            response,
+            will_continue,
+        } => {
+            json!({"event": "tool_result", "id": id, "name": name, "response": response, "partial": will_continue})
+        }
+        ToolEvent::Failed { id, name, error } => {
+            json!({"event": "tool_error", "id": id, "name": name, "error": error})
+        }
+        ToolEvent::Cancelled { id, name } => {
+            json!({"event": "tool_cancelled", "id": id, "name": name})
+        }
+        _ => return None,
+    })
+}
+
+/// The line for a person of what the tool dispatcher did (`None` for a call starting: the
+/// `→ calling` line said it).
+pub(crate) fn tool_event_line(event: &ToolEvent) -> Option<String> {
+    Some(match event {
+        ToolEvent::Responded {
+            name,
+            response,
+            will_continue,
+            ..
+        } => format!(
+            "← {name} returned {}{}",
+            short_json(response),
+            if *will_continue {
+                " (more to come)"
+            } else {
+                ""
+            }
+        ),
+        ToolEvent::Failed { name, error, .. } => {
+            format!("← {name} failed: {}", sanitize(error))
+        }
+        ToolEvent::Cancelled { name, .. } => format!("[{name} cancelled: no result is sent]"),
+        _ => return None,
+    })
+}
+
+/// A JSON value for a status line: control characters made safe, cut at 300 characters.
+fn short_json(value: &Value) -> String {
+    const MAX: usize = 300;
+    let text = value.to_string();
+    let text = sanitize(&text);
+    if text.chars().count() <= MAX {
+        return text.into_owned();
+    }
+    let mut cut: String = text.chars().take(MAX).collect();
+    cut.push('…');
+    cut
+}
+
+/// The line for a call the model asks for.
+pub(crate) fn calling(call: &protocol::wire::FunctionCall) -> String {
+    let args = call.args.clone().unwrap_or(Value::Null);
+    format!("→ calling {}({})", sanitize(&call.name), short_json(&args))
 }
 
 /// What ended a connection, in a few words: `close 1011 (Internal error encountered.)`,

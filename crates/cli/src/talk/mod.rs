@@ -41,7 +41,7 @@ use crate::state;
 use crate::term::editor::{Action, Editor};
 use crate::term::keys::{self, Key, RawMode};
 use crate::term::{Style, screen};
-use crate::tools::ToolRunner;
+use crate::tools::Calls;
 use record::{Conversation, Heard};
 use uplink::Up;
 use view::{Cut, Lost, Summary, TurnEnd, View};
@@ -383,8 +383,6 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         Some(p) => Some((video::frames(p)?, video::interval(args.video_fps)?)),
         None => None,
     };
-    let (mut tools, mut tool_results) =
-        ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let stdin_audio = args.input.as_deref() == Some(Path::new("-"));
     if stdin_audio && args.ptt {
         return Err(
@@ -432,19 +430,28 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     args.setup.no_vad |= args.ptt;
     let mut setup = setup::build(
         &args.setup,
-        args.session.tools.as_deref(),
+        args.session.tools.declarations.as_deref(),
         Reply::Audio,
         backend.endpoint.backend(),
     )
     .map_err(|e| Usage(format!("{e:#}")))?;
+    let tools = crate::tools::registry(&args.session.tools, |starting| {
+        if let Some(what) = starting {
+            view.note(&what);
+        }
+    })
+    .await?;
+    let dispatcher = crate::tools::declare(&tools, &mut setup, backend.endpoint.backend())?;
     if let Some(resume) = &args.session.resume {
         state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
     }
     let model = setup.model.clone();
     // A conversation outlives a connection (about 10 minutes): the client resumes on a new one
     // after a goAway, a network loss or a stalled reply.
-    let config = backend.client_config(&args.connect, &args.session, setup)?;
+    let mut config = backend.client_config(&args.connect, &args.session, setup)?;
+    config.event_tap = Some(dispatcher.event_tap());
     let (sender, mut events) = transport::connect(config).await?;
+    let mut calls = Calls::start(dispatcher, &sender);
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
         resumed: args.session.resume.is_some(),
@@ -636,18 +643,14 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     user_activity = user_done;
                 }
             },
-            Some(done) = tool_results.recv() => {
-                tools.finished(&done);
-                view.json(json!({"event": "tool_result", "id": done.id, "name": done.name, "response": done.response}));
-                view.note(&format!("← {} returned {}", done.name, done.response));
-                if let Err(e) = sender.send_tool_response(vec![done.to_response()]).await { break Err(e.into()); }
-            },
+            Some(done) = calls.next() => view.tool_event(&done),
             Some((path, bytes)) = video_rx.recv() => {
                 summary.video_frames += 1;
                 view.video(&path, bytes);
             },
             event = events.next() => {
                 let Some(event) = event else { break Ok(End::Quit) };
+                calls.saw(&event);
                 let now = Instant::now();
                 if shows_progress(&event) {
                     last_event = now;
@@ -710,8 +713,6 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         summary.total_tokens += i64::from(u.total_token_count.unwrap_or(0));
                         turn.tokens = u.total_token_count;
                     }
-                    Event::ToolCall { calls } => calls.iter().for_each(|c| tools.start(c)),
-                    Event::ToolCallCancellation { ids } => { tools.cancel(&ids); }
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
                         view.turn_end(&TurnEnd {
@@ -769,7 +770,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     user_activity = Some(now);
                 }
                 view.level(level, ptt_talking || speaking, playback.busy().then_some(playback.level));
-                let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && tools.running() == 0;
+                let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && !calls.busy();
                 let pending = user_activity.is_none_or(|u| answered.is_none_or(|a| a < u));
                 let drained = input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT);
                 // Speech the server heard, and no reply began: once neither the user nor the

@@ -11,8 +11,12 @@ use std::time::Duration;
 use protocol::{Close, Event};
 use serde_json::{Value, json};
 
-use crate::output::{close_json, describe, event_json, reconnecting, short};
+use crate::output::{
+    calling, close_json, describe, event_json, reconnecting, short, tool_event_json,
+    tool_event_line,
+};
 use crate::term::{Style, sanitize, screen};
+use tools::ToolEvent;
 
 /// Where a reply was cut off.
 #[derive(Debug)]
@@ -220,8 +224,7 @@ impl View {
             }
             Event::ToolCall { calls } => {
                 for c in calls {
-                    let args = c.args.clone().unwrap_or(Value::Null);
-                    self.note(&format!("→ calling {}({args})", c.name));
+                    self.note(&calling(c));
                 }
             }
             Event::ToolCallCancellation { ids } => {
@@ -331,6 +334,17 @@ impl View {
                 waited.as_secs_f64()
             ),
         });
+    }
+
+    /// What the tool dispatcher did with a call.
+    pub(crate) fn tool_event(&mut self, event: &ToolEvent) {
+        if self.json {
+            if let Some(v) = tool_event_json(event) {
+                self.emit(&v);
+            }
+        } else if let Some(line) = tool_event_line(event) {
+            self.note(&line);
+        }
     }
 
     /// Push-to-talk changed.
