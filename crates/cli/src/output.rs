@@ -331,13 +331,7 @@ impl Output {
                     &format!("[tool calls cancelled: {}]", ids.join(", ")),
                 );
             }
-            Event::GoAway { time_left, .. } => self.status(
-                Style::YELLOW,
-                &format!(
-                    "[the server will end this connection in {:.0} s]",
-                    time_left.as_secs_f64()
-                ),
-            ),
+            Event::GoAway { time_left, .. } => self.status(Style::YELLOW, &go_away(*time_left)),
             Event::Reconnecting {
                 cause,
                 attempt,
@@ -574,6 +568,14 @@ fn short_json(value: &Value) -> String {
     let mut cut: String = text.chars().take(MAX).collect();
     cut.push('…');
     cut
+}
+
+/// The line for a `goAway`.
+pub(crate) fn go_away(time_left: Duration) -> String {
+    format!(
+        "[the server will end this connection in {:.0} s]",
+        time_left.as_secs_f64()
+    )
 }
 
 /// The line for a call the model asks for.

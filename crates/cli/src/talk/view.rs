@@ -12,7 +12,7 @@ use protocol::{Close, Event};
 use serde_json::{Value, json};
 
 use crate::output::{
-    calling, close_json, describe, event_json, reconnecting, short, tool_event_json,
+    calling, close_json, describe, event_json, go_away, reconnecting, short, tool_event_json,
     tool_event_line,
 };
 use crate::term::{Style, sanitize, screen};
@@ -230,11 +230,7 @@ impl View {
             Event::ToolCallCancellation { ids } => {
                 self.note(&format!("[tool calls cancelled: {}]", ids.join(", ")));
             }
-            Event::GoAway { time_left, .. } => {
-                self.note(&format!(
-                    "[the server will end this connection in {time_left:?}]"
-                ));
-            }
+            Event::GoAway { time_left, .. } => self.note(&go_away(*time_left)),
             Event::Reconnecting {
                 cause,
                 attempt,
