@@ -338,14 +338,9 @@ fn check_chat_audio(sc: &Scenario, run: Run, home: &Path) -> Cell {
             (false, false) => wavs.push("-".into()),
         }
     }
-    let said: String = events
-        .iter()
-        .filter(|e| e["event"] == "error")
-        .filter_map(|e| e["message"].as_str())
-        .collect();
     check_says(
         &mut problems,
-        &format!("{said}\n{}", run.stderr),
+        &format!("{}\n{}", error_of(&events), run.stderr),
         &sc.chat_audio.says,
     );
     if events.len() != run.stdout.lines().count() {
@@ -389,14 +384,9 @@ fn check_talk(sc: &Scenario, run: Run, home: &Path) -> Cell {
     } else {
         "-".into()
     };
-    let said: String = events
-        .iter()
-        .filter(|e| e["event"] == "error")
-        .filter_map(|e| e["message"].as_str())
-        .collect();
     check_says(
         &mut problems,
-        &format!("{said}\n{}", run.stderr),
+        &format!("{}\n{}", error_of(&events), run.stderr),
         &sc.talk.says,
     );
     // No reply is lost silently: when an utterance got none, the run says so. (What was said
@@ -458,20 +448,26 @@ fn finish(_mode: &str, expect: &Expect, mut cell: Cell) -> Cell {
     cell
 }
 
-/// The first line of what went wrong, for the matrix.
+/// The message of the `error` event of a `--json` run (empty when it ended well).
+fn error_of(events: &[Value]) -> String {
+    events
+        .iter()
+        .filter(|e| e["event"] == "error")
+        .filter_map(|e| e["message"].as_str())
+        .collect()
+}
+
+/// What went wrong, for the matrix.
 fn message(cell: &Cell) -> String {
-    let from_json = json_lines(&cell.run.stdout)
-        .into_iter()
-        .rfind(|e| e["event"] == "error")
-        .and_then(|e| e["message"].as_str().map(str::to_owned));
-    from_json
-        .or_else(|| {
-            cell.run
-                .stderr
-                .lines()
-                .rfind(|l| l.starts_with("error:"))
-                .map(|l| l.trim_start_matches("error: ").to_owned())
-        })
+    let from_json = error_of(&json_lines(&cell.run.stdout));
+    if !from_json.is_empty() {
+        return from_json;
+    }
+    cell.run
+        .stderr
+        .lines()
+        .rfind(|l| l.starts_with("error:"))
+        .map(|l| l.trim_start_matches("error: ").to_owned())
         .unwrap_or_default()
 }
 
