@@ -10,8 +10,12 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+#[path = "common/programs.rs"]
+mod programs;
 #[path = "common/speech.rs"]
 mod speech;
+
+use programs::have;
 
 /// The `gemlive` binary cargo built for these tests, or `GEMLIVE_BIN` (to see how another
 /// build fares, e.g. main's).
@@ -386,6 +390,150 @@ fn tools_run_commands_and_the_model_speaks_the_result() {
     assert!(
         text.contains(r#"get_weather returned {"forecast":"sunny"}"#),
         "{text}"
+    );
+}
+
+const EVERYTHING_HINT: &str = "npm install -g @modelcontextprotocol/server-everything";
+
+#[test]
+fn an_mcp_tool_is_called_as_typed_and_the_reply_says_its_result() {
+    if !have("mcp-server-everything", EVERYTHING_HINT) || !have("npx", "apt-get install npm") {
+        return;
+    }
+    let env = Env::new();
+    // The README's command, as written.
+    let out = env.run(&[
+        "chat",
+        "--emulator",
+        "--mcp",
+        "npx -y @modelcontextprotocol/server-everything",
+        "Please echo about Gemlive",
+    ]);
+    assert_ok(&out);
+    let (said, status) = (stdout(&out), stderr(&out));
+    // The call and its result as they happen; 3.8 Live calls tools NON_BLOCKING: it says it has
+    // started, and answers with the result in a turn of its own, which the chat waits for.
+    assert!(
+        status.contains(r#"→ calling echo({"message":"Gemlive"})"#),
+        "{status}"
+    );
+    assert!(
+        status.contains(r#"← echo returned {"output":"Echo: Gemlive"}"#),
+        "{status}"
+    );
+    assert!(said.contains("echo returned Echo: Gemlive"), "{said}");
+    assert_eq!(status.matches("── turn complete").count(), 2, "{status}");
+
+    // A blocking model, in --json: the call, the result and the spoken reply, in that order.
+    let out = env.run(&[
+        "chat",
+        "--emulator",
+        "--json",
+        "-m",
+        "gemini-3.1-flash-live-preview",
+        "--mcp",
+        "mcp-server-everything stdio",
+        "Please echo about Gemlive",
+    ]);
+    assert_ok(&out);
+    let events: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let at = |name: &str| {
+        events
+            .iter()
+            .position(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("no {name} event: {}", stdout(&out)))
+    };
+    let (call, result) = (&events[at("tool_call")], &events[at("tool_result")]);
+    assert_eq!(call["calls"][0]["name"], "echo");
+    assert_eq!(result["name"], "echo");
+    assert_eq!(result["id"], call["calls"][0]["id"]);
+    assert_eq!(
+        result["response"],
+        serde_json::json!({"output": "Echo: Gemlive"})
+    );
+    let reply: String = events[at("tool_result")..]
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert!(reply.contains("echo returned Echo: Gemlive"), "{reply}");
+    assert!(at("tool_call") < at("tool_result") && at("tool_result") < at("turn_end"));
+}
+
+#[test]
+fn mcp_list_prints_the_functions_chat_would_declare() {
+    let env = Env::new();
+    std::fs::write(
+        env.path().join("tools.json"),
+        r#"[{"name": "get_weather", "description": "Weather in a city", "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}, {"name": "by_hand"}]"#,
+    )
+    .expect("write tools");
+    let out = env.run(&[
+        "mcp",
+        "list",
+        "--tools",
+        "tools.json",
+        "--tool-command",
+        "get_weather=./weather.sh",
+        "--tool-command",
+        "uptime=uptime -p",
+    ]);
+    assert_ok(&out);
+    let listed = stdout(&out);
+    for line in [
+        "3 functions declared for gemini-3.8-live:",
+        "  get_weather  (runs ./weather.sh)",
+        "      parameters: city (string, required)",
+        "  by_hand  (declared by --tools; no --tool-command answers it)",
+        "  uptime  (runs uptime -p)",
+    ] {
+        assert!(listed.lines().any(|l| l == line), "{line:?} in:\n{listed}");
+    }
+    let out = env.run(&["mcp", "list", "--tool-command", "broken"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("--tool-command wants NAME=COMMAND"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["mcp", "list", "--mcp", "no-such-mcp-server --flag"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains(
+            r#"--mcp "no-such-mcp-server --flag": MCP server "no-such-mcp-server" did not start"#
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    if !have("mcp-server-everything", EVERYTHING_HINT) {
+        return;
+    }
+    let out = env.run(&["mcp", "list", "--mcp", "mcp-server-everything stdio"]);
+    assert_ok(&out);
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("  echo  (MCP server mcp-server-everything, tool echo)\n      Echoes back the input string\n      parameters: message (string, required)\n"),
+        "{listed}"
+    );
+    let out = env.run(&[
+        "mcp",
+        "list",
+        "--json",
+        "--mcp",
+        "mcp-server-everything stdio",
+    ]);
+    assert_ok(&out);
+    let declared: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let echo = declared
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "echo"))
+        .expect("echo declared");
+    assert_eq!(
+        echo["parameters"]["properties"]["message"]["type"],
+        "STRING"
     );
 }
 

@@ -17,8 +17,14 @@ use std::time::{Duration, Instant};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use serde::Deserialize;
 
+#[path = "common/emulator.rs"]
+mod emulator;
+#[path = "common/programs.rs"]
+mod programs;
 #[path = "common/speech.rs"]
 mod speech;
+
+use emulator::Emulator;
 
 /// The `gemlive` binary cargo built for these tests, or `GEMLIVE_BIN` (to see how
 /// another build fares).
@@ -58,6 +64,13 @@ struct Scenario {
     /// A TCP port that accepts connections and never answers, as `{silent}` (`ws://...`).
     #[serde(default)]
     silent_server: bool,
+    /// Programs the scenario runs besides gemlive (MCP servers): without one it is skipped,
+    /// and says so (a failure under `GEMLIVE_CI=1`).
+    #[serde(default)]
+    needs: Vec<String>,
+    /// A `gemlive emulator` with these flags (`--script` paths relative to the scratch
+    /// directory), as `{emulator}` (`ws://...`).
+    emulator: Option<Vec<String>>,
     steps: Vec<Step>,
     /// Files checked after the exit.
     #[serde(default)]
@@ -149,7 +162,13 @@ struct Session {
 }
 
 impl Session {
-    fn start(sc: &Scenario, dir: &Path, size: [u16; 2], silent: Option<&str>) -> Self {
+    fn start(
+        sc: &Scenario,
+        dir: &Path,
+        size: [u16; 2],
+        silent: Option<&str>,
+        emulator: Option<&str>,
+    ) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: size[1],
@@ -163,6 +182,7 @@ impl Session {
             s.replace("{gemlive}", &bin)
                 .replace("{dir}", &dir.display().to_string())
                 .replace("{silent}", silent.unwrap_or("ws://127.0.0.1:9"))
+                .replace("{emulator}", emulator.unwrap_or("ws://127.0.0.1:9"))
                 .replace("{scenarios}", &scenario_dir().display().to_string())
         };
         let mut cmd = match &sc.shell {
@@ -553,7 +573,17 @@ fn run(name: &str, sc: &Scenario, size: [u16; 2]) -> Result<(), String> {
         .as_ref()
         .and_then(|l| l.local_addr().ok())
         .map(|a| format!("ws://{a}"));
-    let mut session = Session::start(sc, dir.path(), size, silent_url.as_deref());
+    let emulator = sc
+        .emulator
+        .as_ref()
+        .map(|flags| Emulator::start(Path::new(&gemlive()), dir.path(), flags));
+    let mut session = Session::start(
+        sc,
+        dir.path(),
+        size,
+        silent_url.as_deref(),
+        emulator.as_ref().map(|e| e.url.as_str()),
+    );
     for (i, step) in sc.steps.iter().enumerate() {
         if let Err(Failure(why)) = check(step, &mut session) {
             let screen = session.screen();
@@ -639,6 +669,10 @@ fn screen_scenarios() {
                     let Some((name, sc, size)) = jobs.lock().expect("jobs").pop() else {
                         return;
                     };
+                    let hint = format!("needed by the screen scenario {name}");
+                    if !sc.needs.iter().all(|p| programs::have(p, &hint)) {
+                        continue;
+                    }
                     let started = Instant::now();
                     let result = run(&name, &sc, size);
                     eprintln!(

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -14,10 +15,14 @@ Exit codes:
   1    another error
   2    usage: bad arguments, unreadable input, unwritable output (checked before connecting)
   3    configuration or auth: no key, a key or token refused, an unknown model, a setup or a
-       session handle the server refused (close 1007/1008)
-  4    the service failed (close 1011: internal, unavailable, quota, deadline)
-  5    the network failed (connect, TLS, proxy, timeouts, a drop without a close frame)
-  130  ended by Ctrl-C before it was done";
+       session handle the server refused (close 1007/1008), a message too large (1009)
+  4    the service failed (close 1011: internal, unavailable, quota, deadline; a reply that
+       stalled or outlived its connection)
+  5    the network failed (connect, TLS, proxy, timeouts, a drop without a close frame, a
+       resume that could not reconnect)
+  130  ended by Ctrl-C before it was done
+A turn left without its answer (its connection broke, and asking again did not help) makes
+the exit code its cause's, even when the session went on and the other turns completed.";
 
 const ENVIRONMENT: &str = "\
 Environment:
@@ -43,6 +48,7 @@ Examples:
   gemlive chat --emulator --audio -o reply.wav \"Hello\"         spoken reply in a WAV
   gemlive chat --emulator                                      interactive
   gemlive chat --emulator --resume \"What was my last question?\"
+  gemlive chat --emulator --mcp 'npx -y @modelcontextprotocol/server-everything' \"Please echo about Gemlive\"
 
 Interactive keys:
   Enter      send the line; while a reply streams, it interrupts the reply
@@ -150,6 +156,9 @@ pub(crate) enum Command {
     /// Ephemeral tokens: short-lived credentials for clients that must not hold the API key.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// MCP servers: what their tools look like to the model.
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// List the voices (`--voice`) and how languages work (`--language`).
     Voices,
     /// Print shell completions.
@@ -321,13 +330,49 @@ pub(crate) struct SessionArgs {
     /// Record every frame (both directions, timed, secrets scrubbed) as a replayable fixture.
     #[arg(long, value_name = "FILE.jsonl")]
     pub(crate) record: Option<PathBuf>,
+    /// How long a reply may go without progress before its connection is given up: the session
+    /// resumes on a new one and the turn is sent again (typed turns; a cut reply to speech is
+    /// reported). Fractions allowed, e.g. 2.5.
+    #[arg(long, value_name = "SECONDS", default_value = "45", value_parser = seconds)]
+    pub(crate) stall_timeout: Duration,
+    #[command(flatten)]
+    pub(crate) tools: ToolArgs,
+}
+
+/// The tools the model may call: declared in a file and answered by commands, or an MCP
+/// server's.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tools")]
+pub(crate) struct ToolArgs {
     /// Function declarations as JSON: a list of declarations, a list of tools, or {"tools": [...]}.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) tools: Option<PathBuf>,
-    /// Answer calls of tool NAME by running COMMAND (arguments as JSON on stdin, stdout is the
-    /// result).
+    #[arg(long = "tools", value_name = "FILE")]
+    pub(crate) declarations: Option<PathBuf>,
+    /// Answer calls of function NAME by running COMMAND with `sh -c`: the arguments as JSON on
+    /// stdin, its stdout is the result (repeatable). NAME is declared without parameters unless
+    /// --tools declares it.
     #[arg(long = "tool-command", value_name = "NAME=COMMAND")]
-    pub(crate) tool_commands: Vec<String>,
+    pub(crate) commands: Vec<String>,
+    /// Start an MCP server (a command line speaking MCP on stdin and stdout) and let the model
+    /// call its tools (repeatable), e.g. --mcp 'npx -y @modelcontextprotocol/server-everything'.
+    #[arg(long = "mcp", value_name = "'COMMAND ARGS...'")]
+    pub(crate) mcp: Vec<String>,
+    /// Let the model call the tools of an MCP server over streamable HTTP (repeatable).
+    #[arg(long = "mcp-url", value_name = "URL")]
+    pub(crate) mcp_urls: Vec<String>,
+}
+
+/// A duration given in seconds, fractions allowed (`2.5`), more than zero and at most a day.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "{text} s is out of range: more than 0, at most 86400 (a day)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 #[derive(Debug, Args)]
@@ -467,6 +512,29 @@ pub(crate) enum Sensitivity {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum McpCommand {
+    /// Start the servers (and read --tools, --tool-command) and print the functions `chat`
+    /// and `talk` would declare: names as the model sees them, parameters, where each comes from.
+    #[command(
+        after_help = "Example:\n  gemlive mcp list --mcp 'npx -y @modelcontextprotocol/server-everything'"
+    )]
+    List(McpListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpListArgs {
+    #[command(flatten)]
+    pub(crate) tools: ToolArgs,
+    /// The model to declare them for (names, NON_BLOCKING support and parameters follow its
+    /// rules).
+    #[arg(short = 'm', long, env = "GEMLIVE_MODEL", default_value = protocol::models::DEFAULT_MODEL)]
+    pub(crate) model: String,
+    /// The declarations as the setup would carry them (`functionDeclarations`), as JSON.
+    #[arg(short = 'j', long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
     /// Mint a token with GEMINI_API_KEY and print it (`auth_tokens/...`).
     Create(TokenCreateArgs),
@@ -538,13 +606,31 @@ pub(crate) struct EmulatorArgs {
     /// Record every connection's frames to DIR.
     #[arg(long, value_name = "DIR")]
     pub(crate) record: Option<PathBuf>,
-    /// Connection lifetime (a goAway comes before the end).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub(crate) connection_lifetime: u64,
+    /// How long a connection lasts before the server ends it (fractions allowed); a goAway
+    /// comes --go-away-notice before the end, then a 1011 "Deadline expired" close.
+    #[arg(long, value_name = "SECONDS", default_value = "600", value_parser = seconds)]
+    pub(crate) connection_lifetime: Duration,
+    /// How long before the end of a connection its goAway is sent (at most the lifetime).
+    #[arg(long, value_name = "SECONDS", default_value = "50", value_parser = seconds_or_zero)]
+    pub(crate) go_away_notice: Duration,
+    /// The largest client message accepted; a larger one closes the connection with 1009.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub(crate) max_message_bytes: usize,
+    /// How long a session can be resumed after its last connection ended (0: never).
+    #[arg(long, value_name = "SECONDS", default_value = "7200", value_parser = seconds_or_zero)]
+    pub(crate) resumption_ttl: Duration,
     /// Make session ids, resumption handles and call ids reproducible (by default every run
     /// draws its own, so that no handle resumes another run's session).
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
+}
+
+/// Like [`seconds`], and 0 too (none).
+fn seconds_or_zero(text: &str) -> Result<Duration, String> {
+    if text.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    seconds(text)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

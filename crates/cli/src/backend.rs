@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use protocol::wire::Setup;
 use transport::{ApiVersion, Auth, ClientConfig, Endpoint, TlsConfig, VertexApiVersion};
 
-use crate::args::{ApiVersionArg, ConnectArgs};
+use crate::args::{ApiVersionArg, ConnectArgs, SessionArgs};
 
 /// A resolved backend; holds the in-process emulator alive while the session runs.
 #[derive(Debug)]
@@ -145,16 +145,19 @@ impl Backend {
         }
     }
 
-    /// The client configuration for a session with `setup`.
+    /// The client configuration for a session with `setup`: the library's defaults
+    /// (automatic resumption included) with the flags' timeouts, CA file and recording.
     pub(crate) fn client_config(
         &self,
         args: &ConnectArgs,
-        record: Option<&std::path::Path>,
+        session: &SessionArgs,
         setup: Setup,
     ) -> Result<ClientConfig> {
         let mut config = ClientConfig::new(self.endpoint.clone(), self.auth.clone(), setup);
         config.setup_timeout = Duration::from_secs(args.setup_timeout);
         config.connect_timeout = Duration::from_secs(args.connect_timeout);
+        config.stall_timeout = Some(session.stall_timeout);
+        let record = session.record.as_deref();
         if let Some(ca) = &args.ca_file {
             config.tls = TlsConfig {
                 extra_ca_file: Some(ca.clone()),

@@ -18,13 +18,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use audio::{AudioSink, SampleRate, WavSink};
+use bytes::Bytes;
 use protocol::wire::InteractionStatus;
 use protocol::{CloseKind, Event};
 use tokio::sync::mpsc;
 
 use crate::args::ChatArgs;
 use crate::backend::Backend;
-use crate::exit::{Config, Interrupted, Usage};
+use crate::exit::{Config, Interrupted, Unfinished, Usage};
 use crate::output::Output;
 use crate::paths;
 use crate::setup::{self, Reply};
@@ -32,7 +33,7 @@ use crate::state;
 use crate::term::editor::{Action, Editor};
 use crate::term::keys::{self, Key, RawMode};
 use crate::term::{Style, screen};
-use crate::tools::ToolRunner;
+use crate::tools::Calls;
 
 /// Where the user's turns come from.
 enum Input {
@@ -116,10 +117,15 @@ enum Target {
     Dir(PathBuf),
 }
 
+/// The spoken replies' files. A reply's audio is kept until its turn ends, so that a reply
+/// cut off and asked again is replaced by its new answer, and one that is not completed
+/// leaves nothing.
 #[derive(Debug)]
 struct AudioFiles {
     target: Target,
     current: Option<(PathBuf, WavSink<std::io::BufWriter<std::fs::File>>)>,
+    /// This turn's audio so far: (sample rate, PCM16 LE).
+    pending: Vec<(u32, Bytes)>,
 }
 
 impl AudioFiles {
@@ -145,37 +151,57 @@ impl AudioFiles {
         Ok(Self {
             target,
             current: None,
+            pending: Vec::new(),
         })
     }
 
-    fn write(&mut self, turn: usize, rate: u32, pcm: &[u8]) -> Result<()> {
-        let rate =
-            SampleRate::new(rate).context("the server sent audio with a zero sample rate")?;
-        if self.current.is_none() {
-            let path = match &self.target {
-                Target::File(p, _) => p.clone(),
-                Target::Dir(d) => d.join(format!("audio_{turn}.wav")),
-            };
-            let sink = WavSink::create(&path, rate)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            self.current = Some((path, sink));
-        }
-        if let Some((path, sink)) = &mut self.current {
-            sink.write_le_bytes(rate, pcm)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+    fn write(&mut self, rate: u32, pcm: Bytes) {
+        self.pending.push((rate, pcm));
+    }
+
+    /// This turn's audio so far is void: its turn starts over, or will not be completed.
+    fn restart(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Writes this turn's audio (turn number `turn`).
+    fn flush(&mut self, turn: usize) -> Result<()> {
+        for (rate, pcm) in std::mem::take(&mut self.pending) {
+            let rate =
+                SampleRate::new(rate).context("the server sent audio with a zero sample rate")?;
+            if self.current.is_none() {
+                let path = match &self.target {
+                    Target::File(p, _) => p.clone(),
+                    Target::Dir(d) => d.join(format!("audio_{turn}.wav")),
+                };
+                let sink = WavSink::create(&path, rate)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                self.current = Some((path, sink));
+            }
+            if let Some((path, sink)) = &mut self.current {
+                sink.write_le_bytes(rate, &pcm)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
         }
         Ok(())
     }
 
-    /// The end of a turn: a file per reply is complete.
-    fn turn_done(&mut self, out: &mut Output) -> Result<()> {
+    /// The end of turn `turn`: its audio is written, and a file per reply is complete.
+    fn turn_done(&mut self, turn: usize, out: &mut Output) -> Result<()> {
+        self.flush(turn)?;
         if matches!(self.target, Target::Dir(_)) {
-            self.finish(out)?;
+            self.close(out)?;
         }
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut Output) -> Result<()> {
+    /// The end of the chat, in turn `turn` (what came of a reply cut short by the user is kept).
+    fn finish(&mut self, turn: usize, out: &mut Output) -> Result<()> {
+        self.flush(turn)?;
+        self.close(out)
+    }
+
+    fn close(&mut self, out: &mut Output) -> Result<()> {
         if let Some((path, mut sink)) = self.current.take() {
             sink.finish()
                 .with_context(|| format!("cannot finish {}", path.display()))?;
@@ -191,6 +217,10 @@ impl AudioFiles {
 struct Turn {
     text: String,
     state: TurnState,
+    /// Its number in the current session (`PendingTurn::number`), once sent.
+    number: Option<u64>,
+    /// How many times its connection was cut.
+    cuts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +230,8 @@ enum TurnState {
     Answered,
     /// Cut short by the user: a new line, or Ctrl-C.
     Interrupted,
+    /// Its connection was cut and it was not sent again: it has no answer.
+    NotCompleted,
 }
 
 /// The session's turns, in order.
@@ -213,8 +245,40 @@ impl Ledger {
         self.turns.push(Turn {
             text,
             state: TurnState::Queued,
+            number: None,
+            cuts: 0,
         });
         self.turns.len() - 1
+    }
+
+    /// Turn `i` went out as the session's `number`-th user turn.
+    fn sent(&mut self, i: usize, number: u64) {
+        if let Some(t) = self.turns.get_mut(i) {
+            t.state = TurnState::Sent;
+            t.number = Some(number);
+        }
+    }
+
+    /// The turn the session knows as its `number`-th.
+    fn by_number(&self, number: u64) -> Option<usize> {
+        self.turns.iter().position(|t| t.number == Some(number))
+    }
+
+    /// A new session numbers its turns from 1 again.
+    fn new_session(&mut self) {
+        for t in &mut self.turns {
+            t.number = None;
+        }
+    }
+
+    /// The turns that were cut and not completed.
+    fn not_completed(&self) -> Vec<(usize, &str)> {
+        self.turns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.state == TurnState::NotCompleted)
+            .map(|(i, t)| (i, t.text.as_str()))
+            .collect()
     }
 
     fn next_queued(&self) -> Option<usize> {
@@ -247,6 +311,21 @@ struct Live {
     sender: transport::LiveSender,
     events: transport::LiveEvents,
     model: String,
+    /// User turns sent in it.
+    turns: u64,
+    /// Its tool calls, answered by the dispatcher.
+    calls: Calls,
+}
+
+impl Live {
+    /// Sends ledger turn `i`.
+    async fn send(&mut self, ledger: &mut Ledger, i: usize) -> Result<(), transport::Error> {
+        let text = ledger.turns[i].text.clone();
+        self.sender.send_user_turn(text).await?;
+        self.turns += 1;
+        ledger.sent(i, self.turns);
+        Ok(())
+    }
 }
 
 /// What can change between the sessions of one chat (`/audio`, `/voice`, `/model`).
@@ -254,13 +333,14 @@ struct Settings {
     audio: bool,
 }
 
-/// Opens a session: shows what it connects to while it does; a refused handle gets its own
-/// message.
+/// Opens a session with `tools` declared and answered: shows what it connects to while it
+/// does; a refused handle gets its own message.
 async fn open(
     args: &ChatArgs,
     backend: &Backend,
     settings: &Settings,
     resume: Option<&str>,
+    tools: &tools::Tools,
     out: &mut Output,
 ) -> Result<Live> {
     let reply = if settings.audio {
@@ -270,11 +350,12 @@ async fn open(
     };
     let mut setup = setup::build(
         &args.setup,
-        args.session.tools.as_deref(),
+        args.session.tools.declarations.as_deref(),
         reply,
         backend.endpoint.backend(),
     )
     .map_err(|e| Usage(format!("{e:#}")))?;
+    let dispatcher = crate::tools::declare(tools, &mut setup, backend.endpoint.backend())?;
     let handle = match resume {
         Some(r) => Some(state::apply_resume(
             r,
@@ -285,7 +366,8 @@ async fn open(
         None => None,
     };
     let model = setup.model.clone();
-    let config = backend.client_config(&args.connect, args.session.record.as_deref(), setup)?;
+    let mut config = backend.client_config(&args.connect, &args.session, setup)?;
+    config.event_tap = Some(dispatcher.event_tap());
     out.connecting(Some(format!(
         "connecting to {} (up to {} s)…",
         backend.short(),
@@ -312,10 +394,13 @@ async fn open(
         Err(e) => return Err(e.into()),
     };
     out.session_started(sender.session_id(), handle.is_some());
+    let calls = Calls::start(dispatcher, &sender);
     Ok(Live {
         sender,
         events,
         model,
+        turns: 0,
+        calls,
     })
 }
 
@@ -345,8 +430,6 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
         None
     };
     paths::check_record(args.session.record.as_deref())?;
-    let (mut tools, mut tool_results) =
-        ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let backend = Backend::resolve(&args.connect).await?;
     let kind = backend.endpoint.backend();
     let checked = setup::check(&args.setup, kind, backend.is_google())
@@ -390,11 +473,13 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     if keys.is_some() {
         show_prompt(&editor);
     }
+    let tools = crate::tools::registry(&args.session.tools, |s| out.connecting(s)).await?;
     let mut live = open(
         &args,
         &backend,
         &settings,
         args.session.resume.as_deref(),
+        &tools,
         &mut out,
     )
     .await?;
@@ -447,28 +532,33 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     // Turns cut short by the user (Ctrl-C, or Enter during a reply) whose `turnComplete` is
     // still to come: what they still send is dropped, and their end is not a new turn's.
     let mut stale = 0usize;
+    // The reply in flight is whole (`generationComplete`): a cut now loses only its `turnComplete`.
+    let mut generated = false;
+    // The close that cut the first turn that was not completed.
+    let mut first_cut: Option<protocol::Close> = None;
+    // What broke the connection the session is resuming from, until it has.
+    let mut resuming: Option<protocol::Close> = None;
     let mut quit_armed = false;
     let mut total_tokens = None;
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     let result: Result<()> = loop {
         if ledger.in_flight().is_none()
-            && tools.running() == 0
+            && !live.calls.busy()
             && let Some(next) = ledger.next_queued()
         {
             out.start_turn();
-            let text = ledger.turns[next].text.clone();
+            generated = false;
             if !interactive {
-                out.user_line(&text, false);
+                out.user_line(&ledger.turns[next].text, false);
             }
-            if let Err(e) = live.sender.send_user_turn(text).await {
+            if let Err(e) = live.send(&mut ledger, next).await {
                 break Err(e.into());
             }
-            ledger.set(next, TurnState::Sent);
         }
         if !interactive
             && ledger.in_flight().is_none()
             && ledger.next_queued().is_none()
-            && tools.running() == 0
+            && !live.calls.busy()
         {
             break Ok(());
         }
@@ -503,17 +593,16 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                 interrupt = true;
                 ctrl_c.set(tokio::signal::ctrl_c());
             },
-            Some(done) = tool_results.recv() => {
-                tools.finished(&done);
-                out.tool_result(done.id.as_deref().unwrap_or("-"), &done.name, &done.response);
-                if let Err(e) = live.sender.send_tool_response(vec![done.to_response()]).await { break Err(e.into()); }
-            },
+            Some(done) = live.calls.next() => out.tool_event(&done),
             event = live.events.next() => {
                 let Some(event) = event else { break Ok(()) };
+                live.calls.saw(&event);
                 let content = matches!(event, Event::Text { .. } | Event::OutputTranscript { .. } | Event::Audio { .. } | Event::InputTranscript { .. });
                 if !(stale > 0 && content) {
                     out.event(&event);
                 }
+                // Some(answered): the turn in flight has ended.
+                let mut ended = None;
                 match event {
                     Event::Audio { data, sample_rate, .. } if stale == 0 => {
                         if let Some(p) = &mut player
@@ -522,39 +611,95 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                             out.warning(&format!("playback stopped: {e:#}"));
                             player = None;
                         }
-                        if let Some(files) = &mut files && let Err(e) = files.write(turn_index, sample_rate, &data) { break Err(e); }
+                        if let Some(files) = &mut files { files.write(sample_rate, data); }
                     }
                     Event::Interrupted => {
                         if let Some(p) = &mut player {
                             p.flush();
                         }
                     }
+                    Event::GenerationComplete if stale == 0 => generated = true,
                     Event::Usage(u) => total_tokens = u.total_token_count,
-                    Event::ToolCall { calls } => calls.iter().for_each(|c| tools.start(c)),
-                    Event::ToolCallCancellation { ids } => { tools.cancel(&ids); }
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
                         if stale > 0 {
                             stale -= 1;
                             total_tokens = None;
                             out.start_turn();
-                        } else {
-                            out.turn_complete(turn_index, total_tokens.take());
-                            if let Some(i) = ledger.in_flight() {
-                                ledger.set(i, TurnState::Answered);
+                            if let Some(files) = &mut files && let Err(e) = files.turn_done(turn_index, &mut out) { break Err(e); }
+                            turn_index += 1;
+                            if lines.is_some() && ledger.next_queued().is_none() {
+                                plain_prompt();
                             }
-                        }
-                        if let Some(files) = &mut files && let Err(e) = files.turn_done(&mut out) { break Err(e); }
-                        turn_index += 1;
-                        if lines.is_some() && ledger.next_queued().is_none() {
-                            plain_prompt();
+                        } else {
+                            ended = Some(true);
                         }
                     }
+                    Event::TurnCut { cause, turns } => {
+                        let in_flight = ledger.in_flight();
+                        let mut listed = false;
+                        for t in &turns {
+                            let Some(i) = ledger.by_number(t.number) else { continue };
+                            match ledger.turns[i].state {
+                                // A reply the user cancelled: if it is not asked again, its
+                                // `turnComplete` will not come.
+                                TurnState::Interrupted if !t.resent => stale = stale.saturating_sub(1),
+                                TurnState::Sent => {
+                                    listed = true;
+                                    ledger.turns[i].cuts += 1;
+                                    if t.resent {
+                                        // Its new answer follows, from the start.
+                                        out.restart_turn(&t.text, &cause);
+                                        if let Some(files) = &mut files { files.restart(); }
+                                        if let Some(p) = &mut player { p.flush(); }
+                                        total_tokens = None;
+                                        generated = false;
+                                    } else {
+                                        ended = Some(false);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        // Not listed: the server had its whole answer (or the cut turn is not one
+                        // the session can name).
+                        if !listed && in_flight.is_some() {
+                            ended = Some(generated);
+                        }
+                        if ended == Some(false) && let Some(i) = in_flight {
+                            ledger.set(i, TurnState::NotCompleted);
+                            out.turn_not_completed(i, &ledger.turns[i].text, &cause, ledger.turns[i].cuts.max(1));
+                            if let Some(files) = &mut files { files.restart(); }
+                            if let Some(p) = &mut player { p.flush(); }
+                            total_tokens = None;
+                            first_cut.get_or_insert(cause);
+                        }
+                    }
+                    Event::Reconnecting { cause, .. } => resuming = Some(cause),
+                    Event::SetupComplete { .. } => resuming = None,
                     Event::Closed(close) => {
                         if close.is_normal() { break Ok(()); }
+                        let close = match &resuming {
+                            Some(cause) => crate::exit::while_resuming(cause, close),
+                            None => close,
+                        };
                         break Err(transport::Error::Closed(close).into());
                     }
                     _ => {}
+                }
+                if let Some(answered) = ended {
+                    if answered {
+                        out.turn_complete(turn_index, total_tokens.take());
+                        if let Some(i) = ledger.in_flight() {
+                            ledger.set(i, TurnState::Answered);
+                        }
+                    }
+                    generated = false;
+                    if let Some(files) = &mut files && let Err(e) = files.turn_done(turn_index, &mut out) { break Err(e); }
+                    turn_index += 1;
+                    if lines.is_some() && ledger.next_queued().is_none() {
+                        plain_prompt();
+                    }
                 }
             }
         }
@@ -626,22 +771,38 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                         ledger.set(i, TurnState::Interrupted);
                     }
                     stale = 0;
-                    let opened =
-                        match open(&args, &backend, &settings, resume.as_deref(), &mut out).await {
-                            Ok(l) => Ok((l, resume.is_some())),
-                            Err(e) => {
-                                // A bad model or handle loses nothing: back to the session just left.
-                                out.warning(&format!(
-                                    "{}; back to the previous session",
-                                    crate::exit::message(&e)
-                                ));
-                                (args.setup.model, args.setup.voice, settings.audio) = before;
-                                out.set_audio(settings.audio);
-                                open(&args, &backend, &settings, previous.as_deref(), &mut out)
-                                    .await
-                                    .map(|l| (l, true))
-                            }
-                        };
+                    ledger.new_session();
+                    let opened = match open(
+                        &args,
+                        &backend,
+                        &settings,
+                        resume.as_deref(),
+                        &tools,
+                        &mut out,
+                    )
+                    .await
+                    {
+                        Ok(l) => Ok((l, resume.is_some())),
+                        Err(e) => {
+                            // A bad model or handle loses nothing: back to the session just left.
+                            out.warning(&format!(
+                                "{}; back to the previous session",
+                                crate::exit::message(&e)
+                            ));
+                            (args.setup.model, args.setup.voice, settings.audio) = before;
+                            out.set_audio(settings.audio);
+                            open(
+                                &args,
+                                &backend,
+                                &settings,
+                                previous.as_deref(),
+                                &tools,
+                                &mut out,
+                            )
+                            .await
+                            .map(|l| (l, true))
+                        }
+                    };
                     match opened {
                         Ok((l, resumed)) => {
                             live = l;
@@ -676,12 +837,12 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
             if let Some(p) = &mut player {
                 p.flush();
             }
-            let next = ledger.add(text.clone());
+            let next = ledger.add(text);
             out.start_turn();
-            if let Err(e) = live.sender.send_user_turn(text).await {
+            generated = false;
+            if let Err(e) = live.send(&mut ledger, next).await {
                 break Err(e.into());
             }
-            ledger.set(next, TurnState::Sent);
         } else {
             ledger.add(text);
         }
@@ -690,7 +851,7 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     screen().set_input(None);
     out.finish();
     if let Some(files) = &mut files {
-        files.finish(&mut out)?;
+        files.finish(turn_index, &mut out)?;
     }
     if let Some(mut p) = player {
         // Play out what is queued (a reply arrives faster than real time).
@@ -711,7 +872,31 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
     }
     backend.shutdown().await;
     screen().finish();
-    result
+    result?;
+    // A script learns from the exit code that not every turn was answered (a person at the
+    // prompt saw each warning, and asked again or not).
+    match first_cut {
+        Some(cause) if !interactive => {
+            let lost = ledger.not_completed();
+            let list: Vec<String> = lost
+                .iter()
+                .map(|(i, t)| format!("#{} “{}”", i + 1, crate::output::short(t)))
+                .collect();
+            Err(Unfinished {
+                message: format!(
+                    "{} of {} turns {} not completed ({}): {}",
+                    lost.len(),
+                    ledger.turns.len(),
+                    if lost.len() == 1 { "was" } else { "were" },
+                    list.join(", "),
+                    crate::output::describe(&cause)
+                ),
+                cause,
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What an in-chat command asks of the loop.

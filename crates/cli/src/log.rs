@@ -76,7 +76,8 @@ pub(crate) fn init() {
             "warn".into()
         })
     } else {
-        "warn".into()
+        // The MCP SDK logs its transport's failures itself; gemlive-tools reports them, once.
+        "warn,rmcp=off".into()
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

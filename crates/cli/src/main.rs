@@ -23,7 +23,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
-use crate::args::{Cli, Command, ConnectArgs, EmulatorArgs, ReplayArgs, TokenCommand, VoiceArg};
+use crate::args::{
+    Cli, Command, ConnectArgs, EmulatorArgs, McpCommand, ReplayArgs, TokenCommand, VoiceArg,
+};
 
 /// Credentials given as flags, kept out of every log line.
 fn hide_secrets(cli: &Cli) {
@@ -90,6 +92,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Emulator(args) => run_emulator(args).await,
         Command::Replay(args) => replay(&args),
         Command::Token(TokenCommand::Create(args)) => token::create(args).await,
+        Command::Mcp(McpCommand::List(args)) => tools::list(args).await,
         Command::Web(args) => web::run(args).await,
         Command::Models => {
             models();
@@ -123,7 +126,10 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
             VoiceArg::Espeak => emulator::Voice::Espeak,
         },
         record_dir: args.record,
-        connection_lifetime: std::time::Duration::from_secs(args.connection_lifetime),
+        connection_lifetime: args.connection_lifetime,
+        go_away_notice: args.go_away_notice,
+        max_message_bytes: args.max_message_bytes,
+        resumption_ttl: args.resumption_ttl,
         seed: args.seed,
         ..emulator::EmulatorConfig::default()
     };
@@ -198,7 +204,6 @@ fn replay(args: &ReplayArgs) -> Result<()> {
             {
                 out.turn_complete(turn, tokens.take());
                 turn += 1;
-                out.start_turn();
             }
             _ => {}
         }
@@ -258,7 +263,7 @@ fn models() {
 }
 
 /// Prints a line to stdout; a closed pipe (`gemlive replay x | head`) is not an error.
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

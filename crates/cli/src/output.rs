@@ -8,8 +8,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use protocol::{Close, Event};
+use protocol::{Close, CloseKind, Event};
 use serde_json::{Value, json};
+use tools::ToolEvent;
 
 use crate::term::markdown::Markdown;
 use crate::term::{Style, sanitize, screen};
@@ -37,6 +38,10 @@ pub(crate) struct Output {
     connecting: Option<String>,
     progress: Option<String>,
     hint: Option<String>,
+    /// Where this turn's answer starts in stdout, when stdout is a file it can be taken back from.
+    mark: Option<u64>,
+    /// The cause of the latest cut was said: the reconnection that follows need not repeat it.
+    cause_said: bool,
     /// The conversation so far, for `/save`.
     pub(crate) log: Vec<(Speaker, String)>,
 }
@@ -65,6 +70,8 @@ impl Output {
             connecting: None,
             progress: None,
             hint: None,
+            mark: None,
+            cause_said: false,
             log: Vec::new(),
         }
     }
@@ -78,10 +85,12 @@ impl Output {
         screen().out(&format!("{value}\n"));
     }
 
-    /// A status line on stderr (nothing with `--json`), on a line of its own.
+    /// A status line on stderr (nothing with `--json`), on a line of its own. On a terminal
+    /// drawn on, one that comes mid-answer waits for the answer's row to end (the screen holds
+    /// it); the answer's text is never broken by it, on a terminal or in a file.
     fn status(&mut self, style: Style, text: &str) {
         if !self.json {
-            if self.mid_line {
+            if self.mid_line && self.tty_out && !screen().caps().draw_stdout() {
                 self.end_line();
             }
             screen().err_line(&style.paint(self.styled_err, text));
@@ -95,7 +104,7 @@ impl Output {
 
     /// A warning for a person (stderr), also with `--json`, where stderr is not read as data.
     pub(crate) fn warning(&mut self, text: &str) {
-        if self.mid_line {
+        if self.mid_line && self.tty_out {
             self.end_line();
         }
         let label = Style::YELLOW.paint(self.styled_err, "warning:");
@@ -164,6 +173,79 @@ impl Output {
         self.audio_seconds = 0.0;
         self.mime_shown = false;
         self.answering = false;
+        self.mark = screen().out_mark();
+    }
+
+    /// The answer shown so far in this turn is void (its connection was cut): on a terminal
+    /// it stays, marked as cut off; from a file of its own it is taken back; in a pipe its line
+    /// is ended. The `/save` log forgets it, and the audio progress starts over.
+    fn void_answer(&mut self) {
+        if self.answering {
+            if matches!(self.log.last(), Some((Speaker::Model, _))) {
+                self.log.pop();
+            }
+            let rest = self.md.finish();
+            if self.tty_out {
+                let mark = Style::YELLOW.paint(self.styled_out, " …");
+                screen().out(&format!("{rest}{mark}"));
+                self.mid_line = true;
+            } else if self.mark.is_some_and(|m| screen().out_rewind(m)) {
+                self.mid_line = false;
+            }
+            self.answering = false;
+        }
+        if self.mid_line {
+            self.end_line();
+        }
+        self.audio_seconds = 0.0;
+        self.mime_shown = false;
+        self.progress = None;
+        self.redraw_live();
+    }
+
+    /// The turn's connection was cut and the turn is sent again on a new one: its new answer
+    /// replaces what came so far.
+    pub(crate) fn restart_turn(&mut self, text: &str, cause: &Close) {
+        self.cause_said = true;
+        if self.json {
+            return;
+        }
+        self.void_answer();
+        self.status(
+            Style::YELLOW,
+            &format!(
+                "[cut off: {} · asking “{}” again]",
+                describe(cause),
+                short(text)
+            ),
+        );
+    }
+
+    /// A turn that will get no answer: its connection was cut and it was not sent again.
+    pub(crate) fn turn_not_completed(
+        &mut self,
+        turn: usize,
+        text: &str,
+        cause: &Close,
+        tries: u32,
+    ) {
+        self.cause_said = true;
+        if self.json {
+            self.emit(&json!({"event": "turn_end", "turn": turn, "completed": false, "text": text, "close": close_json(cause)}));
+            return;
+        }
+        self.void_answer();
+        let tries = if tries > 1 {
+            format!(" (sent {tries} times)")
+        } else {
+            String::new()
+        };
+        self.warning(&format!(
+            "turn {} “{}” was not completed: {}{tries}",
+            turn + 1,
+            short(text),
+            describe(cause)
+        ));
     }
 
     fn answer(&mut self, text: &str) {
@@ -240,8 +322,7 @@ impl Output {
             }
             Event::ToolCall { calls } => {
                 for c in calls {
-                    let args = c.args.clone().unwrap_or(Value::Null);
-                    self.status(Style::DIM, &format!("→ calling {}({args})", c.name));
+                    self.status(Style::DIM, &calling(c));
                 }
             }
             Event::ToolCallCancellation { ids } => {
@@ -250,13 +331,16 @@ impl Output {
                     &format!("[tool calls cancelled: {}]", ids.join(", ")),
                 );
             }
-            Event::GoAway { time_left, .. } => self.status(
-                Style::YELLOW,
-                &format!(
-                    "[the server will end this connection in {:.0} s]",
-                    time_left.as_secs_f64()
-                ),
-            ),
+            Event::GoAway { time_left, .. } => self.status(Style::YELLOW, &go_away(*time_left)),
+            Event::Reconnecting {
+                cause,
+                attempt,
+                delay,
+            } => {
+                let said = std::mem::take(&mut self.cause_said);
+                let line = reconnecting(cause, *attempt, *delay, said);
+                self.status(Style::YELLOW, &line);
+            }
             Event::SetupComplete { resumed: true, .. } => {
                 self.status(Style::YELLOW, "[reconnected: the session goes on]");
             }
@@ -292,9 +376,12 @@ impl Output {
     }
 
     /// The end of a turn, with its token count.
+    /// The next output is a new answer (labelled again), also when the model speaks on its own
+    /// (its reaction to a NON_BLOCKING tool's result).
     pub(crate) fn turn_complete(&mut self, turn: usize, tokens: Option<i32>) {
         if self.json {
-            self.emit(&json!({"event": "turn_end", "turn": turn, "total_tokens": tokens}));
+            self.emit(&json!({"event": "turn_end", "turn": turn, "completed": true, "total_tokens": tokens}));
+            self.start_turn();
             return;
         }
         self.end_line();
@@ -308,16 +395,17 @@ impl Output {
             marker.push_str(&format!(" · {:.1} s of audio", self.audio_seconds));
         }
         self.status(Style::DIM, &marker);
+        self.start_turn();
     }
 
-    /// A tool ran.
-    pub(crate) fn tool_result(&mut self, id: &str, name: &str, response: &Value) {
+    /// What the tool dispatcher did with a call.
+    pub(crate) fn tool_event(&mut self, event: &ToolEvent) {
         if self.json {
-            self.emit(
-                &json!({"event": "tool_result", "id": id, "name": name, "response": response}),
-            );
-        } else {
-            self.status(Style::DIM, &format!("← {name} returned {response}"));
+            if let Some(v) = tool_event_json(event) {
+                self.emit(&v);
+            }
+        } else if let Some(line) = tool_event_line(event) {
+            self.status(Style::DIM, &line);
         }
     }
 
@@ -368,7 +456,7 @@ impl Output {
         }
         let list: Vec<String> = turns
             .iter()
-            .map(|(n, t)| format!("#{} {:?}", n + 1, t))
+            .map(|(n, t)| format!("#{} “{}”", n + 1, short(t)))
             .collect();
         self.warning(&format!("not answered: {}", list.join(", ")));
     }
@@ -421,7 +509,132 @@ impl Output {
     }
 }
 
-fn close_json(c: &Close) -> Value {
+/// The JSON line for what the tool dispatcher did (`None` for a call starting: the
+/// `tool_call` event said it).
+pub(crate) fn tool_event_json(event: &ToolEvent) -> Option<Value> {
+    Some(match event {
+        ToolEvent::Responded {
+            id,
+            name,
+            response,
+            will_continue,
+        } => {
+            json!({"event": "tool_result", "id": id, "name": name, "response": response, "partial": will_continue})
+        }
+        ToolEvent::Failed { id, name, error } => {
+            json!({"event": "tool_error", "id": id, "name": name, "error": error})
+        }
+        ToolEvent::Cancelled { id, name } => {
+            json!({"event": "tool_cancelled", "id": id, "name": name})
+        }
+        _ => return None,
+    })
+}
+
+/// The line for a person of what the tool dispatcher did (`None` for a call starting: the
+/// `→ calling` line said it).
+pub(crate) fn tool_event_line(event: &ToolEvent) -> Option<String> {
+    Some(match event {
+        ToolEvent::Responded {
+            name,
+            response,
+            will_continue,
+            ..
+        } => format!(
+            "← {name} returned {}{}",
+            short_json(response),
+            if *will_continue {
+                " (more to come)"
+            } else {
+                ""
+            }
+        ),
+        ToolEvent::Failed { name, error, .. } => {
+            format!("← {name} failed: {}", sanitize(error))
+        }
+        ToolEvent::Cancelled { name, .. } => format!("[{name} cancelled: no result is sent]"),
+        _ => return None,
+    })
+}
+
+/// A JSON value for a status line: control characters made safe, cut at 300 characters.
+fn short_json(value: &Value) -> String {
+    const MAX: usize = 300;
+    let text = value.to_string();
+    let text = sanitize(&text);
+    if text.chars().count() <= MAX {
+        return text.into_owned();
+    }
+    let mut cut: String = text.chars().take(MAX).collect();
+    cut.push('…');
+    cut
+}
+
+/// The line for a `goAway`.
+pub(crate) fn go_away(time_left: Duration) -> String {
+    format!(
+        "[the server will end this connection in {:.0} s]",
+        time_left.as_secs_f64()
+    )
+}
+
+/// The line for a call the model asks for.
+pub(crate) fn calling(call: &protocol::wire::FunctionCall) -> String {
+    let args = call.args.clone().unwrap_or(Value::Null);
+    format!("→ calling {}({})", sanitize(&call.name), short_json(&args))
+}
+
+/// What ended a connection, in a few words: `close 1011 (Internal error encountered.)`,
+/// `the connection dropped`, `the model's turn made no progress for 45s`.
+pub(crate) fn describe(close: &Close) -> String {
+    match close.kind {
+        CloseKind::Abnormal => "the connection dropped, no close frame".into(),
+        CloseKind::Normal if close.reason.is_empty() => "the connection ended (close 1000)".into(),
+        CloseKind::GoAwayDeadline => {
+            "the connection's time ran out (goAway) before the answer was complete".into()
+        }
+        CloseKind::Stalled
+        | CloseKind::IdleTimeout
+        | CloseKind::SetupTimeout
+        | CloseKind::ResumeFailed => close.reason.clone(),
+        _ if close.reason.is_empty() => format!("close {}", close.code),
+        _ => format!("close {} ({})", close.code, close.reason),
+    }
+}
+
+/// The line for an [`Event::Reconnecting`]; `said`: a cut just said its cause.
+pub(crate) fn reconnecting(cause: &Close, attempt: u32, delay: Duration, said: bool) -> String {
+    let when = if delay.is_zero() {
+        String::new()
+    } else {
+        format!(" in {:.1} s", delay.as_secs_f64())
+    };
+    if attempt > 1 {
+        format!("[resuming the session{when}: attempt {attempt}]")
+    } else if said || cause.kind == CloseKind::Normal {
+        format!("[resuming the session{when}…]")
+    } else {
+        format!(
+            "[connection ended, {}: resuming the session{when}…]",
+            describe(cause)
+        )
+    }
+}
+
+/// A user's turn, cut to fit a status line.
+pub(crate) fn short(text: &str) -> String {
+    const MAX: usize = 48;
+    let text = sanitize(text);
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() <= MAX && line.len() == text.len() {
+        return line.to_owned();
+    }
+    let mut cut: String = line.chars().take(MAX).collect();
+    cut.push('…');
+    cut
+}
+
+pub(crate) fn close_json(c: &Close) -> Value {
     json!({"code": c.code, "reason": c.reason, "kind": format!("{:?}", c.kind), "fault": format!("{:?}", c.fault), "retriable": c.retriable, "hint": c.hint})
 }
 
@@ -491,6 +704,20 @@ pub(crate) fn event_json(event: &Event) -> Option<Value> {
             let mut v = close_json(c);
             v["event"] = "closed".into();
             v
+        }
+        Event::TurnCut { cause, turns } => {
+            let turns: Vec<Value> = turns
+                .iter()
+                .map(|t| json!({"number": t.number, "text": t.text, "resent": t.resent}))
+                .collect();
+            json!({"event": "turn_cut", "close": close_json(cause), "turns": turns})
+        }
+        Event::Reconnecting {
+            cause,
+            attempt,
+            delay,
+        } => {
+            json!({"event": "reconnecting", "close": close_json(cause), "attempt": attempt, "delay_ms": delay.as_millis() as u64})
         }
         Event::ThoughtSignature(_) => return None,
         _ => return None,

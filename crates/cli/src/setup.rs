@@ -246,6 +246,15 @@ pub(crate) fn read_config(path: &Path) -> Result<Setup> {
     strict_setup(value, path, "is not a valid setup")
 }
 
+/// A setup for `model` with only the functions `--tools` declares (`gemlive mcp list`).
+pub(crate) fn with_declarations(model: &str, args: &crate::args::ToolArgs) -> Result<Setup> {
+    let mut setup = Setup::new(model);
+    if let Some(path) = &args.declarations {
+        setup.tools = Some(read_tools(path).map_err(|e| crate::exit::Usage(format!("{e:#}")))?);
+    }
+    Ok(setup)
+}
+
 /// Tools from JSON: a list of function declarations, a list of tools, or `{"tools": [...]}`.
 /// Unknown fields are refused here rather than by the server with a 1007.
 pub(crate) fn read_tools(path: &Path) -> Result<Vec<Tool>> {

@@ -408,6 +408,13 @@ mod tests {
         );
         assert_eq!(k(1011, reasons::UNAVAILABLE), CloseKind::Unavailable);
         assert_eq!(k(1011, reasons::INTERNAL), CloseKind::Internal);
+        assert_eq!(
+            k(
+                1009,
+                "Message exceeds the maximum allowed size of 65536 bytes."
+            ),
+            CloseKind::MessageTooBig
+        );
         assert_eq!(k(1000, ""), CloseKind::Normal);
         assert_eq!(k(1006, ""), CloseKind::Abnormal);
         assert_eq!(k(4000, "custom"), CloseKind::Other);
@@ -439,6 +446,7 @@ mod tests {
             (1008, reasons::UNREGISTERED_CALLER),
             (1008, reasons::NOT_IMPLEMENTED),
             (1008, "x"),
+            (1009, ""),
             (1011, reasons::QUOTA_EXCEEDED),
             (1011, reasons::DEADLINE_EXPIRED),
             (1011, reasons::UNAVAILABLE),

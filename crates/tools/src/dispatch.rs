@@ -221,6 +221,26 @@ impl Dispatcher {
         &self.plan.declarations
     }
 
+    /// Whether calls of function `name` are NON_BLOCKING in this session (the model goes on,
+    /// and reacts to the result in a later turn); `None` when this dispatcher does not answer
+    /// it, or the model is unknown and decides by itself.
+    ///
+    /// ```
+    /// use gemlive_tools::{Tool, Tools};
+    /// use gemlive_tools::protocol::{Backend, wire::Setup};
+    ///
+    /// let tools = Tools::new().with(Tool::command("uptime", "", "uptime -p"));
+    /// let mut setup = Setup::new("gemini-3.8-live");
+    /// let dispatcher = tools.declare(&mut setup, Backend::GeminiApi)?;
+    /// assert_eq!(dispatcher.non_blocking("uptime"), Some(true));
+    /// assert_eq!(dispatcher.non_blocking("other"), None);
+    /// # Ok::<(), gemlive_tools::DeclareError>(())
+    /// ```
+    pub fn non_blocking(&self, name: &str) -> Option<bool> {
+        let &i = self.plan.by_name.get(name)?;
+        self.plan.entries[i].non_blocking
+    }
+
     /// Every function this dispatcher answers: its declared name and its tool (where it comes
     /// from, its description and parameters), in declaration order.
     pub fn tools(&self) -> impl Iterator<Item = (&str, &Tool)> {

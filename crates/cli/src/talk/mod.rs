@@ -35,16 +35,16 @@ use tokio::sync::mpsc;
 
 use crate::args::TalkArgs;
 use crate::backend::Backend;
-use crate::exit::{Interrupted, Usage};
+use crate::exit::{Interrupted, Unfinished, Usage};
 use crate::setup::{self, Reply};
 use crate::state;
 use crate::term::editor::{Action, Editor};
 use crate::term::keys::{self, Key, RawMode};
 use crate::term::{Style, screen};
-use crate::tools::ToolRunner;
+use crate::tools::Calls;
 use record::{Conversation, Heard};
 use uplink::Up;
-use view::{Cut, Summary, TurnEnd, View};
+use view::{Cut, Lost, Summary, TurnEnd, View};
 
 /// How long push-to-talk keeps sending after the key, so the end of the utterance is not cut.
 const PTT_TAIL: Duration = Duration::from_millis(300);
@@ -52,6 +52,12 @@ const PTT_TAIL: Duration = Duration::from_millis(300);
 const ECHO_TAIL: Duration = Duration::from_millis(300);
 /// With a file or pipe as input: how long to wait for a reply after it ended.
 const REPLY_WAIT: Duration = Duration::from_secs(5);
+/// Audio louder than this (dBFS) counts as speech for telling whether a broken connection
+/// took a reply to it along (a rough guess, where the local voice detector is not built in).
+const SPEECH_DBFS: f32 = -40.0;
+/// Speech that stopped this long before a connection broke was a whole utterance: its reply
+/// was due on that connection. Speech that goes on reaches the next connection, which answers.
+const UTTERANCE_GAP: Duration = Duration::from_millis(300);
 
 /// `gemlive devices`.
 pub(crate) fn list_devices() -> Result<()> {
@@ -377,8 +383,6 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         Some(p) => Some((video::frames(p)?, video::interval(args.video_fps)?)),
         None => None,
     };
-    let (mut tools, mut tool_results) =
-        ToolRunner::new(&args.session.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let stdin_audio = args.input.as_deref() == Some(Path::new("-"));
     if stdin_audio && args.ptt {
         return Err(
@@ -426,20 +430,28 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     args.setup.no_vad |= args.ptt;
     let mut setup = setup::build(
         &args.setup,
-        args.session.tools.as_deref(),
+        args.session.tools.declarations.as_deref(),
         Reply::Audio,
         backend.endpoint.backend(),
     )
     .map_err(|e| Usage(format!("{e:#}")))?;
+    let tools = crate::tools::registry(&args.session.tools, |starting| {
+        if let Some(what) = starting {
+            view.note(&what);
+        }
+    })
+    .await?;
+    let dispatcher = crate::tools::declare(&tools, &mut setup, backend.endpoint.backend())?;
     if let Some(resume) = &args.session.resume {
         state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
     }
     let model = setup.model.clone();
-    let mut config = backend.client_config(&args.connect, args.session.record.as_deref(), setup)?;
-    // A conversation outlives a connection (about 10 minutes): resume on a new one after a
-    // goAway or a network loss.
-    config.auto_resume = true;
+    // A conversation outlives a connection (about 10 minutes): the client resumes on a new one
+    // after a goAway, a network loss or a stalled reply.
+    let mut config = backend.client_config(&args.connect, &args.session, setup)?;
+    config.event_tap = Some(dispatcher.event_tap());
     let (sender, mut events) = transport::connect(config).await?;
+    let mut calls = Calls::start(dispatcher, &sender);
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
         resumed: args.session.resume.is_some(),
@@ -513,6 +525,21 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     });
 
     let mut summary = Summary::default();
+    // The close that cut the first reply that will not come.
+    let mut first_cut: Option<protocol::Close> = None;
+    // What broke the connection the session is resuming from, until it has.
+    let mut resuming: Option<protocol::Close> = None;
+    // When the user last sent speech, and when the model's latest reply began: speech after
+    // the reply, then a break, and the reply to it is lost with the connection.
+    let mut spoke_at: Option<Instant> = None;
+    let mut reply_at: Option<Instant> = None;
+    // When the server last showed it heard speech (voice activity, a transcript), and until
+    // when speech left without a reply was reported.
+    let mut heard_at: Option<Instant> = None;
+    let mut reported: Option<Instant> = None;
+    let stall = args.session.stall_timeout;
+    // The break that is being repaired was said (by a `TurnCut`).
+    let mut break_said = false;
     let mut turn = Turn::default();
     let mut turn_index = 0usize;
     // When the user's input last ended (for time to first audio).
@@ -547,12 +574,14 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     let muted = args.half_duplex
                         && ((turn.active && !turn.cut) || playback.busy() || now < echo_until);
                     let samples = if muted { vec![0; c.samples.len()] } else { c.samples };
+                    if !muted && level > SPEECH_DBFS { spoke_at = Some(now); }
                     if let Some(rec) = &mut playback.record && let Err(e) = rec.user(&samples, c.rate, now) { break Err(e); }
                     summary.sent += c.rate.duration_of(samples.len() as u64);
                     if let Err(e) = sender.send_audio(audio::pcm::i16_to_le_bytes(&samples), c.rate.hz()).await { break Err(e.into()); }
                 }
                 Some(Up::Speech(started)) => {
                     speaking = started;
+                    if started { spoke_at = Some(Instant::now()); }
                     if started && turn.speaking(&playback) && !args.half_duplex
                         && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
                 }
@@ -614,23 +643,36 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     user_activity = user_done;
                 }
             },
-            Some(done) = tool_results.recv() => {
-                tools.finished(&done);
-                view.json(json!({"event": "tool_result", "id": done.id, "name": done.name, "response": done.response}));
-                view.note(&format!("← {} returned {}", done.name, done.response));
-                if let Err(e) = sender.send_tool_response(vec![done.to_response()]).await { break Err(e.into()); }
-            },
+            Some(done) = calls.next() => view.tool_event(&done),
             Some((path, bytes)) = video_rx.recv() => {
                 summary.video_frames += 1;
                 view.video(&path, bytes);
             },
             event = events.next() => {
                 let Some(event) = event else { break Ok(End::Quit) };
-                last_event = Instant::now();
+                calls.saw(&event);
+                let now = Instant::now();
+                if shows_progress(&event) {
+                    last_event = now;
+                }
+                if let Event::Reconnecting { cause, attempt: 1, .. } = &event {
+                    // No reply was streaming (or the cut said so): the Session does not know
+                    // speech as a turn, but speech that ended before the break waited for its
+                    // reply on that connection.
+                    let unanswered = spoke_at.is_some_and(|s| {
+                        reply_at.is_none_or(|r| r < s) && s.elapsed() >= UTTERANCE_GAP
+                    });
+                    if !break_said && unanswered {
+                        lose(&mut view, &mut summary, &mut first_cut, Lost::Unanswered, cause.clone());
+                        reply_at = Some(now);
+                        reported = Some(now);
+                    }
+                }
                 view.event(&event);
                 let content = matches!(event, Event::Audio { .. } | Event::OutputTranscript { .. } | Event::Text { .. } | Event::ToolCall { .. });
                 if content && turn.started.is_none() {
-                    turn.started = Some(last_event);
+                    turn.started = Some(now);
+                    reply_at = Some(now);
                 }
                 match event {
                     Event::Audio { data, sample_rate, .. } => {
@@ -657,8 +699,13 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         if !turn.cut && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "server") { break Err(e); }
                     }
                     Event::VoiceActivity { kind, .. } => {
-                        user_activity = Some(last_event);
-                        if kind == VoiceActivityType::ActivityEnd { user_done = Some(last_event); }
+                        user_activity = Some(now);
+                        heard_at = Some(now);
+                        if kind == VoiceActivityType::ActivityEnd { user_done = Some(now); }
+                    }
+                    Event::InputTranscript { text, interim: false, .. } if !text.trim().is_empty() => {
+                        user_activity = Some(now);
+                        heard_at = Some(now);
                     }
                     Event::Usage(u) => {
                         summary.prompt_tokens += i64::from(u.prompt_token_count.unwrap_or(0));
@@ -666,8 +713,6 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         summary.total_tokens += i64::from(u.total_token_count.unwrap_or(0));
                         turn.tokens = u.total_token_count;
                     }
-                    Event::ToolCall { calls } => calls.iter().for_each(|c| tools.start(c)),
-                    Event::ToolCallCancellation { ids } => { tools.cancel(&ids); }
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
                         view.turn_end(&TurnEnd {
@@ -683,13 +728,32 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         if !turn.interrupted && let Some(t) = turn.started { answered = Some(t); }
                         turn = Turn::default();
                     }
-                    Event::SetupComplete { resumed: true, .. } => {
-                        view.note("[reconnected: the session goes on]");
-                        // A turn cut by a lost connection is over; its audio still plays.
+                    Event::TurnCut { cause, turns } => {
+                        // The reply so far is all of it that comes; what is queued still plays.
+                        match turns.iter().find(|t| t.resent) {
+                            Some(t) => view.restart_turn(&t.text, &cause),
+                            None => {
+                                let lost = turns.first().map_or(Lost::Reply, |t| Lost::Typed(&t.text));
+                                lose(&mut view, &mut summary, &mut first_cut, lost, cause);
+                            }
+                        }
                         turn = Turn::default();
+                        break_said = true;
+                    }
+                    Event::Reconnecting { cause, attempt, .. } => {
+                        if attempt == 1 { break_said = false; }
+                        resuming = Some(cause);
+                    }
+                    Event::SetupComplete { resumed, .. } => {
+                        resuming = None;
+                        if resumed { view.note("[reconnected: the session goes on]"); }
                     }
                     Event::Closed(close) => {
                         if close.is_normal() { break Ok(End::Quit); }
+                        let close = match &resuming {
+                            Some(cause) => crate::exit::while_resuming(cause, close),
+                            None => close,
+                        };
                         break Err(transport::Error::Closed(close).into());
                     }
                     _ => {}
@@ -706,9 +770,21 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     user_activity = Some(now);
                 }
                 view.level(level, ptt_talking || speaking, playback.busy().then_some(playback.level));
-                let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && tools.running() == 0;
+                let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && !calls.busy();
                 let pending = user_activity.is_none_or(|u| answered.is_none_or(|a| a < u));
-                if input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT) {
+                let drained = input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT);
+                // Speech the server heard, and no reply began: once neither the user nor the
+                // server has said anything for the stall timeout (or at the end of a file's
+                // input), it will not come. (A reply that begins and stops is the client's stall
+                // check's, and comes as a `TurnCut`.)
+                let owed = heard_at.filter(|h| reply_at.is_none_or(|r| r < *h) && reported.is_none_or(|r| r < *h));
+                let quiet = owed.map(|h| spoke_at.map_or(h, |s| s.max(h)).elapsed());
+                if let Some(waited) = quiet && !turn.active && (drained || waited >= stall) {
+                    let waited = waited.min(stall);
+                    lose(&mut view, &mut summary, &mut first_cut, Lost::Silent(waited), protocol::Close::stalled(waited));
+                    reported = Some(now);
+                }
+                if drained {
                     break Ok(End::Drained);
                 }
             },
@@ -757,7 +833,50 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         files?;
         return Err(Interrupted.into());
     }
-    files
+    files?;
+    // From a file or a pipe, a script learns from the exit code that a reply did not come (a
+    // person at the microphone heard it, and said it again or not).
+    match first_cut {
+        Some(cause) if !mic => Err(Unfinished {
+            message: format!(
+                "{} of the model's replies did not come: {}",
+                summary.not_completed,
+                crate::output::describe(&cause)
+            ),
+            cause,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// A reply that will not come: said, counted, and the first one's cause kept for the exit code.
+fn lose(
+    view: &mut View,
+    summary: &mut Summary,
+    first: &mut Option<protocol::Close>,
+    lost: Lost<'_>,
+    cause: protocol::Close,
+) {
+    view.reply_lost(lost, &cause);
+    summary.not_completed += 1;
+    first.get_or_insert(cause);
+}
+
+/// Whether `event` shows the conversation going on (the model's output, the server hearing
+/// the user), as opposed to the connection's housekeeping (goAway, resumption, reconnection).
+fn shows_progress(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::GoAway { .. }
+            | Event::Resumption { .. }
+            | Event::Reconnecting { .. }
+            | Event::SetupComplete { .. }
+            | Event::TurnCut { .. }
+            | Event::Malformed(_)
+            | Event::Violation(_)
+            | Event::Unrecognized { .. }
+    )
 }
 
 /// Stops playback mid-reply and marks the transcript where it was cut.

@@ -8,11 +8,15 @@
 
 use std::time::Duration;
 
-use protocol::Event;
+use protocol::{Close, Event};
 use serde_json::{Value, json};
 
-use crate::output::event_json;
+use crate::output::{
+    calling, close_json, describe, event_json, go_away, reconnecting, short, tool_event_json,
+    tool_event_line,
+};
 use crate::term::{Style, sanitize, screen};
+use tools::ToolEvent;
 
 /// Where a reply was cut off.
 #[derive(Debug)]
@@ -24,6 +28,19 @@ pub(crate) struct Cut {
     pub(crate) dropped: Duration,
     pub(crate) heard_text: String,
     pub(crate) unheard_text: String,
+}
+
+/// A reply that a broken connection took along.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lost<'a> {
+    /// The reply to this typed turn (not sent again: sent too often already).
+    Typed(&'a str),
+    /// A reply to speech, cut off mid-way (speech is not sent again).
+    Reply,
+    /// Speech that ended before the break, whose reply had not begun.
+    Unanswered,
+    /// Speech the server heard, and no reply began for this long.
+    Silent(Duration),
 }
 
 /// The end of a model turn.
@@ -49,6 +66,8 @@ pub(crate) struct Summary {
     pub(crate) total_tokens: i64,
     pub(crate) first_audio: Vec<Duration>,
     pub(crate) video_frames: usize,
+    /// Replies cut off by a connection and not asked again.
+    pub(crate) not_completed: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +92,8 @@ pub(crate) struct View {
     /// The latest low-latency partial, replaced by the next partial or final.
     interim: String,
     meter: Option<String>,
+    /// The cause of the latest cut was said: the reconnection that follows need not repeat it.
+    cause_said: bool,
 }
 
 /// Bars in a level meter.
@@ -98,6 +119,7 @@ impl View {
             user: String::new(),
             interim: String::new(),
             meter: None,
+            cause_said: false,
         }
     }
 
@@ -202,17 +224,20 @@ impl View {
             }
             Event::ToolCall { calls } => {
                 for c in calls {
-                    let args = c.args.clone().unwrap_or(Value::Null);
-                    self.note(&format!("→ calling {}({args})", c.name));
+                    self.note(&calling(c));
                 }
             }
             Event::ToolCallCancellation { ids } => {
                 self.note(&format!("[tool calls cancelled: {}]", ids.join(", ")));
             }
-            Event::GoAway { time_left, .. } => {
-                self.note(&format!(
-                    "[the server will end this connection in {time_left:?}]"
-                ));
+            Event::GoAway { time_left, .. } => self.note(&go_away(*time_left)),
+            Event::Reconnecting {
+                cause,
+                attempt,
+                delay,
+            } => {
+                let said = std::mem::take(&mut self.cause_said);
+                self.note(&reconnecting(cause, *attempt, *delay, said));
             }
             Event::Malformed(e) => self.note(&format!("[skipped a malformed frame: {e}]")),
             Event::Violation(v) => self.note(&format!("[server protocol violation: {v}]")),
@@ -266,6 +291,55 @@ impl View {
             ));
         } else {
             self.note(&mark);
+        }
+    }
+
+    /// A typed turn's connection was cut; it is sent again and its answer starts over.
+    pub(crate) fn restart_turn(&mut self, text: &str, cause: &Close) {
+        self.cause_said = true;
+        self.note(&format!(
+            "[cut off: {} · asking “{}” again]",
+            describe(cause),
+            short(text)
+        ));
+    }
+
+    /// A reply will not come: its connection broke.
+    pub(crate) fn reply_lost(&mut self, lost: Lost<'_>, cause: &Close) {
+        self.cause_said = true;
+        if self.json {
+            let typed = match lost {
+                Lost::Typed(t) => Some(t),
+                _ => None,
+            };
+            let started = matches!(lost, Lost::Typed(_) | Lost::Reply);
+            self.emit(&json!({"event": "reply_lost", "typed": typed, "started": started, "close": close_json(cause)}));
+            return;
+        }
+        let cause = describe(cause);
+        self.warning(&match lost {
+            Lost::Typed(t) => format!("“{}” was not completed: {cause}", short(t)),
+            Lost::Reply => format!("the reply was cut off: {cause}; say it again"),
+            Lost::Unanswered => {
+                format!(
+                    "what you said got no reply before the connection ended: {cause}; say it again"
+                )
+            }
+            Lost::Silent(waited) => format!(
+                "what you said got no reply within {:.1} s; say it again",
+                waited.as_secs_f64()
+            ),
+        });
+    }
+
+    /// What the tool dispatcher did with a call.
+    pub(crate) fn tool_event(&mut self, event: &ToolEvent) {
+        if self.json {
+            if let Some(v) = tool_event_json(event) {
+                self.emit(&v);
+            }
+        } else if let Some(line) = tool_event_line(event) {
+            self.note(&line);
         }
     }
 
@@ -334,12 +408,12 @@ impl View {
                 "event": "summary", "turns": s.turns, "interruptions": s.interruptions,
                 "audio_sent_s": secs(s.sent), "audio_received_s": secs(s.received), "audio_heard_s": secs(s.heard),
                 "prompt_tokens": s.prompt_tokens, "response_tokens": s.response_tokens, "total_tokens": s.total_tokens,
-                "first_audio_ms": ttfa, "video_frames": s.video_frames,
+                "first_audio_ms": ttfa, "video_frames": s.video_frames, "not_completed": s.not_completed,
             }));
             return;
         }
         self.end_line();
-        let turns = if s.turns == 0 {
+        let mut turns = if s.turns == 0 {
             "ended before the model answered".to_owned()
         } else {
             format!(
@@ -349,6 +423,9 @@ impl View {
                 s.interruptions
             )
         };
+        if s.not_completed > 0 {
+            turns.push_str(&format!(" · {} cut off and not completed", s.not_completed));
+        }
         let mut text = format!(
             "{turns} · you {:.1} s · model {:.1} s received, {:.1} s heard · {} tokens ({} in, {} out)",
             s.sent.as_secs_f64(),

@@ -116,6 +116,35 @@ impl Screen {
         }
     }
 
+    /// Where the answer stands in stdout when stdout is a regular file of its own
+    /// (`> answer.txt`, not shared with stderr): a mark [`Screen::out_rewind`] can go back to.
+    pub(crate) fn out_mark(&self) -> Option<u64> {
+        use std::io::Seek;
+        if self.caps.stdout_tty {
+            return None;
+        }
+        let _out = std::io::stdout().lock();
+        stdout_file()?.stream_position().ok()
+    }
+
+    /// Takes back what stdout got since `mark` (an answer that is replaced, or void), when
+    /// stdout is a regular file of its own that nothing else wrote to since (it ends where
+    /// gemlive's writes stopped). Returns whether it did.
+    pub(crate) fn out_rewind(&self, mark: u64) -> bool {
+        use std::io::{Seek, SeekFrom};
+        let mut out = std::io::stdout().lock();
+        let _ = out.flush();
+        let Some(mut file) = stdout_file() else {
+            return false;
+        };
+        let at = file.stream_position().ok();
+        let len = file.metadata().ok().map(|m| m.len());
+        if at != len || at.is_none_or(|at| at < mark) {
+            return false;
+        }
+        file.set_len(mark).is_ok() && file.seek(SeekFrom::Start(mark)).is_ok()
+    }
+
     /// Ends the answer's row, if it is unfinished (on stdout).
     pub(crate) fn end_out_line(&self, unfinished: bool) {
         if self.caps.draw_stdout() {
@@ -260,6 +289,20 @@ impl Screen {
     fn transcript(&self, text: &str) {
         self.lock().transcript(text);
     }
+}
+
+/// Stdout as a file (the same open file, so the same position), when it is a regular file
+/// that stderr does not also write to.
+fn stdout_file() -> Option<std::fs::File> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let file =
+        |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().ok().map(std::fs::File::from);
+    let out = file(std::io::stdout().as_fd())?;
+    let meta = out.metadata().ok()?;
+    let err = file(std::io::stderr().as_fd()).and_then(|e| e.metadata().ok());
+    let shared = err.is_some_and(|e| e.dev() == meta.dev() && e.ino() == meta.ino());
+    (meta.is_file() && !shared).then_some(out)
 }
 
 impl Inner {
