@@ -360,6 +360,40 @@ async fn a_closed_session_resumes_on_a_new_connection() {
     emulator.shutdown().await;
 }
 
+/// An application that drops its handles while the session is idle closes the connection at
+/// once: the session can be resumed elsewhere right away. The emulator, like Google, refuses a
+/// resume with 1011 while the old connection is open (after a 250 ms grace for a close in flight).
+#[tokio::test]
+async fn an_idle_session_whose_owner_left_resumes_elsewhere_at_once() {
+    let emulator = emulator(fast()).await;
+    let (sender, mut events) = connect(&emulator, setup()).await;
+    sender
+        .send_user_turn("What is the capital of France?")
+        .await
+        .expect("send");
+    turn(&mut events).await;
+    let handle = sender.resumption_handle().expect("a resumable handle");
+    // Idle: the turn is over and the server has nothing more to say.
+    drop((sender, events));
+
+    let (sender, mut events) = transport::connect(config(&emulator, setup()).resume(handle))
+        .await
+        .expect("resumed: the old connection was closed, not left open");
+    assert!(events.resumed());
+    sender
+        .send_user_turn("What was my last question?")
+        .await
+        .expect("send");
+    let t = turn(&mut events).await;
+    assert!(
+        t.transcript.contains("capital of France"),
+        "{}",
+        t.transcript
+    );
+    sender.close().await.expect("close");
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn rejects_reach_the_caller_with_code_reason_and_hint() {
     let emulator = emulator(EmulatorConfig {

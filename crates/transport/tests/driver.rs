@@ -336,6 +336,34 @@ async fn dropping_the_handles_closes_the_session() {
     assert!(matches!(peer.recv().await, Some(ClientFrame::Close(c)) if c.code == 1000));
 }
 
+/// An application that goes away while the session is idle ends it at once, whichever handle
+/// goes last: the connection must not stay open until the server's next frame (Google refuses to
+/// resume a session elsewhere while its old connection is open).
+#[tokio::test(start_paused = true)]
+async fn dropping_the_handles_while_idle_closes_at_once() {
+    let (sender, events, mut peer) = session().await;
+    drop(events);
+    // A sender alone keeps the session going (an application that reads through a tap).
+    sender.send_text("still here").await.unwrap();
+    assert_eq!(
+        peer.recv_json().await.unwrap()["realtimeInput"]["text"],
+        "still here"
+    );
+    drop(sender);
+    let frame = tokio::time::timeout(Duration::from_millis(50), peer.recv())
+        .await
+        .expect("the close goes out once the last sender is gone");
+    assert!(matches!(frame, Some(ClientFrame::Close(c)) if c.code == 1000));
+
+    let (sender, events, mut peer) = session().await;
+    drop(sender);
+    drop(events);
+    let frame = tokio::time::timeout(Duration::from_millis(50), peer.recv())
+        .await
+        .expect("the close goes out once the events are gone");
+    assert!(matches!(frame, Some(ClientFrame::Close(c)) if c.code == 1000));
+}
+
 #[tokio::test(start_paused = true)]
 async fn misuse_is_reported_to_the_caller() {
     let (sender, _events, _peer) = session().await;

@@ -2,7 +2,8 @@
 //! the session on a new connection when its connection ends in a way resuming can repair.
 //!
 //! One loop, never blocked on one thing: it delivers events, takes commands, reads the socket,
-//! waits for a reconnection or a timer, whichever comes first. While the session moves to a
+//! waits for a reconnection or a timer, whichever comes first, and notices at once when the
+//! application has dropped its `LiveEvents` and every `LiveSender` (then it closes with 1000). While the session moves to a
 //! new connection (after a break, or to leave one the server announced the end of with
 //! `goAway`) commands wait: at most one is taken and held, so that a `close` is still seen.
 
@@ -31,6 +32,9 @@ const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
 pub(super) type Reply = oneshot::Sender<Result<(), Error>>;
 
 type Connecting<C> = Pin<Box<dyn Future<Output = Result<C, Error>> + Send>>;
+
+/// Resolves when the application has dropped its [`LiveEvents`](super::LiveEvents).
+type Gone = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// What woke the driver.
 enum Step<C> {
@@ -82,6 +86,9 @@ pub(super) struct Driver<C> {
     commands_open: bool,
     events: mpsc::Sender<Event>,
     events_open: bool,
+    /// Noticed at once, idle or not: an application that went away must not keep the
+    /// connection (and the server's session) open until the next event.
+    events_gone: Gone,
     /// Events drained from the session but not yet accepted by the channel.
     /// The socket is only read while this is empty, which bounds it.
     pending: VecDeque<Event>,
@@ -121,6 +128,7 @@ impl<C: Connection> Driver<C> {
         event_tap: Option<EventTap>,
         reconnect: Option<(ReconnectFn<C>, ResumePolicy)>,
     ) -> Self {
+        let watched = events.clone();
         Self {
             conn,
             conn_open: true,
@@ -129,6 +137,7 @@ impl<C: Connection> Driver<C> {
             commands_open: true,
             events,
             events_open: true,
+            events_gone: Box::pin(async move { watched.closed().await }),
             pending: VecDeque::new(),
             info,
             recorder,
@@ -215,6 +224,7 @@ impl<C: Connection> Driver<C> {
                         Err(_) => Step::EventsGone,
                     }
                 }
+                () = &mut self.events_gone, if self.events_open => Step::EventsGone,
                 command = self.commands.recv(), if take_commands => Step::Command(command),
                 incoming = self.conn.recv(), if read_socket => Step::Incoming(incoming),
                 conn = finish_opt(&mut self.connecting), if self.connecting.is_some() => Step::Connected(conn),
