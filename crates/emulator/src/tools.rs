@@ -433,7 +433,10 @@ mod tests {
         );
         assert_eq!(pick("call getStatus"), Some("getStatus"));
         assert_eq!(pick("hello there"), None);
-        let twins = [decl("remote_get_env", None, None), decl("get_env", None, None)];
+        let twins = [
+            decl("remote_get_env", None, None),
+            decl("get_env", None, None),
+        ];
         assert_eq!(
             intended_function("Show the local env", &twins).map(|d| d.name.as_str()),
             Some("get_env"),

@@ -368,12 +368,7 @@ impl Client {
         for change in &self.inner.transport {
             change(&mut config);
         }
-        transport::WsOptions {
-            tls: config.tls,
-            proxy: config.proxy,
-            idle_timeout: config.idle_timeout,
-            connect_timeout: config.connect_timeout,
-        }
+        config.ws_options()
     }
 }
 
