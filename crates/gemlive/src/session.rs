@@ -72,6 +72,11 @@ impl Session {
         self.sender.send_realtime_input(input).await
     }
 
+    /// Audio without waiting: see [`Sender::try_send_audio`].
+    pub fn try_send_audio(&self, pcm: impl Into<Bytes>, sample_rate: u32) -> Result<()> {
+        self.sender.try_send_audio(pcm, sample_rate)
+    }
+
     /// `toolResponse`: see [`Sender::send_tool_response`].
     pub async fn send_tool_response(
         &self,
@@ -180,6 +185,41 @@ impl Sender {
             RealtimeInput::AudioStreamEnd => s.send_audio_stream_end().await,
         }?;
         Ok(())
+    }
+
+    /// Queues a chunk of audio (mono PCM16 little-endian at `sample_rate`; 16 kHz is what the
+    /// model hears natively) and returns at once, without waiting for it to be written.
+    ///
+    /// Which to use: [`Sender::send_realtime_input`] resolves once its message is on the wire,
+    /// which costs the sending task a second wake-up per message; use it for text, tool
+    /// responses, activity signals and anything whose outcome you act on. `try_send_audio` is
+    /// for a realtime stream (a microphone loop, a relay forwarding a browser's frames): one
+    /// wake-up per chunk, and the loop never stalls on the network. The session's queue stays
+    /// bounded (64 messages): when it is full (the network is slower than the audio, or the
+    /// session is moving to a new connection) the chunk is refused at once with
+    /// `transport::Error::QueueFull`: drop it (audio that waited is stale) or wait with
+    /// `send_realtime_input`. It is refused too when the session has ended, or for a chunk
+    /// `send_realtime_input` would refuse (an odd number of bytes, a zero rate). Messages keep
+    /// their order whichever way they are sent.
+    ///
+    /// ```
+    /// # use gemlive::prelude::*;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> gemlive::Result<()> {
+    /// # let client = Client::emulator_with(gemlive::emulator::EmulatorConfig {
+    /// #     speed: f64::INFINITY, ..Default::default() }).await?;
+    /// let session = client.live().connect("gemini-3.8-live", LiveConfig::audio()).await?;
+    /// let sender = session.sender();
+    /// let mic = [vec![0u8; 1280], vec![0u8; 1280]]; // 40 ms chunks of 16 kHz audio
+    /// for chunk in mic {
+    ///     if let Err(e) = sender.try_send_audio(chunk, 16_000) {
+    ///         eprintln!("chunk dropped: {e}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_send_audio(&self, pcm: impl Into<Bytes>, sample_rate: u32) -> Result<()> {
+        Ok(self.inner.try_send_audio(pcm, sample_rate)?)
     }
 
     /// `toolResponse`: the results of the model's [`Event::ToolCall`]s, each with the id of the

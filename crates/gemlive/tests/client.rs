@@ -213,6 +213,51 @@ impl gemlive::TokenProvider for SharedProvider {
     }
 }
 
+/// A microphone loop that does not wait for each chunk to be written: every chunk is queued in
+/// order (a full queue falls back to waiting), and the model hears the whole question.
+#[tokio::test]
+async fn audio_queued_without_waiting_is_heard_whole() {
+    use gemlive::audio::{AudioSource, ChunkDuration, WavSource, pcm};
+
+    let client = Client::emulator_with(unpaced()).await.unwrap();
+    let config = LiveConfig::audio().transcription().input_transcription();
+    let mut session = client.live().connect(MODEL, config).await.unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/question.wav");
+    let mut mic = WavSource::open(path, ChunkDuration::from_millis(40).unwrap()).unwrap();
+    let (mut queued, mut waited) = (0, 0);
+    while let Some(chunk) = mic.next_chunk().unwrap() {
+        let (bytes, rate) = (pcm::i16_to_le_bytes(&chunk.samples), chunk.rate.hz());
+        match session.try_send_audio(bytes.clone(), rate) {
+            Ok(()) => queued += 1,
+            Err(Error::Live(gemlive::transport::Error::QueueFull(_))) => {
+                session
+                    .send_realtime_input(RealtimeInput::audio(bytes, rate))
+                    .await
+                    .unwrap();
+                waited += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(queued > 0, "{queued} queued, {waited} waited");
+    session
+        .send_realtime_input(RealtimeInput::AudioStreamEnd)
+        .await
+        .unwrap();
+    let events = session.receive().collect().await.unwrap();
+    let heard: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::InputTranscript { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let answer: String = events.iter().filter_map(Event::text).collect();
+    assert!(heard.starts_with("[speech: 1."), "{heard}");
+    assert!(answer.starts_with("I heard 1."), "{answer}");
+    session.close().await.unwrap();
+}
+
 fn scripted(script: &str) -> EmulatorConfig {
     EmulatorConfig {
         script: Some(Script::from_json(script, std::path::Path::new(".")).unwrap()),

@@ -13,11 +13,11 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use protocol::{Close, CloseInfo, Event, Output, Session, ends_interaction};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::resume::{Pacing, ResumePolicy, random_fraction};
-use super::sender::Command;
+use super::sender::{Command, Reply};
 use super::{EventTap, ReconnectFn, SessionInfo};
 use crate::Error;
 use crate::connection::{Connection, Incoming};
@@ -28,8 +28,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// With a turn still running, leave a connection this long before its goAway deadline (at
 /// most half the notice).
 const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
-
-pub(super) type Reply = oneshot::Sender<Result<(), Error>>;
 
 type Connecting<C> = Pin<Box<dyn Future<Output = Result<C, Error>> + Send>>;
 
@@ -330,7 +328,7 @@ impl<C: Connection> Driver<C> {
 
     async fn apply(&mut self, command: Command, reply: Reply) {
         if let Some(close) = &self.closed {
-            let _ = reply.send(Err(Error::Closed(close.clone())));
+            reply.send(Err(Error::Closed(close.clone())));
             return;
         }
         self.transport_error = None;
@@ -369,7 +367,7 @@ impl<C: Connection> Driver<C> {
             (Ok(()), Some(reason)) => Err(Error::ConnectionLost(reason)),
             (result, _) => result,
         };
-        let _ = reply.send(result);
+        reply.send(result);
     }
 
     /// Keeps a command that came while the session moves to a new connection; a close ends the
@@ -384,7 +382,7 @@ impl<C: Connection> Driver<C> {
             self.end_move(Close::from_wire(1000, ""));
         }
         // Leaving for a goAway: the answering close now ends the session.
-        let _ = reply.send(Ok(()));
+        reply.send(Ok(()));
     }
 
     /// Tracks what automatic resumption needs to know about the session.
@@ -644,7 +642,7 @@ impl<C: Connection> Driver<C> {
     /// The session is over: `close` is its last event.
     fn finish(&mut self, close: Close) {
         if let Some((_, reply)) = self.held.take() {
-            let _ = reply.send(Err(Error::Closed(close.clone())));
+            reply.send(Err(Error::Closed(close.clone())));
         }
         self.closed = Some(close.clone());
         self.deliver(Event::Closed(close));
