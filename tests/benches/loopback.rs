@@ -4,8 +4,9 @@
 //! `send_text`, `LiveEvents::next()` and every `Event::Audio` into `audio::WavSink`.
 //!
 //! Then part 4 end to end: the same path paced, with the latency from the transport reading a
-//! frame's last byte to its PCM in the sink, for the runtime flavors an application may use and
-//! with the PCM written from a `transport::EventTap`.
+//! frame's last byte to its PCM in the sink, for the runtime flavors an application may use,
+//! with the PCM written from a `transport::EventTap`, and through the `gemlive` facade's
+//! `Session::play_into`.
 //!
 //! `cargo bench -p gemlive-tests --bench loopback` measures (`-- --latency`: part 4 only); `-- --test`
 //! runs a second of audio once per configuration. Results go to `summary:` lines (see
@@ -84,6 +85,7 @@ fn main() {
         Flavor::MultiTask,
         Flavor::Current,
         Flavor::MultiTap,
+        Flavor::MultiPlayInto,
     ];
     let mut merged: Vec<(Histogram, Histogram)> = flavors
         .iter()
@@ -126,6 +128,10 @@ enum Flavor {
     /// The multi-thread runtime, the application's loop in `block_on`, the PCM written to the
     /// sink from an `EventTap` (on the transport's driver task).
     MultiTap,
+    /// The `gemlive` facade as its quickstart uses it: the multi-thread runtime, the loop
+    /// (`session.next_event()`) in `block_on`, the PCM written into a `gemlive::Wav` by
+    /// `session.play_into` (which runs on the driver task).
+    MultiPlayInto,
 }
 
 impl Flavor {
@@ -135,6 +141,7 @@ impl Flavor {
             Self::Current => "current_thread",
             Self::MultiTask => "multi_thread_task",
             Self::MultiTap => "multi_thread_tap",
+            Self::MultiPlayInto => "multi_thread_play_into",
         }
     }
 }
@@ -282,7 +289,9 @@ fn client(args: &[String]) {
     }
     .expect("runtime");
     let ca = (ca != "-").then(|| PathBuf::from(ca));
-    let r = if flavor == "multi_thread_task" {
+    let r = if flavor == "multi_thread_play_into" {
+        runtime.block_on(receive_play_into(url, Path::new(wav), ca, expected))
+    } else if flavor == "multi_thread_task" {
         let (url, wav) = (url.clone(), PathBuf::from(wav));
         runtime
             .block_on(runtime.spawn(async move { receive(&url, &wav, ca, expected, false).await }))
@@ -465,6 +474,123 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64, tap:
         checkpoints,
         latencies: std::mem::replace(&mut out.latencies, Histogram::new()),
         delivered,
+    }
+}
+
+/// The facade's path: `gemlive::Client`, `session.play_into(wav)` writing every chunk from the
+/// session's own task, the application's loop reading `session.next_event()`. A chunk's
+/// latency is from its `received` (the transport's stamp, seen in the application's loop) to the
+/// instant the sink had written it (stamped in the sink); the two are paired by order, as both
+/// see every audio chunk in order.
+async fn receive_play_into(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> Received {
+    let mut client = gemlive::Client::endpoint(url)
+        .expect("endpoint")
+        .with_api_key("bench");
+    if let Some(ca) = ca {
+        client = client.with_transport(move |c| c.tls = TlsConfig::only_ca_file(&ca));
+    }
+    let mut session = client
+        .live()
+        .connect(MODEL, gemlive::LiveConfig::audio())
+        .await
+        .expect("connect");
+    // 20 ms chunks of 24 kHz PCM16: 960 bytes each; room for all, so that stamping allocates
+    // nothing on the driver's task.
+    let written = Arc::new(Mutex::new(Vec::with_capacity(
+        usize::try_from(expected / 960).expect("frames") + 16,
+    )));
+    let wav = gemlive::Wav::create(wav).expect("create the WAV");
+    session.play_into(Stamped {
+        wav: wav.clone(),
+        written: Arc::clone(&written),
+    });
+    let started = Instant::now();
+    session
+        .send_realtime_input("an hour, please")
+        .await
+        .expect("send");
+    let mut received_at = Vec::new();
+    let mut delivered = Histogram::new();
+    let mut first = None;
+    let mut bytes = 0u64;
+    let mut checkpoints = Vec::new();
+    let mut thresholds = vec![expected / 6, expected / 2];
+    loop {
+        let event = session
+            .next_event()
+            .await
+            .expect("events until turnComplete");
+        match &event {
+            Event::Audio { data, received, .. } => {
+                delivered.record(received.elapsed());
+                first.get_or_insert_with(Instant::now);
+                received_at.push(*received);
+                bytes += data.len() as u64;
+                if let Some(&at) = thresholds.first()
+                    && bytes >= at
+                {
+                    thresholds.remove(0);
+                    checkpoints.push(support::self_peak_rss_kb());
+                }
+            }
+            Event::TurnComplete { .. } => break,
+            Event::Closed(close) => panic!("closed before turnComplete: {close}"),
+            _ => {}
+        }
+    }
+    let end = Instant::now();
+    session.close().await.expect("close");
+    wav.finish().expect("finish the WAV");
+    checkpoints.push(support::self_peak_rss_kb());
+    let written = written.lock().expect("stamps");
+    assert_eq!(written.len(), received_at.len(), "every chunk was written");
+    let mut latencies = Histogram::new();
+    for (done, received) in written.iter().zip(&received_at) {
+        latencies.record(done.duration_since(*received));
+    }
+    Received {
+        frames: received_at.len() as u64,
+        streaming: end - first.unwrap_or(end),
+        total: end - started,
+        checkpoints,
+        latencies,
+        delivered,
+    }
+}
+
+/// A `gemlive::Wav` that stamps the instant each chunk is in it.
+struct Stamped {
+    wav: gemlive::Wav,
+    written: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl AudioSink for Stamped {
+    fn rate(&self) -> SampleRate {
+        self.wav.rate()
+    }
+
+    fn write(&mut self, rate: SampleRate, pcm: &[i16]) -> Result<(), audio::Error> {
+        AudioSink::write(&mut self.wav, rate, pcm)?;
+        self.written.lock().expect("stamps").push(Instant::now());
+        Ok(())
+    }
+
+    fn write_le_bytes(&mut self, rate: SampleRate, bytes: &[u8]) -> Result<(), audio::Error> {
+        self.wav.write_le_bytes(rate, bytes)?;
+        self.written.lock().expect("stamps").push(Instant::now());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Duration {
+        self.wav.flush()
+    }
+
+    fn status(&self) -> audio::SinkStatus {
+        self.wav.status()
+    }
+
+    fn finish(&mut self) -> Result<(), audio::Error> {
+        AudioSink::finish(&mut self.wav)
     }
 }
 
