@@ -56,11 +56,11 @@ impl Session {
     /// an answer whose question is sent again after a connection drop). [`Session::receive`]
     /// still yields every event. The sink played into before is returned.
     ///
-    /// This is the fast way to play or record the answer: from the socket to the sink in 20
-    /// to 35 µs at the 99th percentile on the default runtime, where writing from a
-    /// `receive()` loop in a `#[tokio::main]` function waits for the main thread to be woken
-    /// for every chunk (141 µs quiet, over a millisecond on a loaded machine; `BENCHMARKS.md`,
-    /// part 4). The sink must not block: a [`Wav`](crate::Wav) file (a clone of the handle you
+    /// This is the fast way to play or record the answer: from the socket to the sink in 25 µs
+    /// at the 99th percentile on the default runtime, where writing from a `receive()` loop in
+    /// a `#[tokio::main]` function waits for the main thread to be woken for every chunk (87 to
+    /// 141 µs on a quiet machine, over a millisecond on a loaded one; `BENCHMARKS.md`, part 4).
+    /// The sink must not block: a [`Wav`](crate::Wav) file (a clone of the handle you
     /// keep), a playback buffer or the speaker (`audio::PlaybackSink`, `audio::device`), an
     /// `audio::MemSink`. A write it refuses is logged once; [`Wav::finish`](crate::Wav::finish)
     /// reports it too.

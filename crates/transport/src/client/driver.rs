@@ -3,9 +3,10 @@
 //!
 //! One loop, never blocked on one thing: it delivers events, takes commands, reads the socket,
 //! waits for a reconnection or a timer, whichever comes first, and notices at once when the
-//! application has dropped its `LiveEvents` and every `LiveSender` (then it closes with 1000). While the session moves to a
-//! new connection (after a break, or to leave one the server announced the end of with
-//! `goAway`) commands wait: at most one is taken and held, so that a `close` is still seen.
+//! application has dropped its `LiveEvents` and every `LiveSender` (then it closes with 1000).
+//! While the session moves to a new connection (after a break, or to leave one the server
+//! announced the end of with `goAway`) commands wait: at most one is taken and held, so that a
+//! `close` is still seen.
 
 use std::collections::VecDeque;
 use std::future::Future;
