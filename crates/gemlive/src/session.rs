@@ -59,9 +59,9 @@ impl Session {
     /// This is the fast way to play or record the answer: from the socket to the sink in 25 µs
     /// at the 99th percentile on the default runtime, where writing from a `receive()` loop in
     /// a `#[tokio::main]` function waits for the main thread to be woken for every chunk (87 to
-    /// 141 µs on a quiet machine, over a millisecond on a loaded one; `BENCHMARKS.md`, part 4).
-    /// The sink must not block: a [`Wav`](crate::Wav) file (a clone of the handle you
-    /// keep), a playback buffer or the speaker (`audio::PlaybackSink`, `audio::device`), an
+    /// 158 µs on a quiet or moderately loaded machine, over a millisecond on a loaded one;
+    /// `BENCHMARKS.md`, part 4). The sink must not block: a [`Wav`](crate::Wav) file (a clone
+    /// of the handle you keep), a playback buffer or the speaker (`audio::PlaybackSink`, `audio::device`), an
     /// `audio::MemSink`. A write it refuses is logged once; [`Wav::finish`](crate::Wav::finish)
     /// reports it too.
     ///
