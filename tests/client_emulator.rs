@@ -321,6 +321,28 @@ async fn short_lived_connections_with_an_immediate_go_away_cause_no_reconnect_st
 
 #[tokio::test]
 async fn a_closed_session_resumes_on_a_new_connection() {
+    resume_after(Leave::Close).await;
+}
+
+/// An application that drops its handles while the session is idle closes the connection at
+/// once: the session can be resumed elsewhere right away. The emulator, like Google, refuses a
+/// resume with 1011 while the old connection is open (after a 250 ms grace for a close in flight).
+#[tokio::test]
+async fn an_idle_session_whose_owner_left_resumes_elsewhere_at_once() {
+    resume_after(Leave::Drop).await;
+}
+
+/// How the application leaves its first connection.
+enum Leave {
+    /// `close()`, then the events until the last.
+    Close,
+    /// Drops its sender and events while the session is idle.
+    Drop,
+}
+
+/// A turn, the application leaves, the session resumes on a new connection with its memory, and
+/// the old handle is then refused like Google refuses it (1011: the session is attached again).
+async fn resume_after(leave: Leave) {
     let emulator = emulator(fast()).await;
     let (sender, mut events) = connect(&emulator, setup()).await;
     sender
@@ -329,13 +351,20 @@ async fn a_closed_session_resumes_on_a_new_connection() {
         .expect("send");
     turn(&mut events).await;
     let handle = sender.resumption_handle().expect("a resumable handle");
-    sender.close().await.expect("close");
-    while events.next().await.is_some() {}
+    match leave {
+        Leave::Close => {
+            sender.close().await.expect("close");
+            while events.next().await.is_some() {}
+        }
+        // Idle: the turn is over and the server has nothing more to say.
+        Leave::Drop => drop((sender, events)),
+    }
 
     let (sender, mut events) =
         transport::connect(config(&emulator, setup()).resume(handle.clone()))
             .await
-            .expect("resume");
+            .expect("resumed: the old connection was closed, not left open");
+    assert!(events.resumed());
     sender
         .send_user_turn("What was my last question?")
         .await
@@ -347,7 +376,6 @@ async fn a_closed_session_resumes_on_a_new_connection() {
         t.transcript
     );
 
-    // The old handle belongs to a session that is attached again: Google answers 1011.
     let err = transport::connect(config(&emulator, setup()).resume(handle))
         .await
         .expect_err("busy session");

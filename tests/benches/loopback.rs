@@ -4,8 +4,9 @@
 //! `send_text`, `LiveEvents::next()` and every `Event::Audio` into `audio::WavSink`.
 //!
 //! Then part 4 end to end: the same path paced, with the latency from the transport reading a
-//! frame's last byte to its PCM in the sink, for the runtime flavors an application may use and
-//! with the PCM written from a `transport::EventTap`.
+//! frame's last byte to its PCM in the sink, for the runtime flavors an application may use,
+//! with the PCM written from a `transport::EventTap`, and through the `gemlive` facade's
+//! `Session::play_into`.
 //!
 //! `cargo bench -p gemlive-tests --bench loopback` measures (`-- --latency`: part 4 only); `-- --test`
 //! runs a second of audio once per configuration. Results go to `summary:` lines (see
@@ -21,7 +22,7 @@ use audio::{AudioSink, SampleRate, WavSink};
 use protocol::Event;
 use protocol::wire::{GenerationConfig, Modality, Setup};
 use support::{ServeArgs, Server};
-use transport::{Auth, ClientConfig, Endpoint, EventTap, TlsConfig};
+use transport::{Auth, ClientConfig, Endpoint, EventTap, LiveEvents, LiveSender, TlsConfig};
 
 const MODEL: &str = "gemini-2.5-flash-native-audio-preview-12-2025";
 /// WAV header size written by hound for mono PCM16.
@@ -84,6 +85,7 @@ fn main() {
         Flavor::MultiTask,
         Flavor::Current,
         Flavor::MultiTap,
+        Flavor::MultiPlayInto,
     ];
     let mut merged: Vec<(Histogram, Histogram)> = flavors
         .iter()
@@ -126,6 +128,10 @@ enum Flavor {
     /// The multi-thread runtime, the application's loop in `block_on`, the PCM written to the
     /// sink from an `EventTap` (on the transport's driver task).
     MultiTap,
+    /// The `gemlive` facade as its quickstart uses it: the multi-thread runtime, the loop in
+    /// `block_on`, the PCM written into a `gemlive::Wav` by `session.play_into` (which runs on
+    /// the driver task).
+    MultiPlayInto,
 }
 
 impl Flavor {
@@ -135,6 +141,7 @@ impl Flavor {
             Self::Current => "current_thread",
             Self::MultiTask => "multi_thread_task",
             Self::MultiTap => "multi_thread_tap",
+            Self::MultiPlayInto => "multi_thread_play_into",
         }
     }
 }
@@ -282,7 +289,9 @@ fn client(args: &[String]) {
     }
     .expect("runtime");
     let ca = (ca != "-").then(|| PathBuf::from(ca));
-    let r = if flavor == "multi_thread_task" {
+    let r = if flavor == "multi_thread_play_into" {
+        runtime.block_on(receive_play_into(url, Path::new(wav), ca, expected))
+    } else if flavor == "multi_thread_task" {
         let (url, wav) = (url.clone(), PathBuf::from(wav));
         runtime
             .block_on(runtime.spawn(async move { receive(&url, &wav, ca, expected, false).await }))
@@ -420,6 +429,70 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64, tap:
         }));
     }
     let (sender, mut events) = transport::connect(config).await.expect("connect");
+    let mut received = application(&sender, &mut events, expected, |event| {
+        if !tap {
+            out.lock().expect("output").write(event);
+        }
+    })
+    .await;
+    let mut out = out.lock().expect("output");
+    out.sink.finish().expect("finish the WAV");
+    received.latencies = std::mem::replace(&mut out.latencies, Histogram::new());
+    received
+}
+
+/// The facade's path: `gemlive::Client`, `session.play_into(wav)` writing every chunk from the
+/// session's own task, the application's loop reading the session's events. A chunk's latency
+/// is from its `received` (the transport's stamp, seen in the application's loop) to the
+/// instant the sink had written it (stamped in the sink); the two are paired by order, as both
+/// see every audio chunk in order.
+async fn receive_play_into(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64) -> Received {
+    let mut client = gemlive::Client::endpoint(url)
+        .expect("endpoint")
+        .with_api_key("bench");
+    if let Some(ca) = ca {
+        client = client.with_transport(move |c| c.tls = TlsConfig::only_ca_file(&ca));
+    }
+    let session = client
+        .live()
+        .connect(MODEL, gemlive::LiveConfig::audio())
+        .await
+        .expect("connect");
+    // 20 ms chunks of 24 kHz PCM16: 960 bytes each; room for all, so that stamping allocates
+    // nothing on the driver's task.
+    let frames = usize::try_from(expected / 960).expect("frames") + 16;
+    let written = Arc::new(Mutex::new(Vec::with_capacity(frames)));
+    let wav = gemlive::Wav::create(wav).expect("create the WAV");
+    session.play_into(Stamped {
+        wav: wav.clone(),
+        written: Arc::clone(&written),
+    });
+    // `session.next_event()` is `LiveEvents::next()`: the same loop as the other clients.
+    let (sender, mut events) = session.split();
+    let mut received_at = Vec::with_capacity(frames);
+    let mut received = application(&sender, &mut events, expected, |event| {
+        if let Event::Audio { received, .. } = event {
+            received_at.push(*received);
+        }
+    })
+    .await;
+    wav.finish().expect("finish the WAV");
+    let written = written.lock().expect("stamps");
+    assert_eq!(written.len(), received_at.len(), "every chunk was written");
+    for (done, received_at) in written.iter().zip(&received_at) {
+        received.latencies.record(done.duration_since(*received_at));
+    }
+    received
+}
+
+/// The application's loop: asks for the audio, reads every event until `turnComplete` (each
+/// audio event to `on_audio`), then closes the session.
+async fn application(
+    sender: &LiveSender,
+    events: &mut LiveEvents,
+    expected: u64,
+    mut on_audio: impl FnMut(&Event),
+) -> Received {
     let started = Instant::now();
     sender.send_text("an hour, please").await.expect("send");
     let mut frames = 0u64;
@@ -434,9 +507,7 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64, tap:
             Event::Audio { data, received, .. } => {
                 delivered.record(received.elapsed());
                 first.get_or_insert_with(Instant::now);
-                if !tap {
-                    out.lock().expect("output").write(&event);
-                }
+                on_audio(&event);
                 frames += 1;
                 bytes += data.len() as u64;
                 // 10 and 30 minutes of an hour: a sixth and a half.
@@ -455,16 +526,50 @@ async fn receive(url: &str, wav: &Path, ca: Option<PathBuf>, expected: u64, tap:
     let end = Instant::now();
     sender.close().await.expect("close");
     while events.next().await.is_some() {}
-    let mut out = out.lock().expect("output");
-    out.sink.finish().expect("finish the WAV");
     checkpoints.push(support::self_peak_rss_kb());
     Received {
         frames,
         streaming: end - first.unwrap_or(end),
         total: end - started,
         checkpoints,
-        latencies: std::mem::replace(&mut out.latencies, Histogram::new()),
+        latencies: Histogram::new(),
         delivered,
+    }
+}
+
+/// A `gemlive::Wav` that stamps the instant each chunk is in it.
+struct Stamped {
+    wav: gemlive::Wav,
+    written: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl AudioSink for Stamped {
+    fn rate(&self) -> SampleRate {
+        self.wav.rate()
+    }
+
+    fn write(&mut self, rate: SampleRate, pcm: &[i16]) -> Result<(), audio::Error> {
+        AudioSink::write(&mut self.wav, rate, pcm)?;
+        self.written.lock().expect("stamps").push(Instant::now());
+        Ok(())
+    }
+
+    fn write_le_bytes(&mut self, rate: SampleRate, bytes: &[u8]) -> Result<(), audio::Error> {
+        self.wav.write_le_bytes(rate, bytes)?;
+        self.written.lock().expect("stamps").push(Instant::now());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Duration {
+        self.wav.flush()
+    }
+
+    fn status(&self) -> audio::SinkStatus {
+        self.wav.status()
+    }
+
+    fn finish(&mut self) -> Result<(), audio::Error> {
+        AudioSink::finish(&mut self.wav)
     }
 }
 

@@ -6,22 +6,24 @@ use gemlive::prelude::*;
 async fn main() -> gemlive::Result<()> {
     let live = Client::from_env_or_emulator().await?.live();
     let mut session = live.connect("gemini-3.8-live", LiveConfig::audio()).await?;
-    let mut wav = Wav::create("audio.wav")?;
+    // The session writes each chunk of speech into the file the moment it arrives.
+    let wav = Wav::create("audio.wav")?;
+    session.play_into(wav.clone());
     let message = "Hello? Gemini are you there?";
     println!(">  {message}\n");
     session.send_realtime_input(message).await?;
     let mut turn = session.receive();
+    let mut chunks = 0;
     while let Some(event) = turn.next().await? {
-        if let Some(mime_type) = event.audio_mime_type().filter(|_| wav.duration().is_zero()) {
-            println!("{mime_type}");
-        }
-        if wav.write(&event)? {
+        if let Some(mime_type) = event.audio_mime_type() {
+            if chunks == 0 {
+                println!("{mime_type}");
+            }
+            chunks += 1;
             eprint!(".");
         }
     }
-    println!(
-        "\n{:.1} s of audio in audio.wav",
-        wav.finish()?.as_secs_f64()
-    );
+    let seconds = wav.finish()?.as_secs_f64();
+    println!("\n{chunks} chunks, {seconds:.1} s of audio in audio.wav");
     Ok(())
 }

@@ -26,11 +26,11 @@ async fn main() -> gemlive::Result<()> {
     }
     let mut index = 0;
     while let Some(text) = next_turn() {
+        // The answer's speech goes to its own file, written by the session as it arrives.
+        session.play_into(Wav::create(format!("audio_{index}.wav"))?);
         session.send_realtime_input(text).await?;
-        let mut wav = Wav::create(format!("audio_{index}.wav"))?;
         let mut turn = session.receive();
         while let Some(event) = turn.next().await? {
-            wav.write(&event)?;
             if let Some(text) = event.text() {
                 print!("{text}");
                 std::io::stdout().flush().ok();

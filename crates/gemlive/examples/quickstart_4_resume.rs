@@ -16,11 +16,10 @@ async fn chat(
     println!("resumed: {}", session.resumed());
     for (i, message) in turns.iter().enumerate() {
         println!("\n> {message}");
+        session.play_into(Wav::create(format!("resumable_{i}.wav"))?);
         session.send_realtime_input(*message).await?;
-        let mut wav = Wav::create(format!("resumable_{i}.wav"))?;
         let mut turn = session.receive();
         while let Some(event) = turn.next().await? {
-            wav.write(&event)?;
             if let Some(text) = event.text() {
                 print!("{text}");
                 std::io::stdout().flush().ok();

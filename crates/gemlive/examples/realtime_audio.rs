@@ -11,6 +11,9 @@ async fn main() -> gemlive::Result<()> {
     let config = LiveConfig::audio().transcription().input_transcription();
     let model = "gemini-3.8-live";
     let mut session = client.live().connect(model, config).await?;
+    // The answer's speech goes to answer.wav, written by the session as it arrives.
+    let wav = Wav::create("answer.wav")?;
+    session.play_into(wav.clone());
     let mut mic = WavSource::open(&path, ChunkDuration::from_millis(40)?)?;
     println!("streaming {path}");
     while let Some(chunk) = mic.next_chunk()? {
@@ -21,10 +24,8 @@ async fn main() -> gemlive::Result<()> {
     session
         .send_realtime_input(RealtimeInput::AudioStreamEnd)
         .await?;
-    let mut wav = Wav::create("answer.wav")?;
     let mut turn = session.receive();
     while let Some(event) = turn.next().await? {
-        wav.write(&event)?;
         match &event {
             Event::InputTranscript { text, .. } => println!("you said: {text}"),
             _ => {
@@ -34,9 +35,7 @@ async fn main() -> gemlive::Result<()> {
             }
         }
     }
-    println!(
-        "{:.1} s of answer in answer.wav",
-        wav.finish()?.as_secs_f64()
-    );
+    let seconds = wav.finish()?.as_secs_f64();
+    println!("{seconds:.1} s of answer in answer.wav");
     Ok(())
 }

@@ -368,12 +368,7 @@ impl Client {
         for change in &self.inner.transport {
             change(&mut config);
         }
-        transport::WsOptions {
-            tls: config.tls,
-            proxy: config.proxy,
-            idle_timeout: config.idle_timeout,
-            connect_timeout: config.connect_timeout,
-        }
+        config.ws_options()
     }
 }
 
@@ -440,16 +435,32 @@ impl Live {
         config.apply_transport(&mut transport_config);
         #[cfg(feature = "tools")]
         if let Some(dispatcher) = &dispatcher {
-            let feed = dispatcher.event_tap();
-            transport_config.event_tap = Some(match transport_config.event_tap.take() {
-                Some(own) => feed.then(own),
-                None => feed,
-            });
+            chain_tap(&mut transport_config, dispatcher.event_tap());
         }
+        // First of the taps: the speech reaches its sink before anything else runs.
+        #[cfg(feature = "audio")]
+        let output = Arc::new(crate::play::Output::default());
+        #[cfg(feature = "audio")]
+        chain_tap(&mut transport_config, output.tap());
         let (sender, events) = transport::connect(transport_config).await?;
-        let session = Session::new(sender, events, Arc::clone(client.inner()));
+        let session = Session::new(
+            sender,
+            events,
+            #[cfg(feature = "audio")]
+            output,
+            Arc::clone(client.inner()),
+        );
         #[cfg(feature = "tools")]
         let session = session.with_tools(dispatcher);
         Ok(session)
     }
+}
+
+/// Runs `first`, then the tap already configured (if any), on every event.
+#[cfg(any(feature = "audio", feature = "tools"))]
+fn chain_tap(config: &mut transport::ClientConfig, first: transport::EventTap) {
+    config.event_tap = Some(match config.event_tap.take() {
+        Some(next) => first.then(next),
+        None => first,
+    });
 }

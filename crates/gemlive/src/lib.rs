@@ -16,11 +16,11 @@
 //!         .live()
 //!         .connect("gemini-3.1-flash-live-preview", LiveConfig::audio().transcription())
 //!         .await?;
+//!     // The speech goes to audio.wav as it arrives, written by the session itself.
+//!     session.play_into(Wav::create("audio.wav")?);
 //!     session.send_realtime_input("Hello? Gemini are you there?").await?;
-//!     let mut wav = Wav::create("audio.wav")?;
 //!     let mut turn = session.receive();
 //!     while let Some(event) = turn.next().await? {
-//!         wav.write(&event)?;
 //!         if let Some(text) = event.text() {
 //!             print!("{text}");
 //!         }
@@ -84,7 +84,8 @@
 //!
 //! # Features
 //!
-//! * `audio` (default): [`Wav`] and [`audio`] (WAV sources and sinks, resampling, pacing).
+//! * `audio` (default): [`Session::play_into`] (the speech into a sink as it arrives), [`Wav`]
+//!   and [`audio`] (WAV sources and sinks, playback buffers, resampling, pacing).
 //! * `device`: microphone and speaker (`audio::device`, cpal; ALSA headers on Linux).
 //! * `emulator`: [`Client::emulator`] and the [`emulator`] crate.
 //! * `tools`: [`LiveConfig::tools`] with Rust tools and shell commands ([`tools`], the
@@ -120,6 +121,8 @@ mod config;
 mod error;
 #[cfg(feature = "vertex")]
 mod google;
+#[cfg(feature = "audio")]
+mod play;
 mod session;
 mod tokens;
 #[cfg(feature = "audio")]

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, SystemTime};
 
+use gemlive::audio::{self, AudioSink, SampleRate, SinkStatus};
 use gemlive::emulator::{Emulator, EmulatorConfig, Script};
 use gemlive::prelude::*;
-use gemlive::{CloseKind, Error, TokenConfig};
+use gemlive::{CloseKind, Error, TokenConfig, transport};
 use serde_json::json;
 
 const MODEL: &str = "gemini-3.8-live";
@@ -211,6 +212,170 @@ impl gemlive::TokenProvider for SharedProvider {
     fn access_token(&self) -> gemlive::TokenFuture<'_> {
         self.0.access_token()
     }
+}
+
+/// A microphone loop that does not wait for each chunk to be written: every chunk is queued in
+/// order (a full queue falls back to waiting), and the model hears the whole question.
+#[tokio::test]
+async fn audio_queued_without_waiting_is_heard_whole() {
+    use audio::{AudioSource, ChunkDuration, WavSource, pcm};
+
+    let client = Client::emulator_with(unpaced()).await.unwrap();
+    let config = LiveConfig::audio().transcription().input_transcription();
+    let mut session = client.live().connect(MODEL, config).await.unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/question.wav");
+    let mut mic = WavSource::open(path, ChunkDuration::from_millis(40).unwrap()).unwrap();
+    let (mut queued, mut waited) = (0, 0);
+    while let Some(chunk) = mic.next_chunk().unwrap() {
+        let (bytes, rate) = (pcm::i16_to_le_bytes(&chunk.samples), chunk.rate.hz());
+        match session.try_send_audio(bytes.clone(), rate) {
+            Ok(()) => queued += 1,
+            Err(Error::Live(transport::Error::QueueFull(_))) => {
+                session
+                    .send_realtime_input(RealtimeInput::audio(bytes, rate))
+                    .await
+                    .unwrap();
+                waited += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert!(queued > 0, "{queued} queued, {waited} waited");
+    session
+        .send_realtime_input(RealtimeInput::AudioStreamEnd)
+        .await
+        .unwrap();
+    let events = session.receive().collect().await.unwrap();
+    let heard: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::InputTranscript { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let answer: String = events.iter().filter_map(Event::text).collect();
+    assert!(heard.starts_with("[speech: 1."), "{heard}");
+    assert!(answer.starts_with("I heard 1."), "{answer}");
+    session.close().await.unwrap();
+}
+
+/// `play_into` writes each chunk of speech from the session's own task, before the application
+/// sees its event; `receive()` still yields every event, the audio included.
+#[tokio::test]
+async fn play_into_writes_the_speech_before_receive_yields_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::emulator_with(unpaced()).await.unwrap();
+    let mut session = client
+        .live()
+        .connect(MODEL, LiveConfig::audio())
+        .await
+        .unwrap();
+    let wav = Wav::create(dir.path().join("answer.wav")).unwrap();
+    assert!(session.play_into(wav.clone()).is_none());
+    session.send_realtime_input("Hello?").await.unwrap();
+    let mut seen = 0u64;
+    let mut turn = session.receive();
+    while let Some(event) = turn.next().await.unwrap() {
+        if let Some(pcm) = event.audio() {
+            seen += pcm.len() as u64;
+            assert!(
+                wav.duration() >= pcm_duration(seen),
+                "the chunk is in the file when its event arrives"
+            );
+        }
+    }
+    assert!(seen > 0);
+    assert!(session.stop_playing().is_some());
+    assert_eq!(wav.finish().unwrap(), pcm_duration(seen));
+    session.close().await.unwrap();
+}
+
+/// 24 kHz mono PCM16.
+fn pcm_duration(bytes: u64) -> Duration {
+    Duration::from_nanos(bytes / 2 * 1_000_000_000 / 24_000)
+}
+
+/// What a sink was asked to do, in order.
+#[derive(Clone, Default)]
+struct Recorded(std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+impl Recorded {
+    fn log(&self) -> Vec<&'static str> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl AudioSink for Recorded {
+    fn rate(&self) -> SampleRate {
+        SampleRate::LIVE_OUTPUT
+    }
+
+    fn write(&mut self, _rate: SampleRate, _pcm: &[i16]) -> Result<(), audio::Error> {
+        self.0.lock().unwrap().push("audio");
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Duration {
+        self.0.lock().unwrap().push("flush");
+        Duration::ZERO
+    }
+
+    fn status(&self) -> SinkStatus {
+        SinkStatus::default()
+    }
+
+    fn finish(&mut self) -> Result<(), audio::Error> {
+        Ok(())
+    }
+}
+
+/// A player given to `play_into` is flushed once when the model is interrupted, between the
+/// speech that was cut and the new answer, before the application sees the `Interrupted` event.
+#[tokio::test]
+async fn play_into_flushes_the_player_when_the_model_is_interrupted() {
+    let client = Client::emulator_with(EmulatorConfig {
+        speed: 4.0,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut session = client
+        .live()
+        .connect(MODEL, LiveConfig::audio())
+        .await
+        .unwrap();
+    let player = Recorded::default();
+    session.play_into(player.clone());
+    let sender = session.sender();
+    session
+        .send_realtime_input("Tell me a long story about a lighthouse keeper.")
+        .await
+        .unwrap();
+    let (mut spoke, mut interrupted) = (false, false);
+    let mut turn = session.receive();
+    while let Some(event) = turn.next().await.unwrap() {
+        match event {
+            Event::Audio { .. } if !std::mem::replace(&mut spoke, true) => {
+                sender
+                    .send_realtime_input("Stop! What is 2 + 2?")
+                    .await
+                    .unwrap();
+            }
+            Event::Interrupted => {
+                // The session's task flushed the player before this event was delivered (and
+                // may already be playing the new answer).
+                assert!(player.log().contains(&"flush"), "{:?}", player.log());
+                interrupted = true;
+            }
+            _ => {}
+        }
+    }
+    let log = player.log();
+    let flush = log.iter().position(|&e| e == "flush").unwrap();
+    assert!(flush > 0, "{log:?}");
+    assert_eq!(log.iter().filter(|&&e| e == "flush").count(), 1, "{log:?}");
+    assert!(interrupted, "{:?}", player.log());
+    session.close().await.unwrap();
 }
 
 fn scripted(script: &str) -> EmulatorConfig {

@@ -430,12 +430,7 @@ impl Session {
     /// Sends PCM16 little-endian mono audio as `realtimeInput.audio`.
     pub fn send_audio(&mut self, pcm16le: &[u8], sample_rate: u32) -> Result<(), Error> {
         self.ready()?;
-        if !pcm16le.len().is_multiple_of(2) {
-            return Err(Misuse::OddPcmLength(pcm16le.len()).into());
-        }
-        if sample_rate == 0 {
-            return Err(Misuse::ZeroSampleRate.into());
-        }
+        Self::check_audio(pcm16le, sample_rate)?;
         // The hot path: written directly, base64 straight into the frame, in a recycled buffer
         // when the driver hands frames back (see `recycle`).
         let mut frame = self.spare.pop().unwrap_or_default();
@@ -447,6 +442,19 @@ impl Session {
         encode_base64_into(pcm16le, &mut frame);
         frame.push_str(r#""}}}"#);
         self.push_frame(frame);
+        Ok(())
+    }
+
+    /// What [`Session::send_audio`] refuses in any state of the session: an odd number of bytes
+    /// (PCM16 has two per sample) or a zero sample rate. For a driver that queues audio before
+    /// the session sees it, so that a bad chunk is refused to its sender at once.
+    pub fn check_audio(pcm16le: &[u8], sample_rate: u32) -> Result<(), Misuse> {
+        if !pcm16le.len().is_multiple_of(2) {
+            return Err(Misuse::OddPcmLength(pcm16le.len()));
+        }
+        if sample_rate == 0 {
+            return Err(Misuse::ZeroSampleRate);
+        }
         Ok(())
     }
 

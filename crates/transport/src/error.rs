@@ -73,6 +73,13 @@ pub enum Error {
         /// The user turns that were not answered (none of the first was resent).
         turns: Vec<PendingTurn>,
     },
+    /// [`LiveSender::try_send_audio`](crate::LiveSender::try_send_audio) found the session's
+    /// command queue full (this many commands waiting): the connection is slower than the
+    /// input, or the session is moving to a new connection. Nothing was queued.
+    #[error(
+        "the session's command queue is full ({0} commands waiting for the connection); this one was not queued: drop it (realtime audio goes stale) or wait for room with send_audio().await"
+    )]
+    QueueFull(usize),
     /// The protocol session rejected a frame or a command.
     #[error(transparent)]
     Protocol(protocol::Error),

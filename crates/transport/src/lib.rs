@@ -102,4 +102,4 @@ pub use proxy::{ProxyConfig, ProxyError};
 pub use recorder::{AudioPolicy, Recorder, RecorderConfig};
 pub use secret::Secret;
 pub use tls::{TlsConfig, TlsError};
-pub use ws::{DEFAULT_IDLE_TIMEOUT, WsConnection, WsOptions};
+pub use ws::{DEFAULT_IDLE_TIMEOUT, DEFAULT_READ_BUFFER, WsConnection, WsOptions};

@@ -40,14 +40,14 @@ use crate::tls::TlsConfig;
 /// connection is declared dead when 30 more seconds pass without any frame.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The most tungstenite reads from the socket at once. It zero-fills this much
-/// of its buffer before every read, however little arrives: with the default
-/// 128 KiB that is 128 KiB per received frame for a realtime session, and for
-/// a bulk stream of Google's 200 ms audio frames (13 KB each) 32 KiB reads
-/// were measured cheaper than 16, 64, 128 or 256 KiB (client CPU 0.20 s against
-/// 0.22 s per hour of audio, BENCHMARKS.md part 3). Larger frames still arrive
-/// whole, in several reads.
-const READ_BUFFER: usize = 32 * 1024;
+/// The default of [`WsOptions::read_buffer`] (and of `ClientConfig::read_buffer`): 32 KiB.
+///
+/// tungstenite zero-fills the part of its read buffer it reads into before **every** read, however
+/// little arrives, so the size is a cost per read as well as a bound. For the client's bulk case,
+/// Google's 200 ms audio frames (13 KB each) streaming faster than real time, 32 KiB was measured
+/// cheaper than 16, 64, 128 (tungstenite's default) or 256 KiB: client CPU 0.20 s against 0.21 to
+/// 0.22 s per hour of audio (BENCHMARKS.md, part 3).
+pub const DEFAULT_READ_BUFFER: usize = 32 * 1024;
 
 /// How to open a WebSocket.
 #[derive(Clone, Debug)]
@@ -61,6 +61,14 @@ pub struct WsOptions {
     pub idle_timeout: Option<Duration>,
     /// Limit for TCP connect, proxy tunnel, TLS and the HTTP upgrade together.
     pub connect_timeout: Duration,
+    /// The most read from the socket at once, in bytes ([`DEFAULT_READ_BUFFER`]). A frame larger
+    /// than this still arrives whole, in several reads; any size works (tungstenite reads at
+    /// least a frame header, 14 bytes). tungstenite zero-fills this much before every read, so
+    /// a process that holds many connections receiving small frames (a relay: 40 ms of 16 kHz
+    /// audio is 1.8 KB of JSON; transcripts and control messages are smaller) spends less with
+    /// 4 to 8 KiB, and a client streaming Google's 13 KB audio frames faster than real time is
+    /// best served by the default.
+    pub read_buffer: usize,
 }
 
 impl Default for WsOptions {
@@ -70,6 +78,7 @@ impl Default for WsOptions {
             proxy: ProxyConfig::default(),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             connect_timeout: Duration::from_secs(20),
+            read_buffer: DEFAULT_READ_BUFFER,
         }
     }
 }
@@ -170,7 +179,7 @@ impl WsConnection {
         for (name, value) in &headers {
             request.headers_mut().insert(name, value.clone());
         }
-        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let config = WebSocketConfig::default().read_buffer_size(options.read_buffer);
         let (ws, response) =
             async_tungstenite::tokio::client_async_with_config(request, stream, Some(config))
                 .await
@@ -417,59 +426,63 @@ fn map_ws_error(error: tungstenite::Error) -> Error {
 mod tests {
     use super::*;
 
-    /// Frames larger than [`READ_BUFFER`] (several reads each) and runs of
-    /// smaller ones (several per read) arrive whole and in order over a real
-    /// socket.
+    /// With the configured read buffer (the default and a small one), frames larger than it
+    /// (several reads each) and runs of smaller ones (several per read) arrive whole and in
+    /// order over a real socket.
     #[tokio::test]
     async fn frames_of_any_size_around_the_read_buffer_arrive_whole() {
-        let sizes = [
-            1,
-            13_000,
-            READ_BUFFER - 1,
-            READ_BUFFER,
-            3 * READ_BUFFER + 7,
-            1 << 20,
-        ];
-        let frames: Vec<Bytes> = sizes
-            .iter()
-            .cycle()
-            .take(60)
-            .enumerate()
-            .map(|(i, &n)| Bytes::from((0..n).map(|j| (i * 31 + j) as u8).collect::<Vec<u8>>()))
-            .collect();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sent = frames.clone();
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut ws = async_tungstenite::tokio::accept_async(tcp).await.unwrap();
-            for frame in sent {
-                ws.send(Message::Binary(frame)).await.unwrap();
+        for read_buffer in [DEFAULT_READ_BUFFER, 4 * 1024] {
+            let sizes = [
+                1,
+                13_000,
+                read_buffer - 1,
+                read_buffer,
+                3 * read_buffer + 7,
+                1 << 20,
+            ];
+            let frames: Vec<Bytes> = sizes
+                .iter()
+                .cycle()
+                .take(60)
+                .enumerate()
+                .map(|(i, &n)| Bytes::from((0..n).map(|j| (i * 31 + j) as u8).collect::<Vec<u8>>()))
+                .collect();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let sent = frames.clone();
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let mut ws = async_tungstenite::tokio::accept_async(tcp).await.unwrap();
+                for frame in sent {
+                    ws.send(Message::Binary(frame)).await.unwrap();
+                }
+                ws.send(Message::text("end")).await.unwrap();
+                ws.close(None).await.unwrap();
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+            let url = Url::parse(&format!("ws://127.0.0.1:{port}")).unwrap();
+            let options = WsOptions {
+                idle_timeout: None,
+                read_buffer,
+                ..WsOptions::default()
+            };
+            let mut conn = WsConnection::connect(&url, HeaderMap::new(), &options)
+                .await
+                .unwrap();
+            assert_eq!(conn.ws.get_config().read_buffer_size, read_buffer);
+            for (i, frame) in frames.iter().enumerate() {
+                match conn.recv().await.unwrap() {
+                    Incoming::Binary(got) => assert!(got == frame, "frame {i} differs"),
+                    other => panic!("frame {i}: {other:?}"),
+                }
             }
-            ws.send(Message::text("end")).await.unwrap();
-            ws.close(None).await.unwrap();
-            while let Some(Ok(_)) = ws.next().await {}
-        });
-        let url = Url::parse(&format!("ws://127.0.0.1:{port}")).unwrap();
-        let options = WsOptions {
-            idle_timeout: None,
-            ..WsOptions::default()
-        };
-        let mut conn = WsConnection::connect(&url, HeaderMap::new(), &options)
-            .await
-            .unwrap();
-        for (i, frame) in frames.iter().enumerate() {
-            match conn.recv().await.unwrap() {
-                Incoming::Binary(got) => assert!(got == frame, "frame {i} differs"),
-                other => panic!("frame {i}: {other:?}"),
-            }
+            assert_eq!(
+                conn.recv().await.unwrap(),
+                Incoming::Text(Bytes::from_static(b"end"))
+            );
+            assert!(matches!(conn.recv().await.unwrap(), Incoming::Close(_)));
+            conn.shutdown().await;
+            server.await.unwrap();
         }
-        assert_eq!(
-            conn.recv().await.unwrap(),
-            Incoming::Text(Bytes::from_static(b"end"))
-        );
-        assert!(matches!(conn.recv().await.unwrap(), Incoming::Close(_)));
-        conn.shutdown().await;
-        server.await.unwrap();
     }
 }

@@ -336,6 +336,88 @@ async fn dropping_the_handles_closes_the_session() {
     assert!(matches!(peer.recv().await, Some(ClientFrame::Close(c)) if c.code == 1000));
 }
 
+/// An application that goes away while the session is idle ends it at once, whichever handle
+/// goes last: the connection must not stay open until the server's next frame (Google refuses to
+/// resume a session elsewhere while its old connection is open).
+#[tokio::test(start_paused = true)]
+async fn dropping_the_handles_while_idle_closes_at_once() {
+    let (sender, events, mut peer) = session().await;
+    drop(events);
+    // A sender alone keeps the session going (an application that reads through a tap).
+    sender.send_text("still here").await.unwrap();
+    assert_eq!(
+        peer.recv_json().await.unwrap()["realtimeInput"]["text"],
+        "still here"
+    );
+    drop(sender);
+    let frame = tokio::time::timeout(Duration::from_millis(50), peer.recv())
+        .await
+        .expect("the close goes out once the last sender is gone");
+    assert!(matches!(frame, Some(ClientFrame::Close(c)) if c.code == 1000));
+
+    let (sender, events, mut peer) = session().await;
+    drop(sender);
+    drop(events);
+    let frame = tokio::time::timeout(Duration::from_millis(50), peer.recv())
+        .await
+        .expect("the close goes out once the events are gone");
+    assert!(matches!(frame, Some(ClientFrame::Close(c)) if c.code == 1000));
+}
+
+/// `try_send_audio` returns at once: it queues while there is room, refuses when the queue is
+/// full (it never grows), refuses a bad chunk and an ended session; nothing it queued is lost or
+/// reordered.
+#[tokio::test(start_paused = true)]
+async fn try_send_audio_queues_without_waiting_and_keeps_the_bound() {
+    let (sender, mut events, mut peer) = session().await;
+    assert!(matches!(
+        sender.try_send_audio(vec![0u8; 3], 16_000),
+        Err(Error::Protocol(_))
+    ));
+    let chunk = |i: u16| [i.to_le_bytes(), i.to_le_bytes()].concat();
+    let mut queued = 0u16;
+    let mut refused = 0;
+    // The server reads nothing meanwhile: the connection takes 16 frames, the driver holds one,
+    // and the queue fills.
+    for _ in 0..3 {
+        loop {
+            match sender.try_send_audio(chunk(queued), 16_000) {
+                Ok(()) => queued += 1,
+                Err(Error::QueueFull(64)) => break,
+                Err(other) => panic!("{other}"),
+            }
+        }
+        refused += 1;
+        // The driver runs: what it can hand to the connection leaves the queue.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(
+        (queued, refused),
+        (64 + 17, 3),
+        "bounded: 64 queued, 17 in flight"
+    );
+    for i in 0..queued {
+        let frame = peer.recv_json().await.expect("every queued chunk");
+        let data = frame["realtimeInput"]["audio"]["data"].as_str().unwrap();
+        assert_eq!(base64_pcm(data), chunk(i), "chunk {i} in order");
+    }
+    sender.close().await.unwrap();
+    assert!(matches!(peer.recv().await, Some(ClientFrame::Close(c)) if c.code == 1000));
+    peer.close(1000, "").await;
+    while events.next().await.is_some() {}
+    assert!(matches!(
+        sender.try_send_audio(chunk(0), 16_000),
+        Err(Error::Closed(c)) if c.code == 1000
+    ));
+}
+
+fn base64_pcm(data: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap()
+}
+
 #[tokio::test(start_paused = true)]
 async fn misuse_is_reported_to_the_caller() {
     let (sender, _events, _peer) = session().await;

@@ -2,9 +2,11 @@
 //! the session on a new connection when its connection ends in a way resuming can repair.
 //!
 //! One loop, never blocked on one thing: it delivers events, takes commands, reads the socket,
-//! waits for a reconnection or a timer, whichever comes first. While the session moves to a
-//! new connection (after a break, or to leave one the server announced the end of with
-//! `goAway`) commands wait: at most one is taken and held, so that a `close` is still seen.
+//! waits for a reconnection or a timer, whichever comes first, and notices at once when the
+//! application has dropped its `LiveEvents` and every `LiveSender` (then it closes with 1000).
+//! While the session moves to a new connection (after a break, or to leave one the server
+//! announced the end of with `goAway`) commands wait: at most one is taken and held, so that a
+//! `close` is still seen.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -12,11 +14,11 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use protocol::{Close, CloseInfo, Event, Output, Session, ends_interaction};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::resume::{Pacing, ResumePolicy, random_fraction};
-use super::sender::Command;
+use super::sender::{Command, Reply};
 use super::{EventTap, ReconnectFn, SessionInfo};
 use crate::Error;
 use crate::connection::{Connection, Incoming};
@@ -28,9 +30,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// most half the notice).
 const GO_AWAY_MARGIN: Duration = Duration::from_secs(2);
 
-pub(super) type Reply = oneshot::Sender<Result<(), Error>>;
-
 type Connecting<C> = Pin<Box<dyn Future<Output = Result<C, Error>> + Send>>;
+
+/// Resolves when the application has dropped its [`LiveEvents`](super::LiveEvents).
+type Gone = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// What woke the driver.
 enum Step<C> {
@@ -82,6 +85,9 @@ pub(super) struct Driver<C> {
     commands_open: bool,
     events: mpsc::Sender<Event>,
     events_open: bool,
+    /// Noticed at once, idle or not: an application that went away must not keep the
+    /// connection (and the server's session) open until the next event.
+    events_gone: Gone,
     /// Events drained from the session but not yet accepted by the channel.
     /// The socket is only read while this is empty, which bounds it.
     pending: VecDeque<Event>,
@@ -121,6 +127,7 @@ impl<C: Connection> Driver<C> {
         event_tap: Option<EventTap>,
         reconnect: Option<(ReconnectFn<C>, ResumePolicy)>,
     ) -> Self {
+        let watched = events.clone();
         Self {
             conn,
             conn_open: true,
@@ -129,6 +136,7 @@ impl<C: Connection> Driver<C> {
             commands_open: true,
             events,
             events_open: true,
+            events_gone: Box::pin(async move { watched.closed().await }),
             pending: VecDeque::new(),
             info,
             recorder,
@@ -215,6 +223,7 @@ impl<C: Connection> Driver<C> {
                         Err(_) => Step::EventsGone,
                     }
                 }
+                () = &mut self.events_gone, if self.events_open => Step::EventsGone,
                 command = self.commands.recv(), if take_commands => Step::Command(command),
                 incoming = self.conn.recv(), if read_socket => Step::Incoming(incoming),
                 conn = finish_opt(&mut self.connecting), if self.connecting.is_some() => Step::Connected(conn),
@@ -320,7 +329,7 @@ impl<C: Connection> Driver<C> {
 
     async fn apply(&mut self, command: Command, reply: Reply) {
         if let Some(close) = &self.closed {
-            let _ = reply.send(Err(Error::Closed(close.clone())));
+            reply.send(Err(Error::Closed(close.clone())));
             return;
         }
         self.transport_error = None;
@@ -359,7 +368,7 @@ impl<C: Connection> Driver<C> {
             (Ok(()), Some(reason)) => Err(Error::ConnectionLost(reason)),
             (result, _) => result,
         };
-        let _ = reply.send(result);
+        reply.send(result);
     }
 
     /// Keeps a command that came while the session moves to a new connection; a close ends the
@@ -374,7 +383,7 @@ impl<C: Connection> Driver<C> {
             self.end_move(Close::from_wire(1000, ""));
         }
         // Leaving for a goAway: the answering close now ends the session.
-        let _ = reply.send(Ok(()));
+        reply.send(Ok(()));
     }
 
     /// Tracks what automatic resumption needs to know about the session.
@@ -634,7 +643,7 @@ impl<C: Connection> Driver<C> {
     /// The session is over: `close` is its last event.
     fn finish(&mut self, close: Close) {
         if let Some((_, reply)) = self.held.take() {
-            let _ = reply.send(Err(Error::Closed(close.clone())));
+            reply.send(Err(Error::Closed(close.clone())));
         }
         self.closed = Some(close.clone());
         self.deliver(Event::Closed(close));

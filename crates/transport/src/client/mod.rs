@@ -47,7 +47,7 @@ use crate::endpoint::{ApiVersion, Auth, Endpoint};
 use crate::proxy::ProxyConfig;
 use crate::recorder::Recorder;
 use crate::secret::{Secret, redact_url};
-use crate::ws::{WsConnection, WsOptions};
+use crate::ws::WsConnection;
 use driver::Driver;
 
 const COMMAND_CAPACITY: usize = 64;
@@ -96,6 +96,7 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         tracing::warn!("ephemeral tokens are meant for API version v1alpha");
     }
     let headers = auth.headers()?;
+    let options = config.ws_options();
     let mut setup = config.setup;
     setup.model = config.endpoint.model_name(&setup.model)?;
     if config.auto_resume {
@@ -120,12 +121,6 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         None => None,
     };
 
-    let options = WsOptions {
-        tls: config.tls,
-        proxy: config.proxy,
-        idle_timeout: config.idle_timeout,
-        connect_timeout: config.connect_timeout,
-    };
     let conn = WsConnection::connect(&url, headers.clone(), &options).await?;
     let mut recorder = recorder;
     if let Some(r) = &mut recorder {
