@@ -462,7 +462,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut config = backend.client_config(&args.connect, &args.session, setup)?;
     config.event_tap = Some(dispatcher.event_tap());
     let (sender, mut events) = transport::connect(config).await?;
-    let mut calls = Calls::start(dispatcher, &sender);
+    let mut calls = Calls::start(dispatcher, &sender, args.session.stall_timeout);
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
         resumed: args.session.resume.is_some(),
