@@ -391,6 +391,33 @@ fn tools_run_commands_and_the_model_speaks_the_result() {
         text.contains(r#"get_weather returned {"forecast":"sunny"}"#),
         "{text}"
     );
+    // 3.8 calls it NON_BLOCKING: the chat waits for the model's reaction to the result.
+    assert_eq!(
+        stdout(&out),
+        "I have started get_weather.\nget_weather returned {\"forecast\":\"sunny\"}.\n"
+    );
+    assert_eq!(text.matches("── turn complete").count(), 2, "{text}");
+
+    // A result the model is told to take in silently: the wait for its reaction is bounded
+    // by --stall-timeout, and said.
+    let out = env.run(&[
+        "chat",
+        "--emulator",
+        "--stall-timeout",
+        "1",
+        "--tools",
+        "tools.json",
+        "--tool-command",
+        r#"get_weather=echo '{"forecast": "sunny", "scheduling": "SILENT"}'"#,
+        "Use get_weather for Paris",
+    ]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "I have started get_weather.\n");
+    let text = stderr(&out);
+    assert!(
+        text.contains("[the model said nothing of get_weather's result in 1 s; going on]"),
+        "{text}"
+    );
 }
 
 const EVERYTHING_HINT: &str = "npm install -g @modelcontextprotocol/server-everything";

@@ -288,6 +288,54 @@ fn speech_while_the_model_talks_cuts_it_off_and_marks_the_transcript() {
     assert!((length - heard_total).abs() < 0.05, "{length} vs {s}");
 }
 
+/// Google generates a reply faster than it plays: its turn completes while it still plays, and
+/// speech then cuts that reply (here the local voice detection does; the server sends nothing).
+/// The answer to that speech, the next turn, is heard whole.
+#[cfg(feature = "vad")]
+#[test]
+fn speech_over_a_reply_already_received_cuts_it_and_its_answer_is_heard() {
+    let dir = Dir::new();
+    speech_wav(
+        &dir.join("q.wav"),
+        &[
+            (0.2, false),
+            (0.8, true),
+            (1.5, false),
+            (0.8, true),
+            (3.0, false),
+        ],
+    );
+    // Unpaced: each reply arrives whole, its `turnComplete` long before its audio has played.
+    let child = gemlive(
+        dir.path(),
+        "0",
+        &["--input", "q.wav", "--output", "a.wav", "--json"],
+    )
+    .spawn()
+    .unwrap();
+    let lines = json_lines(child);
+
+    let cuts = events(&lines, "playback_cut");
+    assert_eq!(cuts.len(), 1, "{lines:?}");
+    let cut = cuts[0];
+    assert_eq!(cut["by"], "local");
+    // The first reply (2.07 s) began about 1.5 s in; the user spoke again at 2.5 s.
+    assert!(secs(&cut["received_s"]) > 2.0, "{cut}");
+    let heard = secs(&cut["heard_s"]);
+    assert!((0.4..1.6).contains(&heard), "{cut}");
+    assert!(!cut["heard_text"].as_str().unwrap().is_empty(), "{cut}");
+    let turns = events(&lines, "turn_end");
+    assert_eq!(turns.len(), 2, "{lines:?}");
+    assert!(secs(&turns[1]["audio_s"]) > 2.0, "{lines:?}");
+    assert_eq!(turns[1]["interrupted"], false);
+    let s = summary(&lines);
+    let heard_total = secs(&s["audio_heard_s"]);
+    assert!((heard_total - heard - 2.07).abs() < 0.1, "{s}");
+    let (_, answer) = read_wav(&dir.join("a.wav"));
+    let length = answer.len() as f64 / 24_000.0;
+    assert!((length - heard_total).abs() < 0.05, "{length} vs {s}");
+}
+
 /// Reads the child's JSON lines until one matches.
 fn wait_for(reader: &mut impl BufRead, seen: &mut Vec<Value>, name: &str) {
     let mut line = String::new();

@@ -394,7 +394,7 @@ async fn open(
         Err(e) => return Err(e.into()),
     };
     out.session_started(sender.session_id(), handle.is_some());
-    let calls = Calls::start(dispatcher, &sender);
+    let calls = Calls::start(dispatcher, &sender, args.session.stall_timeout);
     Ok(Live {
         sender,
         events,

@@ -14,6 +14,7 @@ use tools::ToolEvent;
 
 use crate::term::markdown::Markdown;
 use crate::term::{Style, sanitize, screen};
+use crate::tools::CallNews;
 
 /// Where events go.
 #[derive(Debug)]
@@ -398,8 +399,8 @@ impl Output {
         self.start_turn();
     }
 
-    /// What the tool dispatcher did with a call.
-    pub(crate) fn tool_event(&mut self, event: &ToolEvent) {
+    /// What the tool dispatcher did with a call, or that the model did not react to a result.
+    pub(crate) fn tool_event(&mut self, event: &CallNews) {
         if self.json {
             if let Some(v) = tool_event_json(event) {
                 self.emit(&v);
@@ -511,7 +512,15 @@ impl Output {
 
 /// The JSON line for what the tool dispatcher did (`None` for a call starting: the
 /// `tool_call` event said it).
-pub(crate) fn tool_event_json(event: &ToolEvent) -> Option<Value> {
+pub(crate) fn tool_event_json(news: &CallNews) -> Option<Value> {
+    let event = match news {
+        CallNews::Tool(event) => event,
+        CallNews::NoReaction { name, waited } => {
+            return Some(
+                json!({"event": "tool_no_reaction", "name": name, "waited_s": waited.as_secs_f64()}),
+            );
+        }
+    };
     Some(match event {
         ToolEvent::Responded {
             id,
@@ -533,7 +542,17 @@ pub(crate) fn tool_event_json(event: &ToolEvent) -> Option<Value> {
 
 /// The line for a person of what the tool dispatcher did (`None` for a call starting: the
 /// `→ calling` line said it).
-pub(crate) fn tool_event_line(event: &ToolEvent) -> Option<String> {
+pub(crate) fn tool_event_line(news: &CallNews) -> Option<String> {
+    let event = match news {
+        CallNews::Tool(event) => event,
+        CallNews::NoReaction { name, waited } => {
+            return Some(format!(
+                "[the model said nothing of {}'s result in {} s; going on]",
+                sanitize(name),
+                waited.as_secs_f64()
+            ));
+        }
+    };
     Some(match event {
         ToolEvent::Responded {
             name,

@@ -3,12 +3,12 @@
 //! `gemlive-tools` registry whose dispatcher answers every call; what it does is shown as it
 //! happens.
 
-use std::collections::HashSet;
-use std::time::Instant;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use protocol::Event;
 use protocol::wire::Setup;
-use protocol::{Event, ends_interaction};
 use serde_json::Value;
 use tools::{Dispatcher, McpServer, Source, Tool, ToolError, ToolEvent, ToolEvents, Tools};
 
@@ -80,20 +80,31 @@ pub(crate) fn declare(
 #[derive(Debug)]
 pub(crate) struct Calls {
     events: ToolEvents,
-    /// Calls asked for and not yet answered, failed or cancelled (id, or name without one).
-    pending: HashSet<String>,
+    book: Book,
     /// Functions whose calls are NON_BLOCKING.
     non_blocking: HashSet<String>,
-    /// When the latest result of a NON_BLOCKING call went out, until the model answers it in a
-    /// turn begun after it.
-    reaction_due: Option<Instant>,
-    /// When the model's current turn began (its first output).
-    turn_began: Option<Instant>,
+    /// How long the model's reaction to a result is waited for, once it is due.
+    wait: Duration,
+}
+
+/// What the session's calls came to.
+#[derive(Debug)]
+pub(crate) enum CallNews {
+    /// What the dispatcher did.
+    Tool(ToolEvent),
+    /// The model did not react to a NON_BLOCKING result within the wait: the session is no
+    /// longer held for it.
+    NoReaction { name: String, waited: Duration },
 }
 
 impl Calls {
-    /// Starts answering the session's calls.
-    pub(crate) fn start(dispatcher: Dispatcher, sender: &transport::LiveSender) -> Self {
+    /// Starts answering the session's calls; the model's reaction to a NON_BLOCKING result is
+    /// waited for at most `wait` once its call's turn has ended.
+    pub(crate) fn start(
+        dispatcher: Dispatcher,
+        sender: &transport::LiveSender,
+        wait: Duration,
+    ) -> Self {
         let non_blocking = dispatcher
             .tools()
             .map(|(name, _)| name)
@@ -102,53 +113,29 @@ impl Calls {
             .collect();
         Self {
             events: dispatcher.start(sender),
-            pending: HashSet::new(),
+            book: Book::default(),
             non_blocking,
-            reaction_due: None,
-            turn_began: None,
+            wait,
         }
     }
 
     /// Follows the session's events: calls asked for and cancelled, the model's turns.
     pub(crate) fn saw(&mut self, event: &Event) {
-        match event {
-            Event::ToolCall { calls } => {
-                self.pending
-                    .extend(calls.iter().map(|c| c.key().to_owned()));
-            }
-            Event::ToolCallCancellation { ids } => {
-                for id in ids {
-                    self.pending.remove(id);
-                }
-            }
-            Event::Audio { .. } | Event::OutputTranscript { .. } => {
-                self.turn_began.get_or_insert_with(Instant::now);
-            }
-            Event::Text { thought: false, .. } => {
-                self.turn_began.get_or_insert_with(Instant::now);
-            }
-            Event::TurnComplete { status, .. } if ends_interaction(status.as_ref()) => {
-                let began = self.turn_began.take();
-                if self
-                    .reaction_due
-                    .is_some_and(|due| began.is_some_and(|b| b >= due))
-                {
-                    self.reaction_due = None;
-                }
-            }
-            // A broken connection takes the reaction along (the break is said).
-            Event::TurnCut { .. } | Event::Reconnecting { .. } => {
-                self.reaction_due = None;
-                self.turn_began = None;
-            }
-            _ => {}
-        }
+        self.book.saw(event);
+        self.book.settle(Instant::now(), self.wait);
     }
 
-    /// What the dispatcher did next; `None` once it has stopped.
-    pub(crate) async fn next(&mut self) -> Option<ToolEvent> {
-        let event = self.events.next().await?;
-        let done = match &event {
+    /// What the dispatcher did next, or that a reaction did not come; `None` once the
+    /// dispatcher has stopped.
+    pub(crate) async fn next(&mut self) -> Option<CallNews> {
+        let event = tokio::select! {
+            event = self.events.next() => event?,
+            () = sleep_until(self.book.deadline()) => {
+                let name = self.book.give_up(Instant::now())?;
+                return Some(CallNews::NoReaction { name, waited: self.wait });
+            }
+        };
+        let finished = match &event {
             ToolEvent::Responded {
                 id,
                 name,
@@ -156,23 +143,136 @@ impl Calls {
                 ..
             }
             | ToolEvent::Failed { id, name, .. } => {
-                if self.non_blocking.contains(name) {
-                    self.reaction_due = Some(Instant::now());
-                }
-                Some(id.as_deref().unwrap_or(name))
+                Some((id, name, self.non_blocking.contains(name)))
             }
-            ToolEvent::Cancelled { id, name } => Some(id.as_deref().unwrap_or(name)),
+            ToolEvent::Cancelled { id, name } => Some((id, name, false)),
             _ => None,
         };
-        if let Some(key) = done {
-            self.pending.remove(key);
+        if let Some((id, name, reacts)) = finished {
+            let key = id.clone().unwrap_or_else(|| name.clone());
+            self.book.finished(key, name, reacts);
+            self.book.settle(Instant::now(), self.wait);
         }
-        Some(event)
+        Some(CallNews::Tool(event))
     }
 
     /// Calls are running, or the model is yet to react to a result: the session is not done.
     pub(crate) fn busy(&self) -> bool {
-        !self.pending.is_empty() || self.reaction_due.is_some()
+        self.book.busy()
+    }
+}
+
+/// Where each call stands. The session's events and the dispatcher's come on two channels,
+/// read in either order (a quick tool's result is often read before the rest of the turn that
+/// called it, sometimes before the call itself), so a call is followed by its place among the
+/// session's turns, never by when something was read: the model reacts to a NON_BLOCKING
+/// result after the turn that made the call has ended (as `WHEN_IDLE` says), in the turn that
+/// ends next.
+#[derive(Debug, Default)]
+struct Book {
+    /// Calls not yet settled, by id (or name without one).
+    calls: HashMap<String, Call>,
+    /// Model turns ended so far (a `turnComplete` each).
+    turns_ended: u64,
+}
+
+/// One call, as far as the session's events and the dispatcher's have told.
+#[derive(Debug, Default)]
+struct Call {
+    name: String,
+    /// The session asked for it: its reaction, if any, is the turn that ends when
+    /// `turns_ended` reaches this (the call's own turn ends first).
+    reaction_turn: Option<u64>,
+    /// The dispatcher has had its last word (result, error or cancellation).
+    done: bool,
+    /// A result of a NON_BLOCKING call was sent: the model reacts to it.
+    reacts: bool,
+    /// When the wait for the reaction gives up (set once the call's turn has ended).
+    deadline: Option<Instant>,
+}
+
+impl Book {
+    fn saw(&mut self, event: &Event) {
+        match event {
+            Event::ToolCall { calls } => {
+                for c in calls {
+                    let call = self.calls.entry(c.key().to_owned()).or_default();
+                    call.name.clone_from(&c.name);
+                    call.reaction_turn = Some(self.turns_ended + 2);
+                }
+            }
+            Event::ToolCallCancellation { ids } => {
+                for id in ids {
+                    self.calls.remove(id);
+                }
+            }
+            // Each one, `IN_PROGRESS` too: the call's turn may end with it, the async work
+            // (the call) under way.
+            Event::TurnComplete { .. } => self.turns_ended += 1,
+            // A broken connection takes the turns under way along (the break is said): a
+            // result sent is not reacted to, one still to come is reacted to next.
+            Event::TurnCut { .. } | Event::Reconnecting { .. } => {
+                self.calls.retain(|_, c| !c.done);
+                for call in self.calls.values_mut() {
+                    call.reaction_turn = Some(self.turns_ended + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The dispatcher's last word on call `key`: `reacts` when the model reacts to it.
+    fn finished(&mut self, key: String, name: &str, reacts: bool) {
+        let call = self.calls.entry(key).or_default();
+        call.name = name.to_owned();
+        call.done = true;
+        call.reacts = reacts;
+    }
+
+    /// Lets go of the calls that are over; starts the wait for the reactions that are due.
+    fn settle(&mut self, now: Instant, wait: Duration) {
+        let ended = self.turns_ended;
+        self.calls.retain(|_, c| {
+            match c.reaction_turn {
+                // Finished before the session's `toolCall` was read: it comes.
+                None => true,
+                Some(_) if !c.done => true,
+                Some(turn) if !c.reacts || ended >= turn => false,
+                Some(turn) => {
+                    if ended + 1 >= turn {
+                        c.deadline.get_or_insert(now + wait);
+                    }
+                    true
+                }
+            }
+        });
+    }
+
+    /// When the first wait for a reaction gives up.
+    fn deadline(&self) -> Option<Instant> {
+        self.calls.values().filter_map(|c| c.deadline).min()
+    }
+
+    /// Stops waiting for a reaction whose time is up: the call's name.
+    fn give_up(&mut self, now: Instant) -> Option<String> {
+        let key = self
+            .calls
+            .iter()
+            .find(|(_, c)| c.deadline.is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())?;
+        self.calls.remove(&key).map(|c| c.name)
+    }
+
+    fn busy(&self) -> bool {
+        !self.calls.is_empty()
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -270,4 +370,112 @@ fn parameters(schema: &Value) -> String {
                 .join(", ")
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::wire::FunctionCall;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn call(id: &str) -> Event {
+        Event::ToolCall {
+            calls: vec![FunctionCall {
+                id: Some(id.into()),
+                name: "echo".into(),
+                ..FunctionCall::default()
+            }],
+        }
+    }
+
+    fn turn_complete() -> Event {
+        Event::TurnComplete {
+            reason: None,
+            status: None,
+        }
+    }
+
+    /// Feeds the session's events and the dispatcher's last word (at `result`, an index into
+    /// `events`) in that order; whether the book is busy after each step.
+    fn busy_after(events: &[Event], result: usize) -> Vec<bool> {
+        let mut book = Book::default();
+        let now = Instant::now();
+        let mut busy = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            if i == result {
+                book.finished("fc_1".into(), "echo", true);
+                book.settle(now, WAIT);
+            }
+            book.saw(event);
+            book.settle(now, WAIT);
+            busy.push(book.busy());
+        }
+        busy
+    }
+
+    #[test]
+    fn a_non_blocking_result_is_reacted_to_in_the_turn_after_the_call_whatever_the_order_read() {
+        // The call's turn ("I have started echo."), then the model's reaction in a turn of its
+        // own. Busy until the reaction's end however early or late the result was read.
+        let events = [call("fc_1"), turn_complete(), turn_complete()];
+        for result in 0..events.len() {
+            assert_eq!(
+                busy_after(&events, result),
+                [true, true, false],
+                "result read before event {result}"
+            );
+        }
+        // Read after everything: not busy once it is.
+        let mut book = Book::default();
+        for e in &events {
+            book.saw(e);
+        }
+        book.finished("fc_1".into(), "echo", true);
+        book.settle(Instant::now(), WAIT);
+        assert!(!book.busy());
+    }
+
+    #[test]
+    fn the_wait_for_a_reaction_starts_when_the_calls_turn_ends_and_gives_up() {
+        let mut book = Book::default();
+        let t0 = Instant::now();
+        book.saw(&call("fc_1"));
+        book.finished("fc_1".into(), "echo", true);
+        book.settle(t0, WAIT);
+        assert_eq!(book.deadline(), None, "the call's turn goes on");
+        book.saw(&turn_complete());
+        book.settle(t0, WAIT);
+        assert_eq!(book.deadline(), Some(t0 + WAIT));
+        assert_eq!(book.give_up(t0), None);
+        assert_eq!(book.give_up(t0 + WAIT).as_deref(), Some("echo"));
+        assert!(!book.busy());
+    }
+
+    #[test]
+    fn blocking_cancelled_and_cut_calls_are_not_waited_for() {
+        // A BLOCKING call's result continues its own turn: nothing more is owed.
+        let mut book = Book::default();
+        book.saw(&call("fc_1"));
+        assert!(book.busy());
+        book.finished("fc_1".into(), "echo", false);
+        book.settle(Instant::now(), WAIT);
+        assert!(!book.busy());
+        // The server cancelled it: no result, no reaction.
+        book.saw(&call("fc_2"));
+        book.saw(&Event::ToolCallCancellation {
+            ids: vec!["fc_2".into()],
+        });
+        assert!(!book.busy());
+        // A break takes a result's reaction along.
+        book.saw(&call("fc_1"));
+        book.finished("fc_1".into(), "echo", true);
+        book.saw(&Event::Reconnecting {
+            cause: protocol::Close::stalled(WAIT),
+            attempt: 1,
+            delay: Duration::ZERO,
+        });
+        book.settle(Instant::now(), WAIT);
+        assert!(!book.busy());
+    }
 }

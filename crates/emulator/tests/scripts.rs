@@ -118,6 +118,38 @@ async fn fault_stall_sends_nothing_more() {
 }
 
 #[tokio::test]
+async fn a_stalled_spoken_turn_still_transcribes_the_speech() {
+    // The stall withholds the model's turn, not what the server says about the user's speech
+    // (Google streams the input transcription as it hears it), nor the turn's opening on 3.1.
+    let emu = scripted(r#"{"rules": [{"when": {"turn": 1}, "fault": "stall"}]}"#).await;
+    let mut c = Client::dev(&emu).await;
+    c.setup(json!({"model": MODEL_31, "inputAudioTranscription": {}}))
+        .await;
+    let mut pcm = pcm16k(300, 0.0);
+    pcm.extend(pcm16k(800, 0.3));
+    c.send(json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": b64(&pcm)}}})).await;
+    c.send(json!({"realtimeInput": {"audioStreamEnd": true}}))
+        .await;
+    let mut got = Vec::new();
+    while let Ok(m) = tokio::time::timeout(Duration::from_millis(300), c.msg()).await {
+        got.push(m);
+    }
+    assert!(
+        got.iter()
+            .any(|m| m.pointer("/serverContent/inputTranscription/text")
+                == Some(&json!("[speech: 0.8 s]"))),
+        "{got:?}"
+    );
+    assert!(got.contains(&json!({"serverContent": {}})), "{got:?}");
+    assert!(
+        got.iter()
+            .all(|m| m.pointer("/serverContent/modelTurn").is_none()
+                && m.pointer("/serverContent/turnComplete").is_none()),
+        "stalled: {got:?}"
+    );
+}
+
+#[tokio::test]
 async fn fault_slow_pongs() {
     use async_tungstenite::tungstenite::Message;
     use futures_util::StreamExt;

@@ -242,6 +242,17 @@ impl Turn {
     }
 }
 
+/// The reply the user is hearing: the model's turn under way or, until the next one begins,
+/// the last one while its audio plays on (a turn completes before its audio has played, so a
+/// cut then is that reply's, and the next one, the answer to the speech that cut it, plays).
+fn heard_reply<'a>(turn: &'a mut Turn, last: &'a mut Turn, playback: &Playback) -> &'a mut Turn {
+    if turn.started.is_none() && playback.busy() {
+        last
+    } else {
+        turn
+    }
+}
+
 /// Splits a reply's transcript where playback stopped: `heard` of `total` seconds.
 fn split_heard(text: &str, heard: Duration, total: Duration) -> (String, String) {
     let ratio = if total.is_zero() {
@@ -451,7 +462,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut config = backend.client_config(&args.connect, &args.session, setup)?;
     config.event_tap = Some(dispatcher.event_tap());
     let (sender, mut events) = transport::connect(config).await?;
-    let mut calls = Calls::start(dispatcher, &sender);
+    let mut calls = Calls::start(dispatcher, &sender, args.session.stall_timeout);
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
         resumed: args.session.resume.is_some(),
@@ -541,6 +552,8 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     // The break that is being repaired was said (by a `TurnCut`).
     let mut break_said = false;
     let mut turn = Turn::default();
+    // The model's last completed (or cut) turn, whose audio may still be playing.
+    let mut last = Turn::default();
     let mut turn_index = 0usize;
     // When the user's input last ended (for time to first audio).
     let mut user_done: Option<Instant> = None;
@@ -582,8 +595,10 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 Some(Up::Speech(started)) => {
                     speaking = started;
                     if started { spoke_at = Some(Instant::now()); }
-                    if started && turn.speaking(&playback) && !args.half_duplex
-                        && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
+                    if started && turn.speaking(&playback) && !args.half_duplex {
+                        let reply = heard_reply(&mut turn, &mut last, &playback);
+                        if let Err(e) = cut(&mut playback, reply, &mut view, &mut summary, "local") { break Err(e); }
+                    }
                 }
                 Some(Up::End) | None => {
                     input_done = true;
@@ -627,7 +642,10 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                             // Still inside the previous utterance: carry on with it.
                             Ok(())
                         } else {
-                            if turn.speaking(&playback) && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
+                            if turn.speaking(&playback) {
+                                let reply = heard_reply(&mut turn, &mut last, &playback);
+                                if let Err(e) = cut(&mut playback, reply, &mut view, &mut summary, "local") { break Err(e); }
+                            }
                             sender.send_activity_start().await
                         }
                     };
@@ -695,8 +713,10 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         turn.text.push_str(&text);
                     }
                     Event::Interrupted => {
-                        turn.interrupted = true;
-                        if !turn.cut && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "server") { break Err(e); }
+                        // 2.5 native audio interrupts the last reply too, after its turn completed.
+                        let reply = heard_reply(&mut turn, &mut last, &playback);
+                        reply.interrupted = true;
+                        if !reply.cut && let Err(e) = cut(&mut playback, reply, &mut view, &mut summary, "server") { break Err(e); }
                     }
                     Event::VoiceActivity { kind, .. } => {
                         user_activity = Some(now);
@@ -726,7 +746,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         summary.turns += 1;
                         turn_index += 1;
                         if !turn.interrupted && let Some(t) = turn.started { answered = Some(t); }
-                        turn = Turn::default();
+                        last = std::mem::take(&mut turn);
                     }
                     Event::TurnCut { cause, turns } => {
                         // The reply so far is all of it that comes; what is queued still plays.
@@ -737,7 +757,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                                 lose(&mut view, &mut summary, &mut first_cut, lost, cause);
                             }
                         }
-                        turn = Turn::default();
+                        last = std::mem::take(&mut turn);
                         break_said = true;
                     }
                     Event::Reconnecting { cause, attempt, .. } => {
@@ -879,27 +899,31 @@ fn shows_progress(event: &Event) -> bool {
     )
 }
 
-/// Stops playback mid-reply and marks the transcript where it was cut.
+/// Stops playback mid-`reply` and marks the transcript where it was cut.
 fn cut(
     playback: &mut Playback,
-    turn: &mut Turn,
+    reply: &mut Turn,
     view: &mut View,
     summary: &mut Summary,
     by: &'static str,
 ) -> Result<()> {
     let dropped = playback.cut(Instant::now())?;
+    reply.cut = true;
+    if reply.audio.is_zero() && dropped.is_zero() {
+        // Interrupted before it said anything: nothing was cut off.
+        return Ok(());
+    }
     let played = playback.speaker.played();
-    let heard = turn
+    let heard = reply
         .play_start
         .map_or(Duration::ZERO, |s| played.saturating_sub(s))
-        .min(turn.audio);
-    let (heard_text, unheard_text) = split_heard(&turn.text, heard, turn.audio);
-    turn.cut = true;
+        .min(reply.audio);
+    let (heard_text, unheard_text) = split_heard(&reply.text, heard, reply.audio);
     summary.interruptions += 1;
     view.cut(&Cut {
         by,
         heard,
-        received: turn.audio,
+        received: reply.audio,
         dropped,
         heard_text,
         unheard_text,

@@ -16,7 +16,7 @@ use crate::output::{
     tool_event_line,
 };
 use crate::term::{Style, sanitize, screen};
-use tools::ToolEvent;
+use crate::tools::CallNews;
 
 /// Where a reply was cut off.
 #[derive(Debug)]
@@ -333,7 +333,7 @@ impl View {
     }
 
     /// What the tool dispatcher did with a call.
-    pub(crate) fn tool_event(&mut self, event: &ToolEvent) {
+    pub(crate) fn tool_event(&mut self, event: &CallNews) {
         if self.json {
             if let Some(v) = tool_event_json(event) {
                 self.emit(&v);

@@ -368,7 +368,12 @@ impl Engine {
             if let Some(out) = self.ready.pop_front() {
                 return Poll::Send(out);
             }
-            if self.turn.as_ref().is_some_and(|t| t.stalled) && !self.closed {
+            // A stalled turn withholds its own output; what was said before it (the user's
+            // transcript, the turn's opening) has gone out, as Google's would have.
+            if self.turn.as_ref().is_some_and(|t| t.stalled)
+                && !self.closed
+                && self.queue.front().is_none_or(|s| s.of_turn)
+            {
                 return Poll::Wait(None);
             }
             let stream_stop = self.stream_stop_deadline();
