@@ -77,6 +77,6 @@ pub use error::{Error, Misuse, Violation};
 pub use event::Event;
 pub use models::Backend;
 pub use session::{
-    CloseInfo, INPUT_SAMPLE_RATE, OUTPUT_SAMPLE_RATE, Output, SPARE_FRAMES, Session, SessionConfig,
-    pcm_mime, pcm_rate,
+    CloseInfo, INPUT_SAMPLE_RATE, MAX_TIME_LEFT, OUTPUT_SAMPLE_RATE, Output, SPARE_FRAMES, Session,
+    SessionConfig, pcm_mime, pcm_rate,
 };

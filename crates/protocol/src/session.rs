@@ -22,6 +22,10 @@ pub const INPUT_SAMPLE_RATE: u32 = 16_000;
 /// Output audio rate of the Live API.
 pub const OUTPUT_SAMPLE_RATE: u32 = 24_000;
 
+/// The longest `goAway.timeLeft` taken as said. A connection lasts minutes; the wire can say
+/// `u64::MAX` seconds, which no deadline can hold, so longer values are clamped to this.
+pub const MAX_TIME_LEFT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Frame buffers [`Session::recycle`] keeps for reuse.
 pub const SPARE_FRAMES: usize = 4;
 
@@ -54,7 +58,7 @@ pub struct SessionConfig {
     /// The backend, for its rules (transparent resumption and explicit VAD are Vertex-only,
     /// tool responses need ids on the Gemini API).
     pub backend: Backend,
-    /// How long to wait for `setupComplete`.
+    /// How long to wait for `setupComplete` (`Duration::MAX`: forever).
     pub setup_timeout: Duration,
 }
 
@@ -87,7 +91,10 @@ pub enum Output {
 
 #[derive(Clone, Debug, PartialEq)]
 enum State {
-    AwaitingSetup { deadline: Instant },
+    /// `None`: the timeout reaches past what an `Instant` can hold.
+    AwaitingSetup {
+        deadline: Option<Instant>,
+    },
     Active,
     Closing,
     Closed(Close),
@@ -139,7 +146,7 @@ impl Session {
             .as_ref()
             .and_then(|h| h.initial_history_in_client_content)
             .unwrap_or(false);
-        let deadline = now + config.setup_timeout;
+        let deadline = now.checked_add(config.setup_timeout);
         let setup_frame = ClientMessage::Setup(Box::new(config.setup.clone())).to_json();
         let mut out = VecDeque::new();
         out.push_back(Output::Transmit(setup_frame));
@@ -231,7 +238,9 @@ impl Session {
 
     /// Handles the passing of time: the setup timeout.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let State::AwaitingSetup { deadline } = self.state
+        if let State::AwaitingSetup {
+            deadline: Some(deadline),
+        } = self.state
             && now >= deadline
         {
             self.out.push_back(Output::Close);
@@ -427,7 +436,7 @@ impl Session {
             return o;
         }
         let wake_at = match self.state {
-            State::AwaitingSetup { deadline } => Some(deadline),
+            State::AwaitingSetup { deadline } => deadline,
             _ => None,
         };
         Output::Idle { wake_at }
@@ -611,8 +620,10 @@ impl Session {
             self.event(Event::ToolCallCancellation { ids: cancel.ids });
         }
         if let Some(go_away) = msg.go_away {
-            let time_left = go_away.time_left.map(|d| d.0).unwrap_or_default();
-            let deadline = now + time_left;
+            let time_left = go_away
+                .time_left
+                .map_or(Duration::ZERO, |d| d.0.min(MAX_TIME_LEFT));
+            let deadline = now.checked_add(time_left).unwrap_or(now);
             self.go_away_deadline = Some(deadline);
             self.event(Event::GoAway {
                 time_left,
