@@ -11,6 +11,7 @@ use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use protocol::models::ModelProfile;
 use protocol::wire::{
     Blob, ClientMessage, Content, FunctionCall, GoAway, GroundingMetadata, Modality,
     ModalityTokenCount, Part, ProtoDuration, RealtimeInput, ServerContent, ServerMessage,
@@ -25,7 +26,9 @@ use tokio::sync::watch;
 use crate::auth::{Identity, authenticate};
 use crate::close::Close;
 use crate::config::later;
-use crate::engine::{Engine, EngineOptions, FnResponse, Input, Memory, Out, Poll, Usage};
+use crate::engine::{
+    Engine, EngineOptions, FnResponse, Input, Memory, Out, Poll, SessionSetup, Usage,
+};
 use crate::http::{Request, upgrade_response};
 use crate::replay::{Replay, Step, client_frames_needed};
 use crate::responder::{Role as TurnRole, Turn, speech_placeholder};
@@ -67,6 +70,28 @@ fn decode_strict(frame: &[u8]) -> Result<ClientMessage, Close> {
         return Err(Close::new(1007, field.google_reason()));
     }
     Ok(decoded.message)
+}
+
+/// What a setup message (parsed JSON, the client's own key spellings) asks for: its canonical
+/// form, the engine's session settings and the model's profile, or the close Google answers with.
+pub(crate) fn validated_setup(
+    raw: &Value,
+    endpoint: &LiveEndpoint,
+    strict_models: bool,
+) -> Result<(Value, SessionSetup, ModelProfile), Close> {
+    let frame = serde_json::to_vec(raw).unwrap_or_default();
+    let canon = canonical(&frame)?;
+    if canon.as_object().is_none_or(|o| o.len() != 1) {
+        return Err(Close::invalid_argument());
+    }
+    let setup = canon.get("setup").cloned().unwrap_or(Value::Null);
+    let raw_setup = raw
+        .get("setup")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let (session, profile) = session_setup(&setup, &raw_setup, endpoint, strict_models)?;
+    Ok((setup, session, profile))
 }
 
 /// The canonical JSON of a decoded client message.
@@ -206,7 +231,7 @@ enum Recv {
     TooBig,
 }
 
-struct Connection {
+pub(crate) struct Connection {
     ws: Ws,
     shared: Arc<Shared>,
     endpoint: LiveEndpoint,
@@ -301,23 +326,8 @@ impl Connection {
                 record.lock_setup(setup);
             }
         }
-        let frame = serde_json::to_vec(&raw).unwrap_or_default();
-        let canon = canonical(&frame)?;
-        if canon.as_object().is_none_or(|o| o.len() != 1) {
-            return Err(Close::invalid_argument().into());
-        }
-        let setup = canon.get("setup").cloned().unwrap_or(Value::Null);
-        let raw_setup = raw
-            .get("setup")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let (session, profile) = session_setup(
-            &setup,
-            &raw_setup,
-            &self.endpoint,
-            self.shared.config.strict_models,
-        )?;
+        let (setup, session, profile) =
+            validated_setup(&raw, &self.endpoint, self.shared.config.strict_models)?;
         self.refuse_media_chunks =
             self.shared.config.strict_models && !profile.accepts_media_chunks;
         self.transparent = session.resumption
@@ -631,12 +641,19 @@ impl Connection {
         if self.token_expiry.is_some_and(|t| SystemTime::now() >= t) {
             return Err(Close::missing_auth_token());
         }
+        let inputs = Self::inputs_of(frame, self.refuse_media_chunks)?;
+        self.consumed += 1;
+        Ok(inputs)
+    }
+
+    /// The engine inputs of a client message after the setup (`refuse_media_chunks`: the model
+    /// refuses `realtimeInput.mediaChunks`), or the close Google answers with.
+    pub(crate) fn inputs_of(frame: &[u8], refuse_media_chunks: bool) -> Result<Vec<Input>, Close> {
         let message = decode_strict(frame)?;
         if let ClientMessage::RealtimeInput(input) = &message {
             // The hot path of a realtime session (audio every 20 to 100 ms): straight from the typed
             // message, whose audio is already decoded, without the JSON round trip below.
-            self.consumed += 1;
-            return self.realtime_inputs(input);
+            return Self::realtime_inputs(input, refuse_media_chunks);
         }
         let v = to_value(&message)?;
         let Some((key, body)) = v
@@ -646,7 +663,6 @@ impl Connection {
         else {
             return Err(Close::invalid_argument());
         };
-        self.consumed += 1;
         let mut inputs = Vec::new();
         match key.as_str() {
             "clientContent" => {
@@ -698,8 +714,11 @@ impl Connection {
     }
 
     /// The engine inputs of one `realtimeInput` message, in the order the fields take effect.
-    fn realtime_inputs(&self, body: &RealtimeInput) -> Result<Vec<Input>, Close> {
-        if self.refuse_media_chunks && body.media_chunks.is_some() {
+    fn realtime_inputs(
+        body: &RealtimeInput,
+        refuse_media_chunks: bool,
+    ) -> Result<Vec<Input>, Close> {
+        if refuse_media_chunks && body.media_chunks.is_some() {
             return Err(Close::invalid_argument());
         }
         let mut inputs = Vec::new();
