@@ -6,6 +6,7 @@
 //! - `cargo xtask replay`: replays `fixtures/*.jsonl` against their reviewed snapshots.
 //! - `cargo xtask conformance [DIR]`: checks the recorded sessions in `DIR/sessions`
 //!   (default `../shared/conformance`).
+//! - `cargo xtask fuzz [TARGET] [--time S] [--asan]`: the cargo-fuzz targets (nightly); see `fuzz.rs`.
 //! - `cargo xtask bench [--test] [ARGS]`: the protocol crate's benchmarks (criterion), the end-to-end
 //!   loopback and emulator-capacity benchmarks (`tests/benches`), then a summary with the machine;
 //!   `--test` runs each once (CI). See `BENCHMARKS.md`.
@@ -16,6 +17,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod fuzz;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -24,6 +27,7 @@ fn main() -> Result<()> {
         Some("ci") => ci(&root),
         Some("replay") => replay(),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("conformance") => conformance(
             args.get(1)
                 .map(PathBuf::from)
@@ -31,7 +35,7 @@ fn main() -> Result<()> {
         ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | replay | conformance [DIR] | bench [--test] [ARGS]>"
+                "usage: cargo xtask <ci | replay | conformance [DIR] | bench [--test] [ARGS] | fuzz [TARGET] [--time S]>"
             );
             std::process::exit(2);
         }
@@ -81,6 +85,7 @@ fn ci(root: &Path) -> Result<()> {
     // Benchmarks are not timed tests: CI checks that they build and run once.
     bench(&["--test".to_owned()])?;
     device_tests()?;
+    fuzz::smoke(root)?;
     eprintln!("ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
 }

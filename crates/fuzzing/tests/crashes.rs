@@ -16,7 +16,11 @@ fn every_crash_found_stays_fixed() {
     let mut replayed = 0;
     for dir in std::fs::read_dir(root().join("tests/crashes")).expect("tests/crashes") {
         let dir = dir.expect("entry").path();
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         assert!(target(&name).is_some(), "{}: no such target", dir.display());
         for file in std::fs::read_dir(&dir).expect("a target's crashes") {
             let file = file.expect("entry").path();

@@ -1,0 +1,311 @@
+//! `cargo xtask fuzz [TARGET] [--time S] [--asan]`: the cargo-fuzz targets in `fuzz/` (nightly),
+//! one at a time, each on its growing corpus (`fuzz/corpus/TARGET`) plus seeds generated from
+//! `fixtures/` and the conformance corpus (`target/fuzz-seeds/TARGET`, rewritten every run), then a
+//! table of executions and coverage. `cargo xtask ci` runs a short smoke of every target when a
+//! nightly toolchain and cargo-fuzz are installed (`.ci/run` installs cargo-fuzz), and says why
+//! not otherwise.
+//!
+//! A crash stops the run with libFuzzer's report and the input in `fuzz/artifacts/TARGET/`: keep it
+//! as `crates/fuzzing/tests/crashes/TARGET/<what-it-is>` (replayed by `cargo test` on stable), then
+//! fix the bug.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// Seconds per target in `cargo xtask ci`.
+const SMOKE_SECONDS: u64 = 5;
+/// Seconds per target when `--time` is not given.
+const DEFAULT_SECONDS: u64 = 60;
+/// Targets whose input is JSON text, which the protocol dictionary helps.
+const JSON_TARGETS: &[&str] = &[
+    "session",
+    "decode_server",
+    "decode_client",
+    "emulator",
+    "setup_json",
+];
+
+/// What one run of one target reached, from libFuzzer's output.
+#[derive(Debug, Default)]
+struct Stats {
+    executions: u64,
+    coverage: u64,
+    features: u64,
+    corpus: u64,
+    elapsed: Duration,
+}
+
+/// `cargo xtask fuzz [TARGET] [--time S] [--asan]`.
+pub(crate) fn fuzz(root: &Path, args: &[String]) -> Result<()> {
+    let mut target = None;
+    let mut seconds = DEFAULT_SECONDS;
+    let mut asan = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--time" => {
+                seconds = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .context("--time takes a number of seconds")?;
+            }
+            "--asan" => asan = true,
+            name if target.is_none() && !name.starts_with('-') => target = Some(name.to_owned()),
+            other => bail!(
+                "unexpected argument {other:?}: cargo xtask fuzz [TARGET] [--time S] [--asan]"
+            ),
+        }
+    }
+    if let Some(missing) = missing_tools() {
+        bail!("{missing}");
+    }
+    let targets: Vec<&str> = match &target {
+        Some(t) if gemlive_fuzzing::target(t).is_some() => vec![t.as_str()],
+        Some(t) => bail!(
+            "no fuzz target {t:?}; the targets are {}",
+            names().join(", ")
+        ),
+        None => names(),
+    };
+    let build = Build {
+        sanitizer: if asan { "address" } else { "none" },
+        dev: false,
+    };
+    run_targets(root, &targets, seconds, &build)
+}
+
+/// The smoke run of `cargo xtask ci`: every target for a few seconds, or one line saying why not.
+pub(crate) fn smoke(root: &Path) -> Result<()> {
+    if let Some(missing) = missing_tools() {
+        eprintln!("note: skipping the fuzz smoke run: {missing}");
+        return Ok(());
+    }
+    // Unoptimized: it builds in half the time, and a smoke run needs no speed.
+    let build = Build {
+        sanitizer: "none",
+        dev: true,
+    };
+    run_targets(root, &names(), SMOKE_SECONDS, &build)
+}
+
+/// How the targets are built.
+struct Build {
+    /// `none` or `address`.
+    sanitizer: &'static str,
+    /// Unoptimized (`cargo fuzz --dev`).
+    dev: bool,
+}
+
+impl Build {
+    /// `cargo fuzz SUBCOMMAND` with this build's flags.
+    fn cargo_fuzz(&self, root: &Path, subcommand: &str) -> Command {
+        let mut cmd = nightly();
+        cmd.current_dir(root.join("fuzz")).args([
+            "fuzz",
+            subcommand,
+            "--sanitizer",
+            self.sanitizer,
+        ]);
+        if self.dev {
+            cmd.arg("--dev");
+        }
+        cmd
+    }
+}
+
+fn names() -> Vec<&'static str> {
+    gemlive_fuzzing::TARGETS.iter().map(|t| t.name).collect()
+}
+
+/// Why fuzzing cannot run here, if it cannot.
+fn missing_tools() -> Option<&'static str> {
+    let toolchains = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if !toolchains.is_some_and(|t| t.lines().any(|l| l.starts_with("nightly"))) {
+        return Some("no nightly toolchain (rustup toolchain install nightly)");
+    }
+    let cargo_fuzz = nightly()
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    (!cargo_fuzz).then_some("no cargo-fuzz (cargo install cargo-fuzz --locked, as .ci/run does)")
+}
+
+/// `cargo` on the nightly toolchain, whatever toolchain runs xtask.
+fn nightly() -> Command {
+    let mut cmd = Command::new("rustup");
+    cmd.args(["run", "nightly", "cargo"]);
+    cmd
+}
+
+fn run_targets(root: &Path, targets: &[&str], seconds: u64, build: &Build) -> Result<()> {
+    let started = Instant::now();
+    let seeds = write_seeds(root)?;
+    // One build for every target; each `cargo fuzz run` after it finds nothing to rebuild.
+    crate::run(&mut build.cargo_fuzz(root, "build"))?;
+    let built = started.elapsed();
+    let mut table = Vec::new();
+    for &target in targets {
+        let stats = run_target(root, target, &seeds, seconds, build)?;
+        table.push((target, stats));
+    }
+    println!(
+        "\nfuzz summary ({} build, {} sanitizer, {seconds} s per target): seeds and build {built:.0?}, total {:.0?}",
+        if build.dev { "dev" } else { "release" },
+        build.sanitizer,
+        started.elapsed()
+    );
+    println!(
+        "  {:<14} {:>12} {:>9} {:>7} {:>9} {:>7}",
+        "target", "executions", "exec/s", "cov", "features", "corpus"
+    );
+    for (target, s) in &table {
+        let rate = s.executions as f64 / s.elapsed.as_secs_f64().max(0.001);
+        println!(
+            "  {target:<14} {:>12} {rate:>9.0} {:>7} {:>9} {:>7}",
+            s.executions, s.coverage, s.features, s.corpus
+        );
+    }
+    Ok(())
+}
+
+/// Writes every target's seeds to `target/fuzz-seeds/TARGET/`, replacing the previous ones.
+fn write_seeds(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("target/fuzz-seeds");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("clear {}", dir.display()))?;
+    }
+    let corpus = root.join("../shared/conformance/sessions");
+    let corpus = corpus.is_dir().then_some(corpus.as_path());
+    if corpus.is_none() {
+        eprintln!("note: no conformance corpus at ../shared/conformance: seeds from fixtures only");
+    }
+    let seeds = gemlive_fuzzing::seeds::generate(&root.join("fixtures"), corpus)
+        .context("generate the seeds")?;
+    for name in names() {
+        std::fs::create_dir_all(dir.join(name)).context("create the seed directories")?;
+    }
+    for (i, seed) in seeds.iter().enumerate() {
+        let path = dir.join(seed.target).join(format!("seed-{i:05}"));
+        std::fs::write(&path, &seed.data).with_context(|| format!("write {}", path.display()))?;
+    }
+    eprintln!("fuzz: {} seeds in {}", seeds.len(), dir.display());
+    Ok(dir)
+}
+
+fn run_target(
+    root: &Path,
+    target: &str,
+    seeds: &Path,
+    seconds: u64,
+    build: &Build,
+) -> Result<Stats> {
+    let corpus = root.join("fuzz/corpus").join(target);
+    std::fs::create_dir_all(&corpus).with_context(|| format!("create {}", corpus.display()))?;
+    let mut cmd = build.cargo_fuzz(root, "run");
+    cmd.arg(target).arg(&corpus).arg(seeds.join(target)).args([
+        "--",
+        &format!("-max_total_time={seconds}"),
+        "-timeout=10",
+        "-rss_limit_mb=2048",
+        "-print_final_stats=1",
+    ]);
+    if JSON_TARGETS.contains(&target) {
+        cmd.arg(format!(
+            "-dict={}",
+            root.join("fuzz/protocol.dict").display()
+        ));
+    }
+    eprintln!("$ {}", format!("{cmd:?}").replace('"', ""));
+    let started = Instant::now();
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("run the {target} fuzzer"))?;
+    let stderr = child.stderr.take().context("capture the fuzzer's output")?;
+    // libFuzzer's progress, without its line per new input or its recommended dictionary; the
+    // whole log is kept for the figures.
+    let mut log = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.context("read the fuzzer's output")?;
+        let noise = ["\tNEW ", "\tREDUCE ", "###### "]
+            .iter()
+            .any(|n| line.contains(n))
+            || line.starts_with('"');
+        if !noise {
+            eprintln!("{line}");
+        }
+        log.push_str(&line);
+        log.push('\n');
+    }
+    let status = child.wait().context("wait for the fuzzer")?;
+    if !status.success() {
+        bail!(
+            "the {target} fuzzer failed ({status}): keep the input from fuzz/artifacts/{target}/ as \
+             crates/fuzzing/tests/crashes/{target}/<what-it-is>, then fix the bug"
+        );
+    }
+    let mut stats = parse_stats(&log);
+    stats.elapsed = started.elapsed();
+    eprintln!(
+        "fuzz: {target}: {} executions, cov {}, features {}",
+        stats.executions, stats.coverage, stats.features
+    );
+    Ok(stats)
+}
+
+/// The last `cov:`/`ft:`/`corp:` figures and the final execution count of a libFuzzer log.
+fn parse_stats(log: &str) -> Stats {
+    let mut stats = Stats::default();
+    let number = |s: &str| {
+        s.trim_end_matches(['b', 'k', 'K', 'M', '/'])
+            .parse()
+            .unwrap_or(0)
+    };
+    for line in log.lines() {
+        if let Some(n) = line.strip_prefix("stat::number_of_executed_units:") {
+            stats.executions = number(n.trim());
+        }
+        let mut words = line.split_whitespace();
+        while let Some(word) = words.next() {
+            let field = match word {
+                "cov:" => &mut stats.coverage,
+                "ft:" => &mut stats.features,
+                "corp:" => &mut stats.corpus,
+                _ => continue,
+            };
+            *field = words
+                .next()
+                .map_or(0, |w| number(w.split('/').next().unwrap_or(w)));
+        }
+    }
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libfuzzer_figures_are_read() {
+        let log = "#2\tINITED cov: 120 ft: 130 corp: 2/40b exec/s: 0 rss: 30Mb\n\
+                   #4096\tpulse  cov: 1501 ft: 4200 corp: 180/9Kb lim: 43 exec/s: 2048 rss: 60Mb\n\
+                   #9000\tDONE   cov: 1510 ft: 4300 corp: 190/10Kb lim: 48 exec/s: 3000 rss: 61Mb\n\
+                   stat::number_of_executed_units: 9001\n";
+        let s = parse_stats(log);
+        assert_eq!(
+            (s.executions, s.coverage, s.features, s.corpus),
+            (9001, 1510, 4300, 190)
+        );
+    }
+}
