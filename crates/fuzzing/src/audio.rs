@@ -69,12 +69,24 @@ pub(crate) fn wav(data: &[u8]) {
     assert_eq!(total, expected(frames, from, rate), "{spec:?}");
 }
 
-/// Input: the input rate (u32 LE, modulo the highest rate), one selector byte, then PCM16 LE.
+/// Rates a raw input's rate field maps to when it is above the highest rate.
+const COMMON_RATES: [u32; 11] = [
+    8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 88_200, 96_000, 192_000,
+];
+
+/// Input: the input rate (u32 LE: any rate up to 768 kHz as is, larger values pick one of
+/// [`COMMON_RATES`]), one selector byte, then PCM16 LE. Most random values pick a common rate:
+/// a rate prime to the output rate is valid but costs rubato a second to plan its FFT.
 pub(crate) fn raw(data: &[u8]) {
     let (Some(hz), Some(&selector)) = (data.get(..4), data.get(4)) else {
         return;
     };
-    let hz = u32::from_le_bytes([hz[0], hz[1], hz[2], hz[3]]) % 768_001;
+    let hz = u32::from_le_bytes([hz[0], hz[1], hz[2], hz[3]]);
+    let hz = if hz <= 768_000 {
+        hz
+    } else {
+        COMMON_RATES[hz as usize % COMMON_RATES.len()]
+    };
     let Ok(from) = SampleRate::new(hz) else {
         return;
     };
