@@ -1,9 +1,9 @@
-//! `cargo xtask fuzz [TARGET] [--time S] [--asan]`: the cargo-fuzz targets in `fuzz/` (nightly),
+//! `cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke`: the cargo-fuzz targets in `fuzz/` (nightly),
 //! one at a time, each on its growing corpus (`fuzz/corpus/TARGET`) plus seeds generated from
 //! `fixtures/` and the conformance corpus (`target/fuzz-seeds/TARGET`, rewritten every run), then a
-//! table of executions and coverage. `cargo xtask ci` runs a short smoke of every target when a
-//! nightly toolchain and cargo-fuzz are installed (`.ci/run` installs cargo-fuzz), and says why
-//! not otherwise.
+//! table of executions and coverage. `cargo xtask ci` (and `cargo xtask fuzz --smoke`) runs a
+//! short smoke of every target when a nightly toolchain and cargo-fuzz are installed (`.ci/run`
+//! installs cargo-fuzz), and says why not otherwise.
 //!
 //! A crash stops the run with libFuzzer's report and the input in `fuzz/artifacts/TARGET/`: keep it
 //! as `crates/fuzzing/tests/crashes/TARGET/<what-it-is>` (replayed by `cargo test` on stable), then
@@ -39,7 +39,7 @@ struct Stats {
     elapsed: Duration,
 }
 
-/// `cargo xtask fuzz [TARGET] [--time S] [--asan]`.
+/// `cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke`.
 pub(crate) fn fuzz(root: &Path, args: &[String]) -> Result<()> {
     let mut target = None;
     let mut seconds = DEFAULT_SECONDS;
@@ -54,6 +54,7 @@ pub(crate) fn fuzz(root: &Path, args: &[String]) -> Result<()> {
                     .context("--time takes a number of seconds")?;
             }
             "--asan" => asan = true,
+            "--smoke" => return smoke(root),
             name if target.is_none() && !name.starts_with('-') => target = Some(name.to_owned()),
             other => bail!(
                 "unexpected argument {other:?}: cargo xtask fuzz [TARGET] [--time S] [--asan]"
