@@ -29,6 +29,12 @@ const JSON_TARGETS: &[&str] = &[
     "setup_json",
 ];
 
+/// Targets whose input is a whole session, and the longest input they are given: recorded
+/// sessions make seeds of up to 50 KB, which would otherwise set libFuzzer's limit and halve the
+/// executions a second while the corpus grows. Their prefixes keep the structure.
+const SESSION_TARGETS: &[&str] = &["session", "emulator"];
+const SESSION_MAX_LEN: usize = 8192;
+
 /// What one run of one target reached, from libFuzzer's output.
 #[derive(Debug, Default)]
 struct Stats {
@@ -221,6 +227,9 @@ fn run_target(
         "-rss_limit_mb=2048",
         "-print_final_stats=1",
     ]);
+    if SESSION_TARGETS.contains(&target) {
+        cmd.arg(format!("-max_len={SESSION_MAX_LEN}"));
+    }
     if JSON_TARGETS.contains(&target) {
         cmd.arg(format!(
             "-dict={}",
