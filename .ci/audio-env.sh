@@ -2,8 +2,8 @@
 # Audio test environment for CI, meant to be *sourced* by .ci/run:
 #
 #   source .ci/audio-env.sh
+#   trap gemlive_audio_env_stop EXIT
 #   cargo test -p gemlive-audio --features device -- --ignored
-#   kill "$PULSE_PID"
 #
 # 1. Installs what the audio tests need (only what is missing): ALSA headers
 #    to build cpal, the ALSA->PulseAudio plugin, PulseAudio, espeak-ng and sox.
@@ -12,6 +12,10 @@
 #    fed through the null sink "micsink", and routes ALSA's "default" device
 #    (which cpal opens) to it.
 # 3. Exports XDG_RUNTIME_DIR, XDG_CONFIG_HOME, GEMLIVE_PULSE=1 and PULSE_PID.
+#
+# `gemlive_audio_env_stop` ends that PulseAudio and removes its runtime directory; a script that
+# sources this file calls it on exit, after its own PulseAudio clients have ended (a client still
+# connected when the server goes prints "Connection failure: Connection terminated").
 #
 # Feed the mic:       paplay --device=micsink speech.wav
 # Record the speaker: parec --device=speaker.monitor --raw --format=s16le --rate=48000 --channels=1
@@ -29,7 +33,7 @@ gemlive_audio_env() {
   fi
 
   # A private runtime dir, so parallel jobs (or a second source) do not collide.
-  XDG_RUNTIME_DIR=$(mktemp -d /tmp/gemlive-pa.XXXXXX) || return 1
+  XDG_RUNTIME_DIR=$(mktemp -d -t gemlive-pa.XXXXXX) || return 1
   export XDG_RUNTIME_DIR
   chmod 700 "$XDG_RUNTIME_DIR"
   # Redirect stdout too, or a CI step waiting for the output never ends.
@@ -48,7 +52,7 @@ gemlive_audio_env() {
   if ! pactl info >/dev/null 2>&1; then
     echo "audio-env: PulseAudio did not start:" >&2
     cat "$XDG_RUNTIME_DIR/pa.log" >&2
-    kill "$PULSE_PID" 2>/dev/null
+    gemlive_audio_env_stop
     return 1
   fi
   pactl set-default-sink speaker
@@ -61,6 +65,18 @@ gemlive_audio_env() {
   export XDG_CONFIG_HOME="$XDG_RUNTIME_DIR/cfg"
   export GEMLIVE_PULSE=1
   echo "audio-env: PulseAudio $PULSE_PID ready in $XDG_RUNTIME_DIR" >&2
+}
+
+gemlive_audio_env_stop() {
+  if [ -n "${PULSE_PID:-}" ]; then
+    kill "$PULSE_PID" 2>/dev/null || true
+    # Sourced into the shell that started it: `wait` reaps it, so the directory is free.
+    wait "$PULSE_PID" 2>/dev/null || true
+    unset PULSE_PID
+  fi
+  case "${XDG_RUNTIME_DIR:-}" in
+    */gemlive-pa.*) rm -rf "$XDG_RUNTIME_DIR" ;;
+  esac
 }
 
 gemlive_audio_env

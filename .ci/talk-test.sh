@@ -3,7 +3,8 @@
 # microphone and null-sink speaker (from .ci/audio-env.sh), the built-in emulator, and a spoken
 # question made with espeak-ng.
 #
-#   1. build gemlive with --features device,vad,aec (cpal through ALSA -> pulse);
+#   1. build gemlive with --features device,vad,aec (cpal through ALSA -> pulse), or take
+#      $GEMLIVE_BIN (`cargo xtask ci` passes the one its tests built with every feature);
 #   2. record the speaker's monitor with parec;
 #   3. run `gemlive talk --emulator --json` on the default microphone and speaker;
 #   4. play the question into the virtual microphone (paplay --device=micsink);
@@ -16,19 +17,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# shellcheck source=/dev/null
-source .ci/audio-env.sh
+# The caller's PulseAudio (`.ci/run`), or one of our own.
+own_pulse=
+if [ -z "${GEMLIVE_PULSE:-}" ]; then
+  # shellcheck source=/dev/null
+  source .ci/audio-env.sh
+  own_pulse=1
+fi
 
-work=$(mktemp -d /tmp/gemlive-talk-ci.XXXXXX)
+work=$(mktemp -d -t gemlive-talk-ci.XXXXXX)
 pids=()
 cleanup() {
+  # The recorders and players first, reaped, so none is still connected when PulseAudio goes.
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  kill "$PULSE_PID" 2>/dev/null || true
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -z "$own_pulse" ] || gemlive_audio_env_stop
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
-cargo build -q -p gemlive-cli --features device,vad,aec
-bin=target/debug/gemlive
+if [ -n "${GEMLIVE_BIN:-}" ]; then
+  bin=$GEMLIVE_BIN
+else
+  cargo build -q -p gemlive-cli --features device,vad,aec
+  bin=target/debug/gemlive
+fi
+bin=$(realpath "$bin")
 
 espeak-ng -v en-us -s 160 -w "$work/raw.wav" "Hello Gemini, what is the weather like in Paris today?"
 # 48 kHz, the virtual microphone's rate, so PulseAudio does not resample.
@@ -147,9 +161,10 @@ parec --device=speaker.monitor --raw --format=s16le --rate=48000 --channels=1 >"
 rec=$!
 pids+=("$rec")
 sleep 0.5
-(cd "$work" && GEMLIVE_STATE_DIR="$work/state" "$OLDPWD/$bin" chat --emulator --audio --json "Hello? Gemini are you there?" >"$work/chat.jsonl")
+(cd "$work" && GEMLIVE_STATE_DIR="$work/state" "$bin" chat --emulator --audio --json "Hello? Gemini are you there?" >"$work/chat.jsonl")
 sleep 0.5
 kill "$rec"
+wait "$rec" 2>/dev/null || true
 python3 - "$work" <<'PY'
 import json, struct, sys
 work = sys.argv[1]

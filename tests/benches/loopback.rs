@@ -480,6 +480,7 @@ impl Output {
             data,
             sample_rate,
             received,
+            ..
         } = event
         {
             let rate = SampleRate::new(*sample_rate).expect("rate");

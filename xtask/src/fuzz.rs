@@ -1,13 +1,13 @@
-//! `cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke`: the cargo-fuzz targets in `fuzz/` (nightly),
-//! one at a time, each on its growing corpus (`fuzz/corpus/TARGET`) plus seeds generated from
-//! `fixtures/` and the conformance corpus (`target/fuzz-seeds/TARGET`, rewritten every run), then a
-//! table of executions and coverage. `cargo xtask ci` (and `cargo xtask fuzz --smoke`) runs a
-//! short smoke of every target when a nightly toolchain and cargo-fuzz are installed (`.ci/run`
-//! installs cargo-fuzz), and says why not otherwise.
+//! `cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke`: the cargo-fuzz targets in `fuzz/`
+//! (a nightly toolchain and cargo-fuzz), one at a time, each on its growing corpus
+//! (`fuzz/corpus/TARGET`) plus seeds generated from `fixtures/` and the conformance corpus
+//! (`target/fuzz-seeds/TARGET`, rewritten every run), then a table of executions and coverage.
+//! `--smoke` is the `fuzz smoke` step of `cargo xtask ci`: every target for a few seconds on its
+//! seeds alone, from an unoptimized build.
 //!
 //! A crash stops the run with libFuzzer's report and the input in `fuzz/artifacts/TARGET/`: keep it
 //! as `crates/fuzzing/tests/crashes/TARGET/<what-it-is>` (replayed by `cargo test` on stable), then
-//! fix the bug.
+//! fix the bug. See `fuzz/README.md`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-/// Seconds per target in `cargo xtask ci`.
-const SMOKE_SECONDS: u64 = 5;
+use crate::{cmd, corpus};
+
+/// Seconds per target in the smoke run.
+const SMOKE_SECONDS: u64 = 3;
 /// Seconds per target when `--time` is not given.
 const DEFAULT_SECONDS: u64 = 60;
 /// Targets whose input is JSON text, which the protocol dictionary helps.
@@ -35,6 +37,32 @@ const JSON_TARGETS: &[&str] = &[
 const SESSION_TARGETS: &[&str] = &["session", "emulator"];
 const SESSION_MAX_LEN: usize = 8192;
 
+/// What fuzzing needs that the machine may lack.
+pub(crate) enum Tools {
+    Ready,
+    /// No nightly toolchain: cargo-fuzz cannot build anything.
+    NoNightly,
+    /// A nightly toolchain without cargo-fuzz.
+    NoCargoFuzz,
+}
+
+/// Whether a nightly toolchain (through rustup) and cargo-fuzz are there.
+pub(crate) fn tools() -> Tools {
+    if !cmd::succeeds(nightly().arg("--version")) {
+        return Tools::NoNightly;
+    }
+    if cmd::succeeds(nightly().args(["fuzz", "--version"])) {
+        Tools::Ready
+    } else {
+        Tools::NoCargoFuzz
+    }
+}
+
+/// How to get cargo-fuzz.
+pub(crate) const INSTALL_CARGO_FUZZ: &str = "cargo install cargo-fuzz --locked, as .ci/run does";
+/// How to get a nightly toolchain.
+pub(crate) const INSTALL_NIGHTLY: &str = "rustup toolchain install nightly";
+
 /// What one run of one target reached, from libFuzzer's output.
 #[derive(Debug, Default)]
 struct Stats {
@@ -46,10 +74,11 @@ struct Stats {
 }
 
 /// `cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke`.
-pub(crate) fn fuzz(root: &Path, args: &[String]) -> Result<()> {
+pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut target = None;
     let mut seconds = DEFAULT_SECONDS;
     let mut asan = false;
+    let mut smoke_only = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -60,15 +89,23 @@ pub(crate) fn fuzz(root: &Path, args: &[String]) -> Result<()> {
                     .context("--time takes a number of seconds")?;
             }
             "--asan" => asan = true,
-            "--smoke" => return smoke(root),
+            "--smoke" => smoke_only = true,
             name if target.is_none() && !name.starts_with('-') => target = Some(name.to_owned()),
             other => bail!(
-                "unexpected argument {other:?}: cargo xtask fuzz [TARGET] [--time S] [--asan]"
+                "unexpected argument {other:?}: cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke"
             ),
         }
     }
-    if let Some(missing) = missing_tools() {
-        bail!("{missing}");
+    match tools() {
+        Tools::Ready => {}
+        Tools::NoNightly => bail!("cargo-fuzz needs a nightly toolchain: {INSTALL_NIGHTLY}"),
+        Tools::NoCargoFuzz => bail!("cargo-fuzz is missing: {INSTALL_CARGO_FUZZ}"),
+    }
+    let corpus =
+        std::env::var_os(corpus::ENV).map_or_else(|| corpus::default_dir(root), PathBuf::from);
+    let corpus = corpus.join("sessions").is_dir().then_some(corpus);
+    if smoke_only {
+        return smoke(root, corpus.as_deref());
     }
     let targets: Vec<&str> = match &target {
         Some(t) if gemlive_fuzzing::target(t).is_some() => vec![t.as_str()],
@@ -82,21 +119,18 @@ pub(crate) fn fuzz(root: &Path, args: &[String]) -> Result<()> {
         sanitizer: if asan { "address" } else { "none" },
         dev: false,
     };
-    run_targets(root, &targets, seconds, &build)
+    run_targets(root, corpus.as_deref(), &targets, seconds, &build, true)
 }
 
-/// The smoke run of `cargo xtask ci`: every target for a few seconds, or one line saying why not.
-pub(crate) fn smoke(root: &Path) -> Result<()> {
-    if let Some(missing) = missing_tools() {
-        eprintln!("note: skipping the fuzz smoke run: {missing}");
-        return Ok(());
-    }
-    // Unoptimized: it builds in half the time, and a smoke run needs no speed.
+/// The smoke run (`cargo xtask ci`'s `fuzz smoke` step; the tools are there): every target for
+/// a few seconds on its seeds alone (seeds from `corpus` too, the directory holding `sessions/`,
+/// when given), from an unoptimized build, which builds in about half the time of an optimized one.
+pub(crate) fn smoke(root: &Path, corpus: Option<&Path>) -> Result<()> {
     let build = Build {
         sanitizer: "none",
         dev: true,
     };
-    run_targets(root, &names(), SMOKE_SECONDS, &build)
+    run_targets(root, corpus, &names(), SMOKE_SECONDS, &build, false)
 }
 
 /// How the targets are built.
@@ -128,26 +162,6 @@ fn names() -> Vec<&'static str> {
     gemlive_fuzzing::TARGETS.iter().map(|t| t.name).collect()
 }
 
-/// Why fuzzing cannot run here, if it cannot.
-fn missing_tools() -> Option<&'static str> {
-    let toolchains = Command::new("rustup")
-        .args(["toolchain", "list"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    if !toolchains.is_some_and(|t| t.lines().any(|l| l.starts_with("nightly"))) {
-        return Some("no nightly toolchain (rustup toolchain install nightly)");
-    }
-    let cargo_fuzz = nightly()
-        .args(["fuzz", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    (!cargo_fuzz).then_some("no cargo-fuzz (cargo install cargo-fuzz --locked, as .ci/run does)")
-}
-
 /// `cargo` on the nightly toolchain, whatever toolchain runs xtask.
 fn nightly() -> Command {
     let mut cmd = Command::new("rustup");
@@ -155,22 +169,41 @@ fn nightly() -> Command {
     cmd
 }
 
-fn run_targets(root: &Path, targets: &[&str], seconds: u64, build: &Build) -> Result<()> {
+/// Builds every target once, then runs `targets` one after the other for `seconds` each;
+/// `keep` grows `fuzz/corpus/TARGET` (otherwise new inputs go to the seeds' directory, which
+/// the next run rewrites).
+fn run_targets(
+    root: &Path,
+    corpus: Option<&Path>,
+    targets: &[&str],
+    seconds: u64,
+    build: &Build,
+    keep: bool,
+) -> Result<()> {
     let started = Instant::now();
-    let seeds = write_seeds(root)?;
+    let seeds = write_seeds(root, corpus)?;
     // One build for every target; each `cargo fuzz run` after it finds nothing to rebuild.
-    crate::run(&mut build.cargo_fuzz(root, "build"))?;
+    cmd::run(&mut build.cargo_fuzz(root, "build"))?;
     let built = started.elapsed();
     let mut table = Vec::new();
     for &target in targets {
-        let stats = run_target(root, target, &seeds, seconds, build)?;
+        let mut dirs = Vec::new();
+        if keep {
+            let grown = root.join("fuzz/corpus").join(target);
+            std::fs::create_dir_all(&grown)
+                .with_context(|| format!("create {}", grown.display()))?;
+            dirs.push(grown);
+        }
+        dirs.push(seeds.join(target));
+        let stats = run_target(root, target, &dirs, seconds, build)?;
         table.push((target, stats));
     }
     println!(
-        "\nfuzz summary ({} build, {} sanitizer, {seconds} s per target): seeds and build {built:.0?}, total {:.0?}",
+        "\nfuzz summary ({} build, {} sanitizer, {seconds} s per target): seeds and build {:.1} s, total {:.1} s",
         if build.dev { "dev" } else { "release" },
         build.sanitizer,
-        started.elapsed()
+        built.as_secs_f64(),
+        started.elapsed().as_secs_f64()
     );
     println!(
         "  {:<14} {:>12} {:>9} {:>7} {:>9} {:>7}",
@@ -187,17 +220,22 @@ fn run_targets(root: &Path, targets: &[&str], seconds: u64, build: &Build) -> Re
 }
 
 /// Writes every target's seeds to `target/fuzz-seeds/TARGET/`, replacing the previous ones.
-fn write_seeds(root: &Path) -> Result<PathBuf> {
+fn write_seeds(root: &Path, corpus: Option<&Path>) -> Result<PathBuf> {
     let dir = root.join("target/fuzz-seeds");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("clear {}", dir.display()))?;
     }
-    let corpus = root.join("../shared/conformance/sessions");
-    let corpus = corpus.is_dir().then_some(corpus.as_path());
-    if corpus.is_none() {
-        eprintln!("note: no conformance corpus at ../shared/conformance: seeds from fixtures only");
-    }
-    let seeds = gemlive_fuzzing::seeds::generate(&root.join("fixtures"), corpus)
+    let sessions = match corpus {
+        Some(corpus) => corpus::sessions(corpus)?,
+        None => {
+            eprintln!(
+                "fuzz: no conformance corpus at {}: seeds from fixtures only",
+                corpus::default_dir(root).display()
+            );
+            Vec::new()
+        }
+    };
+    let seeds = gemlive_fuzzing::seeds::generate(&root.join("fixtures"), &sessions)
         .context("generate the seeds")?;
     for name in names() {
         std::fs::create_dir_all(dir.join(name)).context("create the seed directories")?;
@@ -210,17 +248,16 @@ fn write_seeds(root: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Runs one target on `dirs` (the first one receives new inputs).
 fn run_target(
     root: &Path,
     target: &str,
-    seeds: &Path,
+    dirs: &[PathBuf],
     seconds: u64,
     build: &Build,
 ) -> Result<Stats> {
-    let corpus = root.join("fuzz/corpus").join(target);
-    std::fs::create_dir_all(&corpus).with_context(|| format!("create {}", corpus.display()))?;
-    let mut cmd = build.cargo_fuzz(root, "run");
-    cmd.arg(target).arg(&corpus).arg(seeds.join(target)).args([
+    let mut fuzz = build.cargo_fuzz(root, "run");
+    fuzz.arg(target).args(dirs).args([
         "--",
         &format!("-max_total_time={seconds}"),
         "-timeout=10",
@@ -228,17 +265,17 @@ fn run_target(
         "-print_final_stats=1",
     ]);
     if SESSION_TARGETS.contains(&target) {
-        cmd.arg(format!("-max_len={SESSION_MAX_LEN}"));
+        fuzz.arg(format!("-max_len={SESSION_MAX_LEN}"));
     }
     if JSON_TARGETS.contains(&target) {
-        cmd.arg(format!(
+        fuzz.arg(format!(
             "-dict={}",
             root.join("fuzz/protocol.dict").display()
         ));
     }
-    eprintln!("$ {}", format!("{cmd:?}").replace('"', ""));
+    eprintln!("$ {}", cmd::show(&fuzz));
     let started = Instant::now();
-    let mut child = cmd
+    let mut child = fuzz
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("run the {target} fuzzer"))?;
@@ -248,7 +285,7 @@ fn run_target(
     let mut log = String::new();
     for line in BufReader::new(stderr).lines() {
         let line = line.context("read the fuzzer's output")?;
-        let noise = ["\tNEW ", "\tREDUCE ", "###### "]
+        let noise = ["\tNEW ", "\tREDUCE ", "NEW_FUNC[", "###### "]
             .iter()
             .any(|n| line.contains(n))
             || line.starts_with('"');

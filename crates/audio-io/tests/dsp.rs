@@ -2,6 +2,9 @@
 //! `aec`), on generated audio.
 #![cfg(any(feature = "vad", feature = "aec"))]
 
+#[path = "../../../tests/support/prereq.rs"]
+mod prereq;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -17,7 +20,7 @@ fn noise(seed: u64) -> impl FnMut() -> f32 {
 }
 
 /// espeak-ng speech at 16 kHz padded with 1 s of silence on each side, or
-/// None (with a note) if espeak-ng or sox is missing.
+/// None (with a note; a failure in CI) if espeak-ng or sox is missing.
 fn padded_speech(dir: &Path) -> Option<(Vec<i16>, usize)> {
     let raw = dir.join("raw.wav");
     let out = dir.join("speech16k.wav");
@@ -34,7 +37,10 @@ fn padded_speech(dir: &Path) -> Option<(Vec<i16>, usize)> {
             .status()
             .is_ok_and(|s| s.success());
     if !ok {
-        println!("note: espeak-ng or sox is missing, skipping the speech part of this test");
+        prereq::missing(
+            "espeak-ng or sox",
+            "apt-get install espeak-ng sox, or run .ci/run; the speech part of this test",
+        );
         return None;
     }
     let speech: Vec<i16> = hound::WavReader::open(&out)

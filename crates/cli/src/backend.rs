@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use protocol::wire::Setup;
 use transport::{ApiVersion, Auth, ClientConfig, Endpoint, TlsConfig, VertexApiVersion};
 
-use crate::args::{ApiVersionArg, ConnectArgs};
+use crate::args::{ApiVersionArg, ConnectArgs, SessionArgs};
 
 /// A resolved backend; holds the in-process emulator alive while the session runs.
 #[derive(Debug)]
@@ -26,10 +26,32 @@ impl Backend {
             ApiVersionArg::V1 => ApiVersion::V1,
         };
         if args.emulator {
+            let speed = match &args.emulator_speed {
+                None => 1.0,
+                Some(v) => emulator::parse_speed(v).map_err(|e| {
+                    crate::exit::Usage(format!("--emulator-speed (or GEMLIVE_EMULATOR_SPEED): {e}"))
+                })?,
+            };
+            let script = match &args.emulator_script {
+                Some(path) => Some(
+                    emulator::Script::load(path)
+                        .map_err(|e| crate::exit::Usage(format!("--emulator-script: {e}")))?,
+                ),
+                None => None,
+            };
+            // Sessions outlive this process, so that `--resume` works in the next one. The
+            // file holds conversation text: it lives in the private state directory.
+            let state_file = match crate::state::private_dir() {
+                Ok(d) => Some(d.join("emulator-sessions.json")),
+                Err(e) => {
+                    tracing::warn!("sessions will not be resumable after this run: {e:#}");
+                    None
+                }
+            };
             let config = emulator::EmulatorConfig {
-                speed: emulator_speed()?,
-                // Sessions outlive this process, so that `--resume` works in the next one.
-                state_file: crate::state::dir().map(|d| d.join("emulator-sessions.json")),
+                speed,
+                script,
+                state_file,
                 ..emulator::EmulatorConfig::default()
             };
             let emulator = emulator::Emulator::start(config)
@@ -98,18 +120,52 @@ impl Backend {
         })
     }
 
-    /// The client configuration for a session with `setup`.
-    pub(crate) fn client_config(&self, args: &ConnectArgs, setup: Setup) -> Result<ClientConfig> {
+    /// Whether this is one of Google's services (where the model catalogue is the law).
+    pub(crate) fn is_google(&self) -> bool {
+        matches!(self.name.as_str(), "gemini" | "vertex")
+    }
+
+    /// A short name of where it connects.
+    pub(crate) fn short(&self) -> String {
+        match self.name.as_str() {
+            "emulator" => "the built-in emulator".into(),
+            "gemini" => "generativelanguage.googleapis.com".into(),
+            "vertex" => "Vertex AI".into(),
+            url => url.to_owned(),
+        }
+    }
+
+    /// What a person calls this backend, for the banner and the connecting line.
+    pub(crate) fn describe(&self) -> String {
+        match self.name.as_str() {
+            "emulator" => "the built-in emulator (no key, no network)".into(),
+            "gemini" => "Google's Gemini API (generativelanguage.googleapis.com)".into(),
+            "vertex" => "Vertex AI".into(),
+            url => url.to_owned(),
+        }
+    }
+
+    /// The client configuration for a session with `setup`: the library's defaults
+    /// (automatic resumption included) with the flags' timeouts, CA file and recording.
+    pub(crate) fn client_config(
+        &self,
+        args: &ConnectArgs,
+        session: &SessionArgs,
+        setup: Setup,
+    ) -> Result<ClientConfig> {
         let mut config = ClientConfig::new(self.endpoint.clone(), self.auth.clone(), setup);
         config.setup_timeout = Duration::from_secs(args.setup_timeout);
+        config.connect_timeout = Duration::from_secs(args.connect_timeout);
+        config.stall_timeout = Some(session.stall_timeout);
+        let record = session.record.as_deref();
         if let Some(ca) = &args.ca_file {
             config.tls = TlsConfig {
                 extra_ca_file: Some(ca.clone()),
                 ..config.tls
             };
         }
-        if let Some(path) = &args.record {
-            config.record = Some(transport::RecorderConfig::new(path.clone()));
+        if let Some(path) = record {
+            config.record = Some(transport::RecorderConfig::new(path.to_owned()));
         }
         Ok(config)
     }
@@ -128,22 +184,15 @@ fn with_version(endpoint: Endpoint, version: ApiVersion) -> Endpoint {
     }
 }
 
-/// The built-in emulator paces audio in real time, like the service; `GEMLIVE_EMULATOR_SPEED`
-/// changes the factor (`0` = as fast as possible), e.g. for tests.
-fn emulator_speed() -> Result<f64> {
-    match std::env::var("GEMLIVE_EMULATOR_SPEED") {
-        Err(_) => Ok(1.0),
-        Ok(v) => {
-            parse_speed(&v).with_context(|| format!("GEMLIVE_EMULATOR_SPEED={v:?} is not a number"))
-        }
+/// The flags that select a saved session's backend again (`None` for Vertex AI, whose project
+/// and location are not saved).
+pub(crate) fn flags_for(backend: &str) -> Option<String> {
+    match backend {
+        "emulator" => Some(" --emulator".into()),
+        "gemini" => Some(String::new()),
+        "vertex" => None,
+        url => Some(format!(" --endpoint {url}")),
     }
-}
-
-/// A pacing factor: `0` means no pacing.
-pub(crate) fn parse_speed(text: &str) -> Result<f64> {
-    let v: f64 = text.trim().parse()?;
-    anyhow::ensure!(v >= 0.0 && v.is_finite(), "the speed must be 0 or more");
-    Ok(if v == 0.0 { f64::INFINITY } else { v })
 }
 
 fn is_loopback(url: &str) -> bool {

@@ -6,11 +6,16 @@ mod args;
 mod backend;
 mod chat;
 mod exit;
+mod log;
 mod output;
+mod paths;
 mod setup;
 mod state;
 mod talk;
+mod term;
+mod token;
 mod tools;
+mod web;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -18,17 +23,33 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
-use crate::args::{Cli, Command, EmulatorArgs, VoiceArg};
+use crate::args::{
+    Cli, Command, ConnectArgs, EmulatorArgs, McpCommand, ReplayArgs, TokenCommand, VoiceArg,
+};
+
+/// Credentials given as flags, kept out of every log line.
+fn hide_secrets(cli: &Cli) {
+    let connect = |c: &ConnectArgs| {
+        for s in [&c.access_token, &c.ephemeral_token].into_iter().flatten() {
+            log::secret(s);
+        }
+    };
+    match &cli.command {
+        Command::Chat(c) => connect(&c.connect),
+        Command::Talk(t) => connect(&t.connect),
+        Command::Emulator(e) => {
+            if let Some(k) = &e.api_key {
+                log::secret(k);
+            }
+        }
+        _ => {}
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GEMLIVE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    hide_secrets(&cli);
+    log::init();
     let json = match &cli.command {
         Command::Chat(c) => c.json,
         Command::Talk(t) => t.json,
@@ -44,11 +65,20 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::OTHER);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    term::keys::restore();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let (code, close) = exit::classify(&err);
-            output::Output::new(json, false).error(&format!("{err:#}"), close.as_ref(), code);
+            let mut out = output::Output::new(json, false);
+            if code == exit::INTERRUPTED {
+                out.note("interrupted");
+            } else {
+                out.error(&log::scrub(&exit::message(&err)), close.as_ref(), code);
+            }
+            out.finish();
+            term::screen::screen().finish();
             ExitCode::from(code)
         }
     }
@@ -60,9 +90,16 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Talk(args) => talk::run(*args).await,
         Command::Devices => talk::list_devices(),
         Command::Emulator(args) => run_emulator(args).await,
-        Command::Replay { file } => replay(&file),
+        Command::Replay(args) => replay(&args),
+        Command::Token(TokenCommand::Create(args)) => token::create(args).await,
+        Command::Mcp(McpCommand::List(args)) => tools::list(args).await,
+        Command::Web(args) => web::run(args).await,
         Command::Models => {
             models();
+            Ok(())
+        }
+        Command::Voices => {
+            voices();
             Ok(())
         }
         Command::Completions { shell } => {
@@ -81,7 +118,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
     let mut config = emulator::EmulatorConfig {
         bind: SocketAddr::new(args.bind, args.port),
         api_key: args.api_key,
-        speed: backend::parse_speed(&args.speed.to_string())
+        speed: emulator::parse_speed(&args.speed.to_string())
             .map_err(|e| exit::Usage(format!("--speed: {e}")))?,
         strict_models: args.strict_models,
         voice: match args.voice {
@@ -89,10 +126,16 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
             VoiceArg::Espeak => emulator::Voice::Espeak,
         },
         record_dir: args.record,
-        connection_lifetime: std::time::Duration::from_secs(args.connection_lifetime),
+        connection_lifetime: args.connection_lifetime,
+        go_away_notice: args.go_away_notice,
+        max_message_bytes: args.max_message_bytes,
+        resumption_ttl: args.resumption_ttl,
+        seed: args.seed,
         ..emulator::EmulatorConfig::default()
     };
     if let Some(dir) = args.tls {
+        // It holds the certificate's private key.
+        state::make_private_dir(&dir).map_err(|e| exit::Usage(format!("--tls: {e:#}")))?;
         config.tls = Some(emulator::TlsConfig { dir });
     }
     if let Some(path) = &args.script {
@@ -129,16 +172,56 @@ async fn run_emulator(args: EmulatorArgs) -> Result<()> {
     Ok(())
 }
 
-fn replay(file: &std::path::Path) -> Result<()> {
+/// `gemlive replay`: a recording shown as `chat` showed it (or `--json`, or the trace).
+fn replay(args: &ReplayArgs) -> Result<()> {
+    let file = &args.file;
     let text = std::fs::read_to_string(file)
         .map_err(|e| exit::Usage(format!("cannot read {}: {e}", file.display())))?;
     let origin = std::time::Instant::now();
-    let trace = protocol::replay::replay(&text, origin)
-        .map_err(|e| exit::Usage(format!("{}: {e}", file.display())))?;
-    for line in trace {
-        say(&line);
+    if args.trace {
+        let trace = protocol::replay::replay(&text, origin)
+            .map_err(|e| exit::Usage(format!("{}: {e}", file.display())))?;
+        for line in trace {
+            say(&line);
+        }
+        return Ok(());
     }
+    let events = protocol::replay::events(&text, origin)
+        .map_err(|e| exit::Usage(format!("{}: {e}", file.display())))?;
+    let mut out = output::Output::new(args.json, !args.no_audio_chunks);
+    let mut turn = 0;
+    let mut tokens = None;
+    out.start_turn();
+    for event in &events {
+        if args.no_audio_chunks && matches!(event, protocol::Event::Audio { .. }) {
+            continue;
+        }
+        out.event(event);
+        match event {
+            protocol::Event::Usage(u) => tokens = u.total_token_count,
+            protocol::Event::TurnComplete { status, .. }
+                if *status != Some(protocol::wire::InteractionStatus::InProgress) =>
+            {
+                out.turn_complete(turn, tokens.take());
+                turn += 1;
+            }
+            _ => {}
+        }
+    }
+    out.finish();
     Ok(())
+}
+
+/// `gemlive voices`.
+fn voices() {
+    say("Voices (--voice NAME, the same 30 in every Live model that speaks):");
+    for row in protocol::models::VOICES.chunks(6) {
+        say(&format!("  {}", row.join(", ")));
+    }
+    say("");
+    say("Languages (--language CODE, BCP-47 such as en-US, de-DE, ja-JP):");
+    say("  native-audio models (gemini-3.8-live, 2.5 native audio) detect the language spoken");
+    say("  and ignore --language; half-cascade models use it for their speech.");
 }
 
 fn models() {
@@ -180,7 +263,7 @@ fn models() {
 }
 
 /// Prints a line to stdout; a closed pipe (`gemlive replay x | head`) is not an error.
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

@@ -23,8 +23,13 @@ pub(crate) enum Reply {
     Audio,
 }
 
-/// Builds the setup: the `--config` file first, then every flag over it.
-pub(crate) fn build(args: &SetupArgs, reply: Reply, backend: Backend) -> Result<Setup> {
+/// Builds the setup: the `--config` file first, then every flag over it, and `tools`.
+pub(crate) fn build(
+    args: &SetupArgs,
+    tools: Option<&Path>,
+    reply: Reply,
+    backend: Backend,
+) -> Result<Setup> {
     let mut setup = match &args.config {
         Some(path) => read_config(path)?,
         None => Setup::default(),
@@ -53,9 +58,10 @@ pub(crate) fn build(args: &SetupArgs, reply: Reply, backend: Backend) -> Result<
             .speech_config
             .get_or_insert_with(|| SpeechConfig::voice(""));
         if let Some(voice) = &args.voice {
+            let voice = models::voice(voice).unwrap_or(voice.as_str());
             *speech = SpeechConfig {
                 language_code: speech.language_code.take(),
-                ..SpeechConfig::voice(voice.as_str())
+                ..SpeechConfig::voice(voice)
             };
         } else {
             speech.voice_config = None;
@@ -135,7 +141,7 @@ pub(crate) fn build(args: &SetupArgs, reply: Reply, backend: Backend) -> Result<
             }),
         });
     }
-    if let Some(path) = &args.tools {
+    if let Some(path) = tools {
         let tools = read_tools(path)?;
         setup.tools.get_or_insert_with(Vec::new).extend(tools);
     }
@@ -144,6 +150,84 @@ pub(crate) fn build(args: &SetupArgs, reply: Reply, backend: Backend) -> Result<
         .session_resumption
         .get_or_insert_with(SessionResumptionConfig::default);
     Ok(setup)
+}
+
+/// What the model catalogue knows about the flags, checked before connecting: errors for what
+/// the service is sure to refuse, warnings for what it may.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Checked {
+    fn warning(&mut self, text: String) {
+        self.warnings.push(text);
+    }
+}
+
+/// `google`: the session goes to Google, where a retired model is certain to be refused
+/// (another server, such as the emulator, may still serve it: a warning then).
+pub(crate) fn check(args: &SetupArgs, backend: Backend, google: bool) -> Result<Checked> {
+    let mut out = Checked::default();
+    let profile = models::lookup(&args.model, backend);
+    match profile {
+        Some(p) if p.retired && google => bail!(
+            "{} has been shut down; use {} (`gemlive models` lists the current models)",
+            args.model,
+            models::DEFAULT_MODEL
+        ),
+        Some(p) if p.retired => out.warning(format!(
+            "Google has shut {} down; this server may still serve it",
+            args.model
+        )),
+        Some(_) => {}
+        None => out.warnings.push(format!(
+            "{} is not a Live model gemlive knows (`gemlive models` lists them); the server will \
+             refuse it if it does not exist",
+            args.model
+        )),
+    }
+    if let Some(t) = args.temperature
+        && !models::TEMPERATURE.contains(&t)
+    {
+        bail!(
+            "--temperature {t}: Gemini takes {} to {}",
+            models::TEMPERATURE.start(),
+            models::TEMPERATURE.end()
+        );
+    }
+    if let Some(v) = &args.voice {
+        match models::voice(v) {
+            Some(known) if known != v => out.warnings.push(format!(
+                "the voice is spelled {known}, not {v}; using {known}"
+            )),
+            Some(_) => {}
+            None => out.warnings.push(format!(
+                "{v} is not a voice gemlive knows (`gemlive voices` lists them); the server may \
+                 refuse it"
+            )),
+        }
+    }
+    if let Some(lang) = &args.language {
+        let bcp47 = lang.split('-').enumerate().all(|(i, part)| {
+            let ok_len = if i == 0 {
+                (2..=3).contains(&part.len())
+            } else {
+                (2..=8).contains(&part.len())
+            };
+            ok_len && part.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+        if !bcp47 {
+            bail!("--language {lang}: a BCP-47 code is wanted, such as en-US or de-DE");
+        }
+        if profile.is_some_and(|p| p.audio_only) {
+            out.warnings.push(format!(
+                "{} detects the language itself and ignores --language",
+                args.model
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn read_json(path: &Path) -> Result<Value> {
@@ -160,6 +244,15 @@ pub(crate) fn read_config(path: &Path) -> Result<Setup> {
         value = inner.take();
     }
     strict_setup(value, path, "is not a valid setup")
+}
+
+/// A setup for `model` with only the functions `--tools` declares (`gemlive mcp list`).
+pub(crate) fn with_declarations(model: &str, args: &crate::args::ToolArgs) -> Result<Setup> {
+    let mut setup = Setup::new(model);
+    if let Some(path) = &args.declarations {
+        setup.tools = Some(read_tools(path).map_err(|e| crate::exit::Usage(format!("{e:#}")))?);
+    }
+    Ok(setup)
 }
 
 /// Tools from JSON: a list of function declarations, a list of tools, or `{"tools": [...]}`.
@@ -221,18 +314,56 @@ mod tests {
 
     #[test]
     fn audio_only_models_answer_with_audio_and_transcripts() {
-        let setup = build(&args(&[]), Reply::Text, Backend::GeminiApi).unwrap();
+        let setup = build(&args(&[]), None, Reply::Text, Backend::GeminiApi).unwrap();
         assert_eq!(setup.response_modalities(), [Modality::Audio]);
         assert!(setup.output_audio_transcription.is_some());
         assert!(setup.session_resumption.is_some());
         let setup = build(
             &args(&["--model", "gemini-live-2.5-flash-preview"]),
+            None,
             Reply::Text,
             Backend::GeminiApi,
         )
         .unwrap();
         assert_eq!(setup.response_modalities(), [Modality::Text]);
         assert!(setup.output_audio_transcription.is_none());
+    }
+
+    #[test]
+    fn the_catalogue_catches_what_the_service_would_refuse() {
+        let retired = check(
+            &args(&["-m", "gemini-2.0-flash-live-001"]),
+            Backend::GeminiApi,
+            true,
+        );
+        assert!(retired.unwrap_err().to_string().contains("shut down"));
+        let hot = check(&args(&["--temperature", "7"]), Backend::GeminiApi, true);
+        assert!(hot.unwrap_err().to_string().contains("0 to 2"));
+        let ok = check(
+            &args(&["--voice", "puck", "--thinking-budget", "-1"]),
+            Backend::GeminiApi,
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.warnings,
+            ["the voice is spelled Puck, not puck; using Puck"]
+        );
+        let odd = check(
+            &args(&["--voice", "Bob", "-m", "x-model"]),
+            Backend::GeminiApi,
+            true,
+        )
+        .unwrap();
+        assert_eq!(odd.warnings.len(), 2, "{:?}", odd.warnings);
+        assert!(
+            check(
+                &args(&["--language", "english please"]),
+                Backend::GeminiApi,
+                true
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -254,6 +385,7 @@ mod tests {
                 "--compress-at",
                 "1000",
             ]),
+            None,
             Reply::Audio,
             Backend::GeminiApi,
         )

@@ -1,196 +1,273 @@
-//! Answering tool calls by running commands: `--tool-command NAME=COMMAND` runs `sh -c COMMAND`
-//! with the call's arguments as JSON on stdin; its stdout is the result. Cancelled calls kill
-//! their command.
+//! Tools in `chat` and `talk`, and `gemlive mcp list`: the functions `--tools` declares,
+//! `--tool-command` commands and the tools of `--mcp`/`--mcp-url` servers, in one
+//! `gemlive-tools` registry whose dispatcher answers every call; what it does is shown as it
+//! happens.
 
-use std::collections::HashMap;
-use std::process::Stdio;
+use std::collections::HashSet;
+use std::time::Instant;
 
-use anyhow::{Result, bail};
-use protocol::wire::{FunctionCall, FunctionResponse};
-use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use anyhow::Result;
+use protocol::wire::Setup;
+use protocol::{Event, ends_interaction};
+use serde_json::Value;
+use tools::{Dispatcher, McpServer, Source, Tool, ToolError, ToolEvent, ToolEvents, Tools};
 
-/// A finished call, to be sent and shown.
-#[derive(Debug)]
-pub(crate) struct Finished {
-    pub(crate) id: Option<String>,
-    pub(crate) name: String,
-    pub(crate) response: Value,
-}
+use crate::args::{McpListArgs, ToolArgs};
+use crate::exit::Usage;
 
-impl Finished {
-    pub(crate) fn to_response(&self) -> FunctionResponse {
-        FunctionResponse {
-            id: self.id.clone(),
-            name: Some(self.name.clone()),
-            response: Some(self.response.clone()),
-            ..FunctionResponse::default()
+/// The registry of the flags' tools; every MCP server is started (`starting` is told which,
+/// then `None`) and lists its tools. Functions declared with `--tools` (or `--config`) that no
+/// command answers get an error result that says how to answer them.
+pub(crate) async fn registry(
+    args: &ToolArgs,
+    mut starting: impl FnMut(Option<String>),
+) -> Result<Tools> {
+    let mut tools = Tools::new().fallback(|_, call| async move {
+        let name = call.name().to_owned();
+        Err(ToolError::new(format!(
+            "no command configured for {name} (use --tool-command {name}=COMMAND)"
+        )))
+    });
+    for spec in &args.commands {
+        let (name, command) = spec
+            .split_once('=')
+            .map(|(n, c)| (n.trim(), c.trim()))
+            .filter(|(n, c)| !n.is_empty() && !c.is_empty())
+            .ok_or_else(|| Usage(format!("--tool-command wants NAME=COMMAND, got {spec:?}")))?;
+        tools.add(Tool::command(name, "", command).reuse_declaration());
+    }
+    let servers = args
+        .mcp
+        .iter()
+        .map(|line| {
+            McpServer::command(line)
+                .map(|s| (format!("--mcp {line:?}"), "starting", s))
+                .map_err(|e| Usage(format!("--mcp {line:?}: {e}")))
+        })
+        .chain(args.mcp_urls.iter().map(|url| {
+            Ok((
+                format!("--mcp-url {url}"),
+                "connecting to",
+                McpServer::http(url),
+            ))
+        }));
+    for server in servers {
+        let (flag, doing, server) = server?;
+        starting(Some(format!("{doing} the MCP server {}…", server.name())));
+        let added = tools.add_mcp(&server).await;
+        starting(None);
+        if added.map_err(|e| Usage(format!("{flag}: {e}")))? == 0 {
+            tracing::warn!("{flag}: the server has no tools");
         }
     }
+    Ok(tools)
 }
 
-/// Runs tool commands and tracks them until they finish or are cancelled.
+/// Declares `tools` in `setup` by the model's rules; the dispatcher answers their calls.
+pub(crate) fn declare(
+    tools: &Tools,
+    setup: &mut Setup,
+    backend: protocol::Backend,
+) -> Result<Dispatcher> {
+    Ok(tools
+        .declare(setup, backend)
+        .map_err(|e| Usage(e.to_string()))?)
+}
+
+/// The calls of one session, from the model's `toolCall` to the dispatcher's last word on
+/// each, and the model's reaction to the results of NON_BLOCKING calls, which comes in a turn of
+/// its own: the session is busy until then.
 #[derive(Debug)]
-pub(crate) struct ToolRunner {
-    commands: HashMap<String, String>,
-    running: HashMap<String, JoinHandle<()>>,
-    done_tx: mpsc::UnboundedSender<Finished>,
+pub(crate) struct Calls {
+    events: ToolEvents,
+    /// Calls asked for and not yet answered, failed or cancelled (id, or name without one).
+    pending: HashSet<String>,
+    /// Functions whose calls are NON_BLOCKING.
+    non_blocking: HashSet<String>,
+    /// When the latest result of a NON_BLOCKING call went out, until the model answers it in a
+    /// turn begun after it.
+    reaction_due: Option<Instant>,
+    /// When the model's current turn began (its first output).
+    turn_began: Option<Instant>,
 }
 
-impl ToolRunner {
-    /// Parses `NAME=COMMAND` specs; finished calls arrive on the returned receiver.
-    pub(crate) fn new(specs: &[String]) -> Result<(Self, mpsc::UnboundedReceiver<Finished>)> {
-        let mut commands = HashMap::new();
-        for spec in specs {
-            let Some((name, command)) = spec.split_once('=') else {
-                bail!("--tool-command wants NAME=COMMAND, got {spec:?}");
-            };
-            if name.trim().is_empty() || command.trim().is_empty() {
-                bail!("--tool-command wants NAME=COMMAND, got {spec:?}");
+impl Calls {
+    /// Starts answering the session's calls.
+    pub(crate) fn start(dispatcher: Dispatcher, sender: &transport::LiveSender) -> Self {
+        let non_blocking = dispatcher
+            .tools()
+            .map(|(name, _)| name)
+            .filter(|name| dispatcher.non_blocking(name) == Some(true))
+            .map(str::to_owned)
+            .collect();
+        Self {
+            events: dispatcher.start(sender),
+            pending: HashSet::new(),
+            non_blocking,
+            reaction_due: None,
+            turn_began: None,
+        }
+    }
+
+    /// Follows the session's events: calls asked for and cancelled, the model's turns.
+    pub(crate) fn saw(&mut self, event: &Event) {
+        match event {
+            Event::ToolCall { calls } => {
+                self.pending
+                    .extend(calls.iter().map(|c| c.key().to_owned()));
             }
-            commands.insert(name.trim().to_owned(), command.to_owned());
+            Event::ToolCallCancellation { ids } => {
+                for id in ids {
+                    self.pending.remove(id);
+                }
+            }
+            Event::Audio { .. } | Event::OutputTranscript { .. } => {
+                self.turn_began.get_or_insert_with(Instant::now);
+            }
+            Event::Text { thought: false, .. } => {
+                self.turn_began.get_or_insert_with(Instant::now);
+            }
+            Event::TurnComplete { status, .. } if ends_interaction(status.as_ref()) => {
+                let began = self.turn_began.take();
+                if self
+                    .reaction_due
+                    .is_some_and(|due| began.is_some_and(|b| b >= due))
+                {
+                    self.reaction_due = None;
+                }
+            }
+            // A broken connection takes the reaction along (the break is said).
+            Event::TurnCut { .. } | Event::Reconnecting { .. } => {
+                self.reaction_due = None;
+                self.turn_began = None;
+            }
+            _ => {}
         }
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        Ok((
-            Self {
-                commands,
-                running: HashMap::new(),
-                done_tx,
-            },
-            done_rx,
-        ))
     }
 
-    /// Starts a call. Without a command for its function, it is answered with an error at once.
-    pub(crate) fn start(&mut self, call: &FunctionCall) {
-        let key = call.key().to_owned();
-        let tx = self.done_tx.clone();
-        let id = call.id.clone();
-        let name = call.name.clone();
-        let Some(command) = self.commands.get(&call.name).cloned() else {
-            let response = json!({"error": format!("no command configured for {name} (use --tool-command {name}=COMMAND)")});
-            let _ = tx.send(Finished { id, name, response });
-            return;
+    /// What the dispatcher did next; `None` once it has stopped.
+    pub(crate) async fn next(&mut self) -> Option<ToolEvent> {
+        let event = self.events.next().await?;
+        let done = match &event {
+            ToolEvent::Responded {
+                id,
+                name,
+                will_continue: false,
+                ..
+            }
+            | ToolEvent::Failed { id, name, .. } => {
+                if self.non_blocking.contains(name) {
+                    self.reaction_due = Some(Instant::now());
+                }
+                Some(id.as_deref().unwrap_or(name))
+            }
+            ToolEvent::Cancelled { id, name } => Some(id.as_deref().unwrap_or(name)),
+            _ => None,
         };
-        let args = call.args.clone().unwrap_or_else(|| json!({}));
-        let task = tokio::spawn(async move {
-            let response = run(&command, &args).await;
-            let _ = tx.send(Finished { id, name, response });
-        });
-        self.running.insert(key, task);
-    }
-
-    /// A call finished: forget it.
-    pub(crate) fn finished(&mut self, finished: &Finished) {
-        let key = finished.id.as_deref().unwrap_or(&finished.name);
-        self.running.remove(key);
-    }
-
-    /// Cancels calls: their commands are killed and no response is sent.
-    pub(crate) fn cancel(&mut self, ids: &[String]) -> usize {
-        let mut n = 0;
-        for id in ids {
-            if let Some(task) = self.running.remove(id) {
-                task.abort();
-                n += 1;
-            }
+        if let Some(key) = done {
+            self.pending.remove(key);
         }
-        n
+        Some(event)
     }
 
-    /// Calls still running.
-    pub(crate) fn running(&self) -> usize {
-        self.running.len()
+    /// Calls are running, or the model is yet to react to a result: the session is not done.
+    pub(crate) fn busy(&self) -> bool {
+        !self.pending.is_empty() || self.reaction_due.is_some()
     }
 }
 
-async fn run(command: &str, args: &Value) -> Value {
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => return json!({"error": format!("cannot run {command:?}: {e}")}),
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(args.to_string().as_bytes()).await;
+/// `gemlive mcp list`.
+pub(crate) async fn list(args: McpListArgs) -> Result<()> {
+    let tools = registry(&args.tools, |starting| {
+        if let Some(what) = starting {
+            eprintln!("{what}");
+        }
+    })
+    .await?;
+    let mut setup = crate::setup::with_declarations(&args.model, &args.tools)?;
+    let dispatcher = declare(&tools, &mut setup, protocol::Backend::GeminiApi)?;
+    if args.json {
+        let declarations = setup
+            .tools
+            .iter()
+            .flatten()
+            .flat_map(|t| t.function_declarations.iter().flatten())
+            .collect::<Vec<_>>();
+        crate::say(&serde_json::to_string_pretty(&declarations)?);
+        return Ok(());
     }
-    match child.wait_with_output().await {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(map)) => Value::Object(map),
-                Ok(other) => json!({"result": other}),
-                Err(_) => json!({"result": text}),
-            }
+    let declared: Vec<_> = setup
+        .tools
+        .iter()
+        .flatten()
+        .flat_map(|t| t.function_declarations.iter().flatten())
+        .collect();
+    if declared.is_empty() {
+        crate::say("no tools: give --mcp, --mcp-url, --tools or --tool-command");
+        return Ok(());
+    }
+    crate::say(&format!(
+        "{} function{} declared for {}:",
+        declared.len(),
+        if declared.len() == 1 { "" } else { "s" },
+        args.model
+    ));
+    for d in declared {
+        let from = dispatcher
+            .tools()
+            .find(|(name, _)| *name == d.name)
+            .map_or_else(String::new, |(_, tool)| origin(tool));
+        crate::say(&format!("  {}  ({from})", d.name));
+        if let Some(text) = d.description.as_deref().and_then(|t| t.lines().next()) {
+            crate::say(&format!("      {text}"));
         }
-        Ok(out) => {
-            json!({"error": format!("{} ({})", String::from_utf8_lossy(&out.stderr).trim(), out.status)})
+        let params = d
+            .parameters
+            .as_ref()
+            .map(|p| serde_json::to_value(p).unwrap_or_default());
+        let list = params.as_ref().map(parameters).unwrap_or_default();
+        if !list.is_empty() {
+            crate::say(&format!("      parameters: {list}"));
         }
-        Err(e) => json!({"error": format!("{command:?} failed: {e}")}),
+    }
+    Ok(())
+}
+
+/// Where a tool comes from, in a few words.
+fn origin(tool: &Tool) -> String {
+    if tool.name().is_empty() {
+        // The fallback, for a function declared by --tools that no command answers.
+        return "declared by --tools; no --tool-command answers it".to_owned();
+    }
+    match tool.source() {
+        Source::Mcp { server, tool } => format!("MCP server {server}, tool {tool}"),
+        Source::Command { command } => format!("runs {command}"),
+        _ => "built in".to_owned(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn call(id: &str, name: &str) -> FunctionCall {
-        FunctionCall {
-            id: Some(id.into()),
-            name: name.into(),
-            args: Some(json!({"city": "Paris"})),
-            ..FunctionCall::default()
-        }
-    }
-
-    #[tokio::test]
-    async fn runs_commands_with_arguments_on_stdin() {
-        let (mut tools, mut done) = ToolRunner::new(&[
-            "weather=cat".into(),
-            "fail=echo oops >&2; exit 3".into(),
-            "plain=echo sunny".into(),
-        ])
-        .unwrap();
-        tools.start(&call("1", "weather"));
-        let f = done.recv().await.unwrap();
-        assert_eq!(f.response, json!({"city": "Paris"}));
-        tools.start(&call("2", "fail"));
-        let f = done.recv().await.unwrap();
-        assert!(
-            f.response["error"].as_str().unwrap().contains("oops"),
-            "{}",
-            f.response
-        );
-        tools.start(&call("3", "plain"));
-        assert_eq!(
-            done.recv().await.unwrap().response,
-            json!({"result": "sunny"})
-        );
-        tools.start(&call("4", "unknown"));
-        assert!(
-            done.recv().await.unwrap().response["error"]
-                .as_str()
-                .unwrap()
-                .contains("--tool-command unknown=COMMAND")
-        );
-    }
-
-    #[tokio::test]
-    async fn cancelled_calls_are_killed_and_never_answered() {
-        let (mut tools, mut done) = ToolRunner::new(&["slow=sleep 30; echo late".into()]).unwrap();
-        tools.start(&call("a", "slow"));
-        assert_eq!(tools.running(), 1);
-        assert_eq!(tools.cancel(&["a".into()]), 1);
-        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), done.recv()).await;
-        assert!(waited.is_err(), "a cancelled call must not be answered");
-        assert!(ToolRunner::new(&["nocommand".into()]).is_err());
-    }
+/// `name: type (required), ...` of declared parameters (the OpenAPI subset).
+fn parameters(schema: &Value) -> String {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    schema["properties"]
+        .as_object()
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, p)| {
+                    let kind = p["type"].as_str().unwrap_or("any").to_ascii_lowercase();
+                    let required = if required.contains(&name.as_str()) {
+                        ", required"
+                    } else {
+                        ""
+                    };
+                    format!("{name} ({kind}{required})")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }

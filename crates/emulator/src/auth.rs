@@ -35,12 +35,29 @@ fn key_matches(configured: Option<&str>, given: &str) -> bool {
     !given.is_empty() && configured.is_none_or(|k| k == given)
 }
 
-/// Decides who is calling, or how the connection must be closed.
+/// Whether the request carries no credential in any place Google looks for one.
+pub(crate) fn is_anonymous(req: &Request) -> bool {
+    req.query("key").is_none()
+        && req.query("access_token").is_none()
+        && req.header("x-goog-api-key").is_none()
+        && req.header("authorization").is_none()
+}
+
+/// Decides who is calling, or how the connection must be closed. With `anonymous`
+/// ([`EmulatorConfig::anonymous`](crate::EmulatorConfig::anonymous)), a request that carries no
+/// credential at all is admitted as if it had a valid key (not on the ephemeral-token method).
 pub(crate) fn authenticate(
     req: &Request,
     endpoint: &LiveEndpoint,
     api_key: Option<&str>,
+    anonymous: bool,
 ) -> Result<Identity, Close> {
+    if anonymous && !endpoint.constrained && is_anonymous(req) {
+        return Ok(match endpoint.backend {
+            Backend::Vertex => Identity::Bearer,
+            Backend::GeminiApi => Identity::ApiKey,
+        });
+    }
     let key = req
         .query("key")
         .or_else(|| req.header("x-goog-api-key"))
@@ -382,23 +399,33 @@ mod tests {
     fn api_key_rules() {
         let dev = ep(Backend::GeminiApi, false);
         assert_eq!(
-            authenticate(&req(&[("key", "k")], &[]), &dev, None),
+            authenticate(&req(&[("key", "k")], &[]), &dev, None, false),
             Ok(Identity::ApiKey)
         );
         assert_eq!(
-            authenticate(&req(&[], &[("x-goog-api-key", "k")]), &dev, Some("k")),
+            authenticate(
+                &req(&[], &[("x-goog-api-key", "k")]),
+                &dev,
+                Some("k"),
+                false
+            ),
             Ok(Identity::ApiKey)
         );
         assert_eq!(
-            authenticate(&req(&[("key", "bad")], &[]), &dev, Some("k")),
+            authenticate(&req(&[("key", "bad")], &[]), &dev, Some("k"), false),
             Err(Close::api_key_invalid())
         );
         assert_eq!(
-            authenticate(&req(&[], &[]), &dev, None),
+            authenticate(&req(&[], &[]), &dev, None, false),
             Err(Close::unregistered_caller())
         );
         assert_eq!(
-            authenticate(&req(&[("access_token", "auth_tokens/x")], &[]), &dev, None),
+            authenticate(
+                &req(&[("access_token", "auth_tokens/x")], &[]),
+                &dev,
+                None,
+                false
+            ),
             Err(Close::unregistered_caller())
         );
     }
@@ -411,7 +438,8 @@ mod tests {
             authenticate(
                 &req(&[("access_token", "auth_tokens/x")], &[]),
                 &c,
-                Some("k")
+                Some("k"),
+                false
             ),
             Ok(t.clone())
         );
@@ -419,22 +447,51 @@ mod tests {
             authenticate(
                 &req(&[], &[("authorization", "Token auth_tokens/x")]),
                 &c,
-                None
+                None,
+                false
             ),
             Ok(t)
         );
         assert_eq!(
-            authenticate(&req(&[("key", "auth_tokens/x")], &[]), &c, None),
+            authenticate(&req(&[("key", "auth_tokens/x")], &[]), &c, None, false),
             Err(Close::missing_auth_token())
         );
         assert_eq!(
-            authenticate(&req(&[], &[]), &c, None),
+            authenticate(&req(&[], &[]), &c, None, false),
             Err(Close::missing_auth_token())
         );
         let v = ep(Backend::Vertex, false);
         assert_eq!(
-            authenticate(&req(&[], &[("authorization", "Bearer ya29")]), &v, None),
+            authenticate(
+                &req(&[], &[("authorization", "Bearer ya29")]),
+                &v,
+                None,
+                false
+            ),
             Ok(Identity::Bearer)
+        );
+    }
+
+    #[test]
+    fn anonymous_admits_only_requests_without_credentials() {
+        let dev = ep(Backend::GeminiApi, false);
+        assert_eq!(
+            authenticate(&req(&[], &[]), &dev, Some("k"), true),
+            Ok(Identity::ApiKey)
+        );
+        assert_eq!(
+            authenticate(&req(&[("key", "bad")], &[]), &dev, Some("k"), true),
+            Err(Close::api_key_invalid()),
+            "a credential that is present is still checked"
+        );
+        assert_eq!(
+            authenticate(&req(&[], &[]), &ep(Backend::Vertex, false), None, true),
+            Ok(Identity::Bearer)
+        );
+        assert_eq!(
+            authenticate(&req(&[], &[]), &ep(Backend::GeminiApi, true), None, true),
+            Err(Close::missing_auth_token()),
+            "the ephemeral-token method always wants its token"
         );
     }
 

@@ -59,12 +59,17 @@ impl Close {
         Self::new(1011, reasons::RESOURCE_EXHAUSTED)
     }
 
-    /// 1009: a client message above the configured limit.
+    /// 1009: a client message above the configured limit (the reason says the limit).
     pub(crate) fn too_big(limit: usize) -> Self {
         Self::new(
             1009,
             format!("Message exceeds the maximum allowed size of {limit} bytes."),
         )
+    }
+
+    /// 1001: the emulator shuts down.
+    pub(crate) fn going_away() -> Self {
+        Self::new(1001, "The service is shutting down.")
     }
 }
 

@@ -49,6 +49,11 @@ pub struct EmulatorConfig {
     pub bind: SocketAddr,
     /// The one API key accepted (`x-goog-api-key` / `?key=` / Vertex `Bearer`). `None` accepts any non-empty key.
     pub api_key: Option<String>,
+    /// Admit Live connections and token requests that carry no credential at all, as if they had a
+    /// valid key (a credential that is present is still checked; the ephemeral-token method still
+    /// wants its token). For an emulator that only its own process uses, such as the `gemlive`
+    /// crate's `Client::emulator()`. Default `false`: like Google, no credential closes with 1008.
+    pub anonymous: bool,
     /// Output pacing factor: `1.0` streams audio in real time, `10.0` ten times faster.
     /// `f64::INFINITY` disables pacing entirely. Must be greater than zero.
     pub speed: f64,
@@ -78,8 +83,14 @@ pub struct EmulatorConfig {
     pub max_message_bytes: usize,
     /// Largest number of simultaneous Live connections (default 64); more close with 1011 and the quota text.
     pub max_sessions: usize,
-    /// Seed of every pseudo-random choice (ids, handles). Same seed and same input give the same session.
-    pub seed: u64,
+    /// Seed of every pseudo-random choice (session ids, resumption handles, call ids, token
+    /// names): the same seed and the same input give the same session. `None` (the default) draws
+    /// one per emulator, so that no two emulators hand out the same handle and a client cannot
+    /// resume another run's session by accident.
+    pub seed: Option<u64>,
+    /// How long a write may wait for a client that does not read before the connection is
+    /// dropped (default 30 s).
+    pub write_timeout: Duration,
     /// Keep resumable sessions in this file, so that they survive a restart of the emulator (the
     /// CLI's `--emulator` uses it for `--resume` across runs). `None` keeps them in memory only.
     pub state_file: Option<PathBuf>,
@@ -90,6 +101,7 @@ impl Default for EmulatorConfig {
         Self {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             api_key: None,
+            anonymous: false,
             speed: 1.0,
             audio_chunk: DEFAULT_AUDIO_CHUNK,
             strict_models: false,
@@ -103,7 +115,8 @@ impl Default for EmulatorConfig {
             resumption_ttl: Duration::from_secs(2 * 3600),
             max_message_bytes: 16 << 20,
             max_sessions: 64,
-            seed: 0,
+            seed: None,
+            write_timeout: Duration::from_secs(30),
             state_file: None,
         }
     }
@@ -114,6 +127,7 @@ impl fmt::Debug for EmulatorConfig {
         f.debug_struct("EmulatorConfig")
             .field("bind", &self.bind)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("anonymous", &self.anonymous)
             .field("speed", &self.speed)
             .field("audio_chunk", &self.audio_chunk)
             .field("strict_models", &self.strict_models)
@@ -128,8 +142,33 @@ impl fmt::Debug for EmulatorConfig {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_sessions", &self.max_sessions)
             .field("seed", &self.seed)
+            .field("write_timeout", &self.write_timeout)
             .field("state_file", &self.state_file)
             .finish()
+    }
+}
+
+/// The variable [`speed_from_env`] reads.
+pub const SPEED_ENV: &str = "GEMLIVE_EMULATOR_SPEED";
+
+/// A pacing factor as people write it: a number, `0` meaning no pacing at all
+/// (`f64::INFINITY` for [`EmulatorConfig::speed`]).
+pub fn parse_speed(text: &str) -> Result<f64, crate::Error> {
+    let bad = || crate::Error::Config(format!("speed {text:?} is not a number of 0 or more"));
+    let v: f64 = text.trim().parse().map_err(|_| bad())?;
+    if !(v >= 0.0 && v.is_finite()) {
+        return Err(bad());
+    }
+    Ok(if v == 0.0 { f64::INFINITY } else { v })
+}
+
+/// The pacing factor from `GEMLIVE_EMULATOR_SPEED` ([`parse_speed`]), `1.0` (real time, like
+/// the service) when it is not set. Built-in emulators honour it so that tests can run them
+/// unpaced.
+pub fn speed_from_env() -> Result<f64, crate::Error> {
+    match std::env::var(SPEED_ENV) {
+        Err(_) => Ok(1.0),
+        Ok(v) => parse_speed(&v).map_err(|e| crate::Error::Config(format!("{SPEED_ENV}: {e}"))),
     }
 }
 
@@ -226,5 +265,13 @@ mod tests {
         assert!(paced(1e-300, Duration::from_secs(5)) > Duration::from_secs(1_000_000));
         let now = std::time::Instant::now();
         assert!(later(now, Duration::MAX) > now);
+    }
+
+    #[test]
+    fn speeds_parse_with_zero_for_unpaced() {
+        assert_eq!(parse_speed("0").unwrap(), f64::INFINITY);
+        assert_eq!(parse_speed(" 2.5 ").unwrap(), 2.5);
+        assert!(parse_speed("-1").is_err() && parse_speed("fast").is_err());
+        assert!(parse_speed("inf").is_err() && parse_speed("NaN").is_err());
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::close::{Close, fit_close_reason};
 use crate::config::{DEFAULT_AUDIO_CHUNK, Voice};
-use crate::connection::{Connection, validated_setup};
+use crate::connection::{canonical, decode_strict, inputs, validated_setup};
 use crate::engine::{Engine, EngineOptions, Memory, Out, Poll};
 use crate::route::{Backend, LiveEndpoint};
 
@@ -48,7 +48,7 @@ pub fn run_session<'a>(
         version: if vertex { "v1" } else { "v1beta" }.to_owned(),
         constrained: false,
     };
-    let admitted = crate::connection::canonical(setup).and_then(|_| {
+    let admitted = canonical(setup).and_then(|_| {
         let raw: Value = serde_json::from_slice(setup).map_err(|_| Close::invalid_argument())?;
         validated_setup(&raw, &endpoint, true)
     });
@@ -69,7 +69,7 @@ pub fn run_session<'a>(
     let mut engine = Engine::new(session, opts, Memory::default());
     let mut now = Instant::now();
     for frame in frames {
-        match Connection::inputs_of(frame, !profile.accepts_media_chunks) {
+        match decode_strict(frame).and_then(|m| inputs(&m, !profile.accepts_media_chunks)) {
             Ok(inputs) => {
                 for input in inputs {
                     engine.handle(input, now);

@@ -8,7 +8,7 @@ const MAX_HEAD: usize = 64 * 1024;
 pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// A parsed HTTP/1.1 request head plus whatever bytes followed it in the same reads.
-#[derive(Debug)]
+/// `Debug` shows header and query names only: their values carry credentials.
 pub(crate) struct Request {
     pub(crate) method: String,
     /// Path without the query, as sent (may start with `//`).
@@ -19,6 +19,20 @@ pub(crate) struct Request {
     pub(crate) headers: Vec<(String, String)>,
     /// Bytes read past the head (start of a body, or early WebSocket frames).
     pub(crate) rest: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names =
+            |pairs: &[(String, String)]| pairs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &names(&self.query))
+            .field("headers", &names(&self.headers))
+            .field("rest", &self.rest.len())
+            .finish()
+    }
 }
 
 impl Request {

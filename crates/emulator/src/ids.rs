@@ -33,3 +33,8 @@ pub(crate) fn opaque(seed: u64, kind: &str, n: u64) -> String {
     let b = mix(a);
     format!("{a:016x}{b:016x}")
 }
+
+/// A seed no other emulator process shares (from the operating system's randomness).
+pub(crate) fn random_seed() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0
+}

@@ -19,7 +19,8 @@ pub(crate) fn speech_placeholder(secs: f64) -> String {
     format!("[speech: {secs:.1} s]")
 }
 
-fn speech_secs(text: &str) -> Option<f64> {
+/// The seconds of speech a placeholder stands for.
+pub(crate) fn speech_secs(text: &str) -> Option<f64> {
     text.strip_prefix("[speech: ")?
         .strip_suffix(" s]")?
         .parse()
@@ -31,6 +32,20 @@ fn words(s: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect()
+}
+
+/// Words of the user's own text the responder repeats back at most.
+const QUOTE_WORDS: usize = 40;
+
+/// `text`, or its first [`QUOTE_WORDS`] words and an ellipsis.
+fn quote(text: &str) -> String {
+    let mut words = text.split_whitespace();
+    let head: Vec<&str> = words.by_ref().take(QUOTE_WORDS).collect();
+    let mut q = head.join(" ");
+    if words.next().is_some() {
+        q.push_str(" ...");
+    }
+    q
 }
 
 fn contains_seq(hay: &[String], needle: &[&str]) -> bool {
@@ -58,7 +73,7 @@ pub(crate) fn reply(user: &str, history: &[Turn], video_frames: usize) -> String
             .rev()
             .find(|t| t.role == Role::User && t.text.contains('?'))
         {
-            Some(t) => format!("Your last question was: \"{}\"", t.text.trim()),
+            Some(t) => format!("Your last question was: \"{}\"", quote(&t.text)),
             None => "You have not asked me a question before this one.".into(),
         };
     }
@@ -66,7 +81,7 @@ pub(crate) fn reply(user: &str, history: &[Turn], video_frames: usize) -> String
         || contains_seq(&w, &["my", "last", "message"])
     {
         return match prev_user() {
-            Some(t) => format!("You said: \"{t}\""),
+            Some(t) => format!("You said: \"{}\"", quote(t)),
             None => "You have not said anything before this.".into(),
         };
     }
@@ -118,7 +133,7 @@ pub(crate) fn reply(user: &str, history: &[Turn], video_frames: usize) -> String
     if user.is_empty() {
         return "I am listening.".into();
     }
-    format!("You said: {user}")
+    format!("You said: {}", quote(user))
 }
 
 /// `What is 10 + 10?` -> `10 + 10 is 20.`
@@ -208,6 +223,8 @@ mod tests {
             reply("Tell me a story", &[], 0),
             "You said: Tell me a story"
         );
+        let long = reply(&"la ".repeat(10_000), &[], 0);
+        assert_eq!(long, format!("You said: {}...", "la ".repeat(40)));
         assert_eq!(
             reply("What do you see?", &[], 2),
             "I have received 2 video frames."

@@ -129,7 +129,7 @@ pub(crate) struct ScriptCall {
 pub(crate) struct ScriptReply {
     pub(crate) text: String,
     /// 24 kHz PCM16 to send instead of synthesized speech.
-    pub(crate) audio: Option<Vec<i16>>,
+    pub(crate) audio: Option<Arc<[i16]>>,
     /// Speak exactly this long: `unit` (the synthetic voice saying the text, made once when the
     /// script is parsed) over and over, cut when the reply is made.
     pub(crate) audio_len: Option<(Duration, Arc<[i16]>)>,
@@ -168,7 +168,7 @@ impl Script {
                 (Some(reply), None) => {
                     let audio = match reply.audio_wav {
                         None => None,
-                        Some(p) => Some(load_wav(&base_dir.join(p))?),
+                        Some(p) => Some(load_wav(&base_dir.join(p))?.into()),
                     };
                     let audio_len = reply.audio_ms.map(Duration::from_millis);
                     if audio_len.is_some_and(|d| d > MAX_AUDIO_LEN) {
@@ -305,7 +305,7 @@ mod tests {
         assert!(matches!(
             long.matching("anything", 1, &[]),
             Some((0, Action::Reply(ScriptReply { audio_len: Some((d, unit)), audio: None, .. })))
-                if *d == Duration::from_secs(14_400) && **unit == crate::synth::synthetic("la").pcm[..]
+                if *d == Duration::from_secs(14_400) && **unit == crate::synth::repeat_unit("la")[..]
         ));
         for bad in [
             r#"{"rules": [{"reply": {"audio_ms": 14400001}}]}"#,

@@ -82,7 +82,11 @@ impl Emulator {
             source,
         })?;
         let script = config.script.clone().map(Arc::new);
-        let seed = script.as_ref().and_then(|s| s.seed).unwrap_or(config.seed);
+        let seed = script
+            .as_ref()
+            .and_then(|s| s.seed)
+            .or(config.seed)
+            .unwrap_or_else(crate::ids::random_seed);
         let sessions = match &config.state_file {
             Some(file) => SessionStore::persistent(file),
             None => SessionStore::default(),
@@ -236,7 +240,8 @@ async fn mint_token(
         .map(str::to_owned);
     let key_ok = key
         .as_deref()
-        .is_some_and(|k| !k.is_empty() && shared.config.api_key.as_deref().is_none_or(|c| c == k));
+        .is_some_and(|k| !k.is_empty() && shared.config.api_key.as_deref().is_none_or(|c| c == k))
+        || (shared.config.anonymous && crate::auth::is_anonymous(req));
     if !key_ok {
         let (status, msg) = match key {
             None => (

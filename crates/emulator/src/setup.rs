@@ -3,11 +3,12 @@
 //! Client frames are decoded strictly by the protocol crate, then handled in their canonical JSON form
 //! (camelCase, standard base64), so the emulator accepts every spelling real clients send.
 
-use protocol::models::{ClientContentRule, ModelProfile};
+use protocol::models::{ClientContentRule, Family, ModelProfile};
 use serde_json::{Map, Value};
 
 use crate::close::Close;
 use crate::engine::SessionSetup;
+use crate::layout::Layout;
 use crate::route::{Backend, LiveEndpoint};
 use crate::tools::FunctionDecl;
 use crate::vad::VadConfig;
@@ -60,6 +61,10 @@ pub(crate) fn function_decls(tools: &Value, default_non_blocking: bool) -> Vec<F
         .flatten()
         .filter_map(|d| {
             let name = d.get("name")?.as_str()?.to_owned();
+            let description = d
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             let schema = d
                 .get("parameters")
                 .or_else(|| d.get("parametersJsonSchema"))
@@ -71,6 +76,7 @@ pub(crate) fn function_decls(tools: &Value, default_non_blocking: bool) -> Vec<F
             };
             Some(FunctionDecl {
                 name,
+                description,
                 schema,
                 non_blocking,
             })
@@ -181,7 +187,20 @@ pub(crate) fn session_setup(
     });
     let no_interruption =
         ric.get("activityHandling").and_then(Value::as_str) == Some("NO_INTERRUPTION");
-    let context_limit: i64 = if profile.audio_only { 131_072 } else { 32_768 };
+    let context_limit = i64::from(profile.context_window);
+    let model_max = i64::from(profile.max_output_tokens);
+    let max_output_tokens = int_at(&gc, "maxOutputTokens")
+        .filter(|&n| n > 0)
+        .map_or(model_max, |n| n.min(model_max));
+    let google_search = tools.as_array().is_some_and(|t| {
+        t.iter()
+            .any(|t| t.get("googleSearch").is_some() || t.get("googleSearchRetrieval").is_some())
+    });
+    // Google sends `voiceActivity` on 3.x, and only to a setup that configures automatic
+    // activity detection: none of the 99 recorded sessions (none configuring it) got one.
+    let voice_activity = !vertex
+        && matches!(profile.family, Family::Live31 | Family::Live38)
+        && ric.get("automaticActivityDetection").is_some();
     let compression = setup.get("contextWindowCompression").map(|c| {
         let trigger = int_at(c, "triggerTokens").unwrap_or(context_limit * 4 / 5);
         let target = c
@@ -197,6 +216,10 @@ pub(crate) fn session_setup(
     Ok((
         SessionSetup {
             vertex,
+            layout: Layout::new(&profile, vertex),
+            voice_activity,
+            google_search,
+            max_output_tokens,
             explicit_vad_signal: vertex
                 && setup.get("explicitVadSignal").and_then(Value::as_bool) == Some(true),
             audio_out,
@@ -307,7 +330,11 @@ mod tests {
                 Backend::GeminiApi,
                 true
             )
-            .is_none()
+            .is_some(),
+            "accepted by Google in 2026 recordings"
+        );
+        assert!(
+            model_profile("models/gemini-2.0-flash-live-001", Backend::GeminiApi, true).is_none()
         );
         let vertex = "projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash-native-audio";
         assert!(model_profile(vertex, Backend::Vertex, true).is_some());

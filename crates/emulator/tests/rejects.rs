@@ -265,12 +265,17 @@ async fn strict_models_rules() {
         (1007, reasons::INVALID_ARGUMENT.to_owned()),
         "mediaChunks on 3.1"
     );
-    let got = rejected(strict(), &key, &[], &[setup(HALF_CASCADE)]).await;
+    let retired = "models/gemini-2.0-flash-live-001";
+    let got = rejected(strict(), &key, &[], &[setup(retired)]).await;
     assert_eq!(
         got,
-        (1008, fit(&reasons::model_not_found(HALF_CASCADE, "v1beta"))),
+        (1008, fit(&reasons::model_not_found(retired, "v1beta"))),
         "retired model"
     );
+    // Past its announced shutdown, but accepted by Google in 2026 recordings.
+    let emu = start(strict()).await;
+    let mut c = Client::connect(&emu, &key, &[]).await;
+    c.setup(json!({"model": HALF_CASCADE})).await;
     // Without the switch, clientContent on 3.1 is answered.
     let emu = start(fast()).await;
     let mut c = Client::dev(&emu).await;

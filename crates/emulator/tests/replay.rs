@@ -1,9 +1,12 @@
 //! Replay: every recorded conformance session and every scenario fixture is served back, frame for frame.
 //!
-//! The corpus is read from `$GEMLIVE_CONFORMANCE_DIR`, by default `../shared/conformance/sessions` next to the
-//! workspace (it is never copied into the repository); the fixtures from the workspace's `fixtures/`.
+//! The corpus is read from `$GEMLIVE_CONFORMANCE_DIR/sessions`, by default `../shared/conformance/sessions` next to
+//! the workspace (it is never copied into the repository; without it the corpus test is skipped with a note, see
+//! `tests/support/prereq.rs`); the fixtures from the workspace's `fixtures/`.
 
 mod common;
+#[path = "../../../tests/support/prereq.rs"]
+mod prereq;
 
 use std::path::{Path, PathBuf};
 
@@ -11,13 +14,6 @@ use common::*;
 use gemlive_emulator::replay::{ReplayStep, Step};
 use gemlive_emulator::{EmulatorConfig, Replay, fit_close_reason};
 use serde_json::Value;
-
-fn corpus() -> PathBuf {
-    std::env::var_os("GEMLIVE_CONFORMANCE_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/sessions"),
-        PathBuf::from,
-    )
-}
 
 fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -80,7 +76,9 @@ async fn serve(file: &Path, replay: Replay, vertex: bool) -> usize {
 
 #[tokio::test]
 async fn every_conformance_session_replays() {
-    let files = jsonl_files(&corpus());
+    let Some(files) = prereq::conformance_sessions() else {
+        return;
+    };
     assert!(
         files.len() >= 90,
         "expected the 99 recorded sessions, found {}",

@@ -292,6 +292,11 @@ async fn tools_blocking_call_then_answer_and_cancellation_on_barge_in() {
         .await;
     c.send(json!({"realtimeInput": {"text": "What is the weather in Seattle?"}}))
         .await;
+    assert_eq!(
+        c.msg().await,
+        json!({"serverContent": {}}),
+        "3.1 opens every model turn with an empty serverContent"
+    );
     let call = c.msg().await;
     let fc = &call["toolCall"]["functionCalls"][0];
     assert_eq!(fc["name"], "GetWeather");
@@ -305,9 +310,12 @@ async fn tools_blocking_call_then_answer_and_cancellation_on_barge_in() {
         "GetWeather returned {\"temperature\":\"72F\"}."
     );
 
-    // A new question while a call is pending cancels it.
+    // A new question while a call is pending cancels it. (3.1 sends a resumption update after
+    // every turn, and opens the next with an empty serverContent.)
     c.send(json!({"realtimeInput": {"text": "And the weather in Paris?"}}))
         .await;
+    assert!(c.msg().await.get("sessionResumptionUpdate").is_some());
+    assert_eq!(c.msg().await, json!({"serverContent": {}}));
     let call = c.msg().await;
     let id = call["toolCall"]["functionCalls"][0]["id"]
         .as_str()
@@ -423,8 +431,10 @@ async fn audio_is_paced_in_real_time_scaled_by_speed() {
 async fn audio_stream_end_flushes_the_speech_at_another_rate() {
     let emu = start(fast()).await;
     let mut c = Client::dev(&emu).await;
+    // Configuring automatic activity detection asks for `voiceActivity` messages.
     c.setup(
-        json!({"model": MODEL_38, "inputAudioTranscription": {}, "outputAudioTranscription": {}}),
+        json!({"model": MODEL_38, "inputAudioTranscription": {}, "outputAudioTranscription": {},
+            "realtimeInputConfig": {"automaticActivityDetection": {}}}),
     )
     .await;
     // 48 kHz audio, stated in the MIME type; no trailing silence: only audioStreamEnd ends the speech.
@@ -447,6 +457,35 @@ async fn audio_stream_end_flushes_the_speech_at_another_rate() {
         "I heard 0.7 seconds of speech."
     );
     c.close().await;
+}
+
+#[tokio::test]
+async fn no_voice_activity_unless_the_setup_asks_for_it() {
+    // Google sent `voiceActivity` in none of the 99 recorded sessions (none configured activity
+    // detection), and older SDKs fail on a message they do not know.
+    let emu = start(fast()).await;
+    for model in [MODEL_38, MODEL_31, HALF_CASCADE] {
+        let mut c = Client::dev(&emu).await;
+        c.setup(json!({"model": model, "inputAudioTranscription": {}}))
+            .await;
+        let mut pcm = pcm16k(300, 0.0);
+        pcm.extend(pcm16k(800, 0.3));
+        c.send(json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": b64(&pcm)}}})).await;
+        c.send(json!({"realtimeInput": {"audioStreamEnd": true}}))
+            .await;
+        let turn = c.turn().await;
+        assert!(
+            turn.iter().all(|m| m.get("voiceActivity").is_none()),
+            "{model}: {turn:?}"
+        );
+        assert!(
+            turn.iter()
+                .any(|m| m.pointer("/serverContent/inputTranscription/text")
+                    == Some(&json!("[speech: 0.8 s]"))),
+            "{model}: one turn for the speech"
+        );
+        c.close().await;
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use protocol::close::reasons;
 use protocol::replay::Command as Cmd;
@@ -34,22 +34,20 @@ struct Recording {
     closes: Vec<(u16, String)>,
 }
 
-/// Every target's seeds: from the fixture files in `fixtures`, from the recorded sessions in
-/// `corpus` (`*.jsonl` in the conformance format) when given, and a few built here (audio
-/// files, Google's close reasons). Lines that do not parse are skipped.
+/// Every target's seeds: from the fixture files in `fixtures`, from the recorded sessions
+/// `sessions` (`*.jsonl` files of the conformance corpus), and a few built here (audio files,
+/// Google's close reasons). Lines that do not parse are skipped.
 ///
 /// # Errors
 ///
-/// When a directory cannot be read.
-pub fn generate(fixtures: &Path, corpus: Option<&Path>) -> std::io::Result<Vec<Seed>> {
+/// When a directory or a file cannot be read.
+pub fn generate(fixtures: &Path, sessions: &[PathBuf]) -> std::io::Result<Vec<Seed>> {
     let mut recordings = Vec::new();
     for path in jsonl_files(fixtures)? {
         recordings.push(fixture(&std::fs::read_to_string(path)?));
     }
-    if let Some(corpus) = corpus {
-        for path in jsonl_files(corpus)? {
-            recordings.push(conformance(&std::fs::read_to_string(path)?));
-        }
+    for path in sessions {
+        recordings.push(conformance(&std::fs::read_to_string(path)?));
     }
     let mut seeds = BTreeSet::new();
     let mut add = |target: &'static str, data: Vec<u8>| {
@@ -131,7 +129,7 @@ pub fn generate(fixtures: &Path, corpus: Option<&Path>) -> std::io::Result<Vec<S
     Ok(seeds.into_iter().collect())
 }
 
-fn jsonl_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+fn jsonl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))

@@ -6,8 +6,8 @@
 //! - `baseline`: serde_json parsing the frame into `IgnoredAny` plus base64-decoding the payload
 //!   alone, with the same base64 code the crate uses: the bare cost of reading the bytes.
 //!
-//! Set `GEMLIVE_BENCH_CORPUS=path` to also write the corpus as JSON lines (for the Python SDK
-//! comparison in BENCHMARKS.md).
+//! The peers (the `gemini-live` crate, the official Python SDK) decode the same corpus in
+//! `peers/peers.rs`.
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
 #[path = "support/alloc.rs"]
@@ -81,27 +81,8 @@ fn session_pass(session: &mut gemlive_protocol::Session, corpus: &Corpus, now: I
         .sum()
 }
 
-fn write_corpus(corpus: &Corpus) {
-    let Some(path) = std::env::var_os("GEMLIVE_BENCH_CORPUS") else {
-        return;
-    };
-    let mut out = Vec::new();
-    for f in &corpus.frames {
-        // One frame per line: the pretty JSON with its newlines escaped as a JSON string.
-        out.extend_from_slice(
-            serde_json::to_string(std::str::from_utf8(&f.bytes).expect("utf-8"))
-                .expect("string")
-                .as_bytes(),
-        );
-        out.push(b'\n');
-    }
-    std::fs::write(&path, out).expect("write the corpus");
-    eprintln!("wrote the corpus to {}", path.to_string_lossy());
-}
-
 fn main() {
     let corpus = Corpus::new(4);
-    write_corpus(&corpus);
     let payloads = payloads(&corpus);
     let now = Instant::now();
     let mut session = ready_session(now);
@@ -137,10 +118,14 @@ fn main() {
         rounds,
         &mut [
             &mut || {
-                black_box(session_pass(&mut session, &corpus, now));
+                paired::time(|| {
+                    black_box(session_pass(&mut session, &corpus, now));
+                })
             },
             &mut || {
-                black_box(baseline_pass(&corpus, &payloads));
+                paired::time(|| {
+                    black_box(baseline_pass(&corpus, &payloads));
+                })
             },
         ],
     );

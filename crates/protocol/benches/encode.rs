@@ -114,19 +114,25 @@ fn main() {
             rounds,
             &mut [
                 &mut || {
-                    for _ in 0..CHUNKS {
-                        send(&mut session, pcm, true);
-                    }
+                    paired::time(|| {
+                        for _ in 0..CHUNKS {
+                            send(&mut session, pcm, true);
+                        }
+                    })
                 },
                 &mut || {
-                    for _ in 0..CHUNKS {
-                        send(&mut other, pcm, false);
-                    }
+                    paired::time(|| {
+                        for _ in 0..CHUNKS {
+                            send(&mut other, pcm, false);
+                        }
+                    })
                 },
                 &mut || {
-                    for _ in 0..CHUNKS {
-                        baseline(pcm, &mut out);
-                    }
+                    paired::time(|| {
+                        for _ in 0..CHUNKS {
+                            baseline(pcm, &mut out);
+                        }
+                    })
                 },
             ],
         );

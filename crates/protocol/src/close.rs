@@ -65,6 +65,8 @@ pub enum CloseKind {
     InvalidToken,
     /// 1007: the caller's location is not served.
     LocationNotSupported,
+    /// 1009: a message was larger than the server accepts.
+    MessageTooBig,
     /// 1008: the model does not exist for this API version or does not support Live.
     ModelNotFound,
     /// 1008: no credentials, or a token used on the wrong method.
@@ -85,6 +87,12 @@ pub enum CloseKind {
     SetupTimeout,
     /// Nothing received for too long (local).
     IdleTimeout,
+    /// A model turn made no progress for too long (local; see `SessionConfig::stall_timeout`).
+    Stalled,
+    /// The server's `goAway` deadline came before the running turn was complete (local).
+    GoAwayDeadline,
+    /// Resuming on a new connection failed until the budget ran out, or was impossible (local).
+    ResumeFailed,
     /// Any other code.
     Other,
 }
@@ -151,7 +159,7 @@ impl Close {
                 CloseKind::UnknownField,
                 Fault::Client,
                 false,
-                "a field is not supported by this model, backend or API version; remove it (proactivity and affective dialog need --api-version v1alpha; `transparent` is Vertex-only)",
+                "a field is not supported by this model, backend or API version; remove it (proactivity and affective dialog need API version v1alpha; `transparent` is Vertex-only)",
             ),
             1007 if r.contains("api key") => (
                 CloseKind::InvalidApiKey,
@@ -177,6 +185,12 @@ impl Close {
                 false,
                 "the server rejected a message: check the setup against the model (one response modality; on 3.1 models send text with realtimeInput, clientContent only for initial history)",
             ),
+            1009 => (
+                CloseKind::MessageTooBig,
+                Fault::Client,
+                false,
+                "a message was larger than the server accepts (the reason gives the limit): send audio in 20-100 ms chunks, scale images down, split long text",
+            ),
             1008 if r.contains("is not found for api version")
                 || r.contains("not supported for bidigeneratecontent") =>
             {
@@ -184,7 +198,7 @@ impl Close {
                     CloseKind::ModelNotFound,
                     Fault::Client,
                     false,
-                    "the model does not exist for this API version or does not support Live; pick a Live model (e.g. gemini-3.1-flash-live-preview) or another --api-version",
+                    "the model does not exist for this API version or does not support Live; pick a Live model (e.g. gemini-3.1-flash-live-preview) or another API version (v1beta, v1alpha)",
                 )
             }
             1008 if r.contains("unregistered callers") => (
@@ -281,6 +295,54 @@ impl Close {
         }
     }
 
+    /// A model turn made no progress within `after`: the client gave up on the connection.
+    pub fn stalled(after: Duration) -> Self {
+        Self {
+            code: 1006,
+            reason: format!("the model's turn made no progress for {after:?}"),
+            kind: CloseKind::Stalled,
+            fault: Fault::Server,
+            retriable: true,
+            hint: "the server stopped answering mid-turn; resume on a new connection and ask again",
+        }
+    }
+
+    /// The connection had to be left at its `goAway` deadline with a turn still running.
+    pub fn go_away_deadline(time_left: Duration) -> Self {
+        Self {
+            code: 1000,
+            reason: format!(
+                "the connection ended {time_left:?} after goAway, before the turn was complete"
+            ),
+            kind: CloseKind::GoAwayDeadline,
+            fault: Fault::None,
+            retriable: true,
+            hint: "connections last about 10 minutes; the turn goes on by asking again on a new connection",
+        }
+    }
+
+    /// Resuming after `cause` failed: `why` says how (attempts made, the last error) or why it
+    /// was impossible. Code and fault are `cause`'s, so that the session's end is classified by
+    /// what broke it.
+    pub fn resume_failed(cause: &Self, why: &str) -> Self {
+        let reason = if cause.reason.is_empty() {
+            format!("{why} (the connection had closed with {})", cause.code)
+        } else {
+            format!(
+                "{why} (the connection had closed with {}: {})",
+                cause.code, cause.reason
+            )
+        };
+        Self {
+            code: cause.code,
+            reason,
+            kind: CloseKind::ResumeFailed,
+            fault: cause.fault,
+            retriable: false,
+            hint: "the session could not be resumed; check the network and the service, then start a new session (or resume later with the latest handle)",
+        }
+    }
+
     /// Whether this is an expected, clean end.
     pub fn is_normal(&self) -> bool {
         self.kind == CloseKind::Normal
@@ -346,11 +408,61 @@ mod tests {
         );
         assert_eq!(k(1011, reasons::UNAVAILABLE), CloseKind::Unavailable);
         assert_eq!(k(1011, reasons::INTERNAL), CloseKind::Internal);
+        assert_eq!(
+            k(
+                1009,
+                "Message exceeds the maximum allowed size of 65536 bytes."
+            ),
+            CloseKind::MessageTooBig
+        );
         assert_eq!(k(1000, ""), CloseKind::Normal);
         assert_eq!(k(1006, ""), CloseKind::Abnormal);
         assert_eq!(k(4000, "custom"), CloseKind::Other);
+        let big = Close::from_wire(
+            1009,
+            "Message exceeds the maximum allowed size of 16777216 bytes.",
+        );
+        assert_eq!(
+            (big.kind, big.fault, big.retriable),
+            (CloseKind::MessageTooBig, Fault::Client, false)
+        );
         assert!(Close::from_wire(1011, reasons::INTERNAL).retriable);
         assert!(!Close::from_wire(1007, reasons::INVALID_ARGUMENT).retriable);
         assert!(Close::from_wire(1008, "x").to_string().contains("hint:"));
+    }
+
+    #[test]
+    fn hints_name_no_command_line_flag() {
+        let reasons = [
+            (1000, ""),
+            (1001, ""),
+            (1006, ""),
+            (1007, "Unknown name \"x\" at 'setup'"),
+            (1007, reasons::API_KEY_INVALID),
+            (1007, reasons::MALFORMED_AUTH_TOKEN),
+            (1007, reasons::LOCATION_NOT_SUPPORTED),
+            (1007, reasons::INVALID_ARGUMENT),
+            (1008, "models/x is not found for API version v1beta"),
+            (1008, reasons::UNREGISTERED_CALLER),
+            (1008, reasons::NOT_IMPLEMENTED),
+            (1008, "x"),
+            (1009, ""),
+            (1011, reasons::QUOTA_EXCEEDED),
+            (1011, reasons::DEADLINE_EXPIRED),
+            (1011, reasons::UNAVAILABLE),
+            (1011, reasons::INTERNAL),
+            (1012, ""),
+            (4000, ""),
+        ];
+        let closes = reasons
+            .iter()
+            .map(|(code, reason)| Close::from_wire(*code, reason))
+            .chain([
+                Close::setup_timeout(Duration::from_secs(1)),
+                Close::idle_timeout(Duration::from_secs(1)),
+            ]);
+        for close in closes {
+            assert!(!close.hint.contains("--"), "{}", close.hint);
+        }
     }
 }

@@ -36,6 +36,8 @@ pub enum Event {
     Audio {
         /// The samples.
         data: Bytes,
+        /// The MIME type as the server sent it, e.g. `audio/pcm;rate=24000`.
+        mime_type: String,
         /// Sample rate from the MIME type (24 kHz when the MIME type does not say).
         sample_rate: u32,
         /// The `now` passed with the frame that carried it: when it came off the socket, for
@@ -137,6 +139,82 @@ pub enum Event {
     Malformed(DecodeError),
     /// The server broke the protocol; the session goes on.
     Violation(Violation),
+    /// The model's turn was cut short: its connection ended (or the turn stalled) before the
+    /// turn was complete. Output of the cut turn that came before this event is all of it that
+    /// will come. `turns` says what happens to the user's input: each turn is either sent again
+    /// on the new connection (its new answer follows, from the start) or has to be asked again.
+    TurnCut {
+        /// Why: the close that ended the connection, or a local one
+        /// ([`CloseKind::Stalled`](crate::CloseKind::Stalled),
+        /// [`CloseKind::GoAwayDeadline`](crate::CloseKind::GoAwayDeadline)).
+        cause: Close,
+        /// The user turns the server had not answered, oldest first (empty when the cut turn
+        /// was not started by a turn the client can name, e.g. speech).
+        turns: Vec<PendingTurn>,
+    },
+    /// The connection ended and the session will resume on a new one. Drivers that resume
+    /// automatically (gemlive-transport's) emit it; a bare [`Session`](crate::Session) never does.
+    Reconnecting {
+        /// Why the connection ended.
+        cause: Close,
+        /// The attempt that starts after `delay`: 1 for the first after a connection ended.
+        attempt: u32,
+        /// How long until it starts (backoff).
+        delay: Duration,
+    },
     /// The session is over. Always the last event.
     Closed(Close),
+}
+
+/// A user turn the server had not answered when its connection ended (see [`Event::TurnCut`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingTurn {
+    /// Which one: the n-th user turn of the session (1-based), counting text turns
+    /// (`realtimeInput.text`) and `clientContent` turns with `turnComplete`, across connections.
+    pub number: u64,
+    /// What the user said.
+    pub text: String,
+    /// Sent again on the new connection: its answer follows. `false`: the application has to
+    /// ask again (resending is off, the turn was already resent too often, or the session ends).
+    pub resent: bool,
+}
+
+impl Event {
+    /// The words of the model's answer in this event: model text that is not a thought summary
+    /// ([`Event::Text`]), or the transcript of its speech ([`Event::OutputTranscript`], when
+    /// output transcription is on). `None` for every other event.
+    ///
+    /// ```
+    /// use gemlive_protocol::Event;
+    /// let event = Event::OutputTranscript { text: "Hello".into(), finished: false };
+    /// assert_eq!(event.text(), Some("Hello"));
+    /// let thought = Event::Text { text: "hmm".into(), thought: true };
+    /// assert_eq!(thought.text(), None);
+    /// ```
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text {
+                text,
+                thought: false,
+            }
+            | Self::OutputTranscript { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The PCM16 LE bytes of an [`Event::Audio`], like the Python SDK's `response.data`.
+    pub fn audio(&self) -> Option<&Bytes> {
+        match self {
+            Self::Audio { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+
+    /// The MIME type of an [`Event::Audio`] (`audio/pcm;rate=24000`).
+    pub fn audio_mime_type(&self) -> Option<&str> {
+        match self {
+            Self::Audio { mime_type, .. } => Some(mime_type),
+            _ => None,
+        }
+    }
 }

@@ -7,6 +7,58 @@ use std::fmt;
 /// The default model: the current generally available native-audio Live model.
 pub const DEFAULT_MODEL: &str = "gemini-3.8-live";
 
+/// The prebuilt voices (`speechConfig.voiceConfig.prebuiltVoiceConfig.voiceName`), the same
+/// 30 as text-to-speech (reference §3.1.1).
+pub const VOICES: &[&str] = &[
+    "Zephyr",
+    "Puck",
+    "Charon",
+    "Kore",
+    "Fenrir",
+    "Leda",
+    "Orus",
+    "Aoede",
+    "Callirrhoe",
+    "Autonoe",
+    "Enceladus",
+    "Iapetus",
+    "Umbriel",
+    "Algieba",
+    "Despina",
+    "Erinome",
+    "Algenib",
+    "Rasalgethi",
+    "Laomedeia",
+    "Achernar",
+    "Alnilam",
+    "Schedar",
+    "Gacrux",
+    "Pulcherrima",
+    "Achird",
+    "Zubenelgenubi",
+    "Vindemiatrix",
+    "Sadachbia",
+    "Sadaltager",
+    "Sulafat",
+];
+
+/// The range of `generationConfig.temperature` Gemini accepts.
+pub const TEMPERATURE: std::ops::RangeInclusive<f32> = 0.0..=2.0;
+
+/// The voice named `name`, in its catalogue spelling, matched without regard to case.
+///
+/// ```
+/// use gemlive_protocol::models::voice;
+/// assert_eq!(voice("puck"), Some("Puck"));
+/// assert_eq!(voice("Bob"), None);
+/// ```
+pub fn voice(name: &str) -> Option<&'static str> {
+    VOICES
+        .iter()
+        .copied()
+        .find(|v| v.eq_ignore_ascii_case(name.trim()))
+}
+
 /// Which API a session talks to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -26,6 +78,21 @@ pub enum ClientContentRule {
     InitialHistoryOnly,
 }
 
+/// The generation a Live model belongs to: what it supports follows from it, and so does how the
+/// server lays out its messages (where transcripts go, what it sends unasked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Family {
+    /// Native audio input, text-to-speech output (2.0 and 2.5 "live" models): TEXT or AUDIO.
+    HalfCascade,
+    /// Gemini 2.5 native audio.
+    NativeAudio25,
+    /// Gemini 3.1 Flash Live (and the 3.5 translate preview).
+    Live31,
+    /// Gemini 3.8 Live.
+    Live38,
+}
+
 /// What a Live model supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelProfile {
@@ -33,6 +100,8 @@ pub struct ModelProfile {
     pub id: &'static str,
     /// Which backend serves it under this id.
     pub backend: Backend,
+    /// The model's generation.
+    pub family: Family,
     /// Native audio (AUDIO responses only; use output transcription for text).
     pub audio_only: bool,
     /// When `clientContent` is allowed.
@@ -51,14 +120,23 @@ pub struct ModelProfile {
     pub accepts_media_chunks: bool,
     /// Whether user text goes through `realtimeInput.text` (3.x) rather than `clientContent`.
     pub text_via_realtime_input: bool,
-    /// Whether the model has been shut down.
+    /// Whether the model has been shut down: the server refuses it.
     pub retired: bool,
+    /// Whether an AUDIO session gets audio. `false` for a model past its announced shutdown that
+    /// the server still accepts but answers with transcripts and turn signals only (recorded in
+    /// 2026 for `gemini-live-2.5-flash-preview`, shut down on 2025-12-09 by the deprecation page).
+    pub audio_output: bool,
+    /// Input context window, in tokens.
+    pub context_window: u32,
+    /// The most tokens one reply may have (a larger `maxOutputTokens` is capped to it).
+    pub max_output_tokens: u32,
 }
 
 const fn profile(id: &'static str, backend: Backend) -> ModelProfile {
     ModelProfile {
         id,
         backend,
+        family: Family::NativeAudio25,
         audio_only: true,
         client_content: ClientContentRule::Anytime,
         non_blocking_by_default: false,
@@ -69,11 +147,16 @@ const fn profile(id: &'static str, backend: Backend) -> ModelProfile {
         accepts_media_chunks: true,
         text_via_realtime_input: false,
         retired: false,
+        audio_output: true,
+        context_window: 131_072,
+        max_output_tokens: 8_192,
     }
 }
 
 const fn half_cascade(id: &'static str, backend: Backend) -> ModelProfile {
     ModelProfile {
+        family: Family::HalfCascade,
+        context_window: 32_768,
         audio_only: false,
         supports_non_blocking: false,
         supports_thinking: false,
@@ -91,6 +174,8 @@ const fn native_25(id: &'static str, backend: Backend) -> ModelProfile {
 
 const fn gemini_31(id: &'static str, backend: Backend) -> ModelProfile {
     ModelProfile {
+        family: Family::Live31,
+        max_output_tokens: 65_536,
         client_content: ClientContentRule::InitialHistoryOnly,
         supports_non_blocking: false,
         accepts_media_chunks: false,
@@ -101,6 +186,8 @@ const fn gemini_31(id: &'static str, backend: Backend) -> ModelProfile {
 
 const fn gemini_38(id: &'static str, backend: Backend) -> ModelProfile {
     ModelProfile {
+        family: Family::Live38,
+        max_output_tokens: 65_536,
         non_blocking_by_default: true,
         supports_proactivity: true,
         supports_thinking: false,
@@ -114,7 +201,16 @@ const fn retired(p: ModelProfile) -> ModelProfile {
     ModelProfile { retired: true, ..p }
 }
 
-/// Every Live model the reference lists (§6.10).
+/// Past its announced shutdown, still accepted, answering without audio.
+const fn voiceless(p: ModelProfile) -> ModelProfile {
+    ModelProfile {
+        audio_output: false,
+        ..p
+    }
+}
+
+/// Every Live model the reference lists (§6.10), as the newest evidence shows it: where the
+/// deprecation page and real recordings disagree, the recordings win.
 pub fn all() -> Vec<ModelProfile> {
     use Backend::{GeminiApi as G, Vertex as V};
     vec![
@@ -125,7 +221,10 @@ pub fn all() -> Vec<ModelProfile> {
         native_25("gemini-2.5-flash-native-audio-preview-12-2025", G),
         native_25("gemini-2.5-flash-native-audio-preview-09-2025", G),
         native_25("gemini-2.5-flash-native-audio-latest", G),
-        retired(half_cascade("gemini-live-2.5-flash-preview", G)),
+        // Announced shut down on 2025-12-09, yet Google accepted it in sessions recorded in
+        // June and July 2026 (conformance corpus: dotnet-genai, js-genai), answering AUDIO
+        // sessions with transcripts and turn signals but no audio.
+        voiceless(half_cascade("gemini-live-2.5-flash-preview", G)),
         retired(half_cascade("gemini-2.0-flash-live-001", G)),
         gemini_38("gemini-3.8-live", V),
         native_25("gemini-live-2.5-flash-native-audio", V),
@@ -259,6 +358,17 @@ mod tests {
         assert!(lookup("gemini-live-2.5-flash-native-audio", Backend::GeminiApi).is_none());
         let p = lookup(DEFAULT_MODEL, Backend::GeminiApi).unwrap();
         assert!(p.audio_only && p.non_blocking_by_default && !p.retired);
+        assert_eq!((p.family, p.max_output_tokens), (Family::Live38, 65_536));
+        let half = lookup("models/gemini-live-2.5-flash-preview", Backend::GeminiApi).unwrap();
+        assert!(
+            !half.retired && !half.audio_output && !half.audio_only,
+            "accepted in 2026 recordings, without audio"
+        );
+        assert!(
+            lookup("gemini-2.0-flash-live-001", Backend::GeminiApi)
+                .unwrap()
+                .retired
+        );
         assert_eq!(
             lookup("gemini-3.1-flash-live-preview", Backend::GeminiApi)
                 .unwrap()

@@ -159,6 +159,22 @@ fn parse_backend(name: Option<&str>) -> Result<Backend, String> {
 
 /// Replays a fixture and returns its trace.
 pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError> {
+    replay_into(fixture, origin, &mut Vec::new())
+}
+
+/// Replays a fixture or a recording and returns the events an application received, in order
+/// (what `gemlive replay` shows as `chat` showed it).
+pub fn events(fixture: &str, origin: Instant) -> Result<Vec<Event>, ReplayError> {
+    let mut events = Vec::new();
+    replay_into(fixture, origin, &mut events)?;
+    Ok(events)
+}
+
+fn replay_into(
+    fixture: &str,
+    origin: Instant,
+    events: &mut Vec<Event>,
+) -> Result<Vec<String>, ReplayError> {
     let mut lines = fixture
         .lines()
         .enumerate()
@@ -211,7 +227,7 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
         }
     };
     let mut sent: VecDeque<String> = VecDeque::new();
-    drain(&mut session, 0, &mut trace, &mut sent);
+    drain(&mut session, 0, &mut trace, &mut sent, events);
 
     for &(index, text) in lines {
         let line = index + 1;
@@ -246,7 +262,7 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
                 Ok(None) => {}
                 Err(e) => trace.push(format!("{t:>6} ! {e}")),
             }
-            drain(&mut session, t, &mut trace, &mut sent);
+            drain(&mut session, t, &mut trace, &mut sent, events);
             continue;
         }
         if let Some(expected) = step.send {
@@ -286,7 +302,7 @@ pub fn replay(fixture: &str, origin: Instant) -> Result<Vec<String>, ReplayError
                 trace.push(format!("{t:>6} ! {e}"));
             }
         }
-        drain(&mut session, t, &mut trace, &mut sent);
+        drain(&mut session, t, &mut trace, &mut sent, events);
     }
     Ok(trace)
 }
@@ -351,14 +367,23 @@ fn run(session: &mut Session, cmd: Command, now: Instant) -> Result<(), crate::E
     }
 }
 
-fn drain(session: &mut Session, t: u64, trace: &mut Vec<String>, sent: &mut VecDeque<String>) {
+fn drain(
+    session: &mut Session,
+    t: u64,
+    trace: &mut Vec<String>,
+    sent: &mut VecDeque<String>,
+    events: &mut Vec<Event>,
+) {
     loop {
         match session.poll_output() {
             Output::Transmit(frame) => {
                 trace.push(format!("{t:>6} > {}", summarise_frame(&frame)));
                 sent.push_back(frame);
             }
-            Output::Event(e) => trace.push(format!("{t:>6} < {}", render_event(&e))),
+            Output::Event(e) => {
+                trace.push(format!("{t:>6} < {}", render_event(&e)));
+                events.push(e);
+            }
             Output::Close => trace.push(format!("{t:>6} x close")),
             Output::Idle { .. } => break,
         }

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use crate::close::Close;
 use crate::decode::decode_server;
 use crate::error::{Error, Misuse, Violation};
-use crate::event::Event;
+use crate::event::{Event, PendingTurn};
 use crate::models::{self, Backend, ClientContentRule, ModelProfile};
 use crate::wire::{
-    ClientContent, ClientMessage, ContextUpdate, FunctionCall, FunctionResponse, Modality,
-    RealtimeInput, ServerContent, ServerMessage, SessionResumptionConfig, Setup, ToolResponse,
-    encode_base64_into,
+    ClientContent, ClientMessage, ContextUpdate, FunctionCall, FunctionResponse, InteractionStatus,
+    Modality, RealtimeInput, Scheduling, ServerContent, ServerMessage, SessionResumptionConfig,
+    Setup, ToolResponse, encode_base64_into,
 };
 
 /// Input audio rate the Live API expects natively.
@@ -25,6 +25,11 @@ pub const OUTPUT_SAMPLE_RATE: u32 = 24_000;
 /// The longest `goAway.timeLeft` taken as said. A connection lasts minutes; the wire can say
 /// `u64::MAX` seconds, which no deadline can hold, so longer values are clamped to this.
 pub const MAX_TIME_LEFT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The default [`SessionConfig::stall_timeout`]: longer than any silence of a working server
+/// mid-turn (pongs seen 8 to 30 s late, thinking before the first output), short enough that a
+/// stuck turn ends well before a person gives up on it.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Frame buffers [`Session::recycle`] keeps for reuse.
 pub const SPARE_FRAMES: usize = 4;
@@ -60,15 +65,27 @@ pub struct SessionConfig {
     pub backend: Backend,
     /// How long to wait for `setupComplete` (`Duration::MAX`: forever).
     pub setup_timeout: Duration,
+    /// How long a model turn may go without progress: while a reply is awaited (a text turn
+    /// was sent) or streaming, and no frame arrives for this long, the session closes with
+    /// [`CloseKind::Stalled`](crate::CloseKind::Stalled) (retriable: a driver resumes and sends
+    /// the turn again). Paused while tool calls wait for the application, after
+    /// `generationComplete` (Google may hold `turnComplete` back for the length of the audio) and
+    /// while the model works in the background (`turnComplete` with `IN_PROGRESS`,
+    /// `waitingForInput`). Speech does not start the clock (the server decides whether it was a
+    /// turn); the reply's first output does. A text turn the model chooses not to answer
+    /// (possible with proactive audio) looks like a stall too: it is sent again at most the
+    /// driver's resend limit, then reported. `None` disables the check.
+    pub stall_timeout: Option<Duration>,
 }
 
 impl SessionConfig {
-    /// A Gemini API session with a 15 s setup timeout.
+    /// A Gemini API session with a 15 s setup timeout and the [`DEFAULT_STALL_TIMEOUT`].
     pub fn new(setup: Setup) -> Self {
         Self {
             setup,
             backend: Backend::GeminiApi,
             setup_timeout: Duration::from_secs(15),
+            stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
         }
     }
 }
@@ -106,6 +123,40 @@ struct PendingCall {
     name: String,
 }
 
+/// A user turn sent and not answered yet.
+#[derive(Clone, Debug, PartialEq)]
+struct SentTurn {
+    /// Its number in the session (1-based, across connections).
+    number: u64,
+    /// The frame as sent, to send it again.
+    frame: String,
+    text: String,
+    /// Its message index on the connection it was sent on.
+    index: u64,
+    /// How many times it was sent again after cuts.
+    resends: u32,
+}
+
+/// A frame to send right after the next `setupComplete`, and the turn it carries.
+#[derive(Clone, Debug, PartialEq)]
+struct Replay {
+    frame: String,
+    turn: Option<SentTurn>,
+}
+
+/// Where the model's reply stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reply {
+    /// Nothing since the last interaction ended.
+    None,
+    /// Output is streaming.
+    Streaming,
+    /// `generationComplete` came; only `turnComplete` is missing.
+    Generated,
+    /// The model may go on later at its own pace (`IN_PROGRESS`, `waitingForInput`).
+    Waiting,
+}
+
 /// A client session over one connection.
 ///
 /// The methods follow quinn's scheme:
@@ -117,6 +168,12 @@ struct PendingCall {
 /// Client messages after the setup are numbered from 1 on each connection. With transparent
 /// resumption (Vertex), the session keeps every message the server has not acknowledged through
 /// `lastConsumedClientMessageIndex`, and [`Session::next_connection`] replays them.
+///
+/// The session also follows the model's turns: the user turns sent and not answered (text
+/// turns and `clientContent` turns), whether a reply streams, and when the server last showed
+/// progress. That gives the stall check ([`SessionConfig::stall_timeout`]) and, when a
+/// connection ends mid-turn, [`Session::cut_turn`]: the [`Event::TurnCut`] that says which
+/// turns were lost and which the next connection sends again.
 #[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
@@ -130,9 +187,22 @@ pub struct Session {
     pending_calls: Vec<PendingCall>,
     sent: u64,
     unacknowledged: VecDeque<(u64, String)>,
-    replay_after_setup: Vec<String>,
+    replay_after_setup: Vec<Replay>,
     history_open: bool,
     spare: Vec<String>,
+    /// User turns sent over the whole session.
+    turns_sent: u64,
+    /// User turns sent and not answered, oldest first.
+    unanswered: VecDeque<SentTurn>,
+    /// Whether the oldest unanswered turn was taken off at `generationComplete`.
+    answered_early: bool,
+    reply: Reply,
+    /// A tool response went out and the model has not reacted yet.
+    tool_reply_expected: bool,
+    /// The last sign of progress of the open turn; `None` until the next input with a time.
+    progress_at: Option<Instant>,
+    /// Turns to send again on the next connection (see [`Session::cut_turn`]).
+    resend: Vec<SentTurn>,
 }
 
 impl Session {
@@ -170,12 +240,21 @@ impl Session {
             replay_after_setup: Vec::new(),
             history_open,
             spare: Vec::new(),
+            turns_sent: 0,
+            unanswered: VecDeque::new(),
+            answered_early: false,
+            reply: Reply::None,
+            tool_reply_expected: false,
+            progress_at: None,
+            resend: Vec::new(),
         })
     }
 
     /// A session for a new connection that resumes this one: the setup carries the latest
-    /// resumable handle (if any), pending tool calls carry over, and in transparent mode the
-    /// unacknowledged messages are replayed right after `setupComplete`.
+    /// resumable handle (if any), pending tool calls carry over, and right after `setupComplete`
+    /// it sends the turns [`Session::cut_turn`] marked for sending again, then (transparent
+    /// mode) the messages the server had not acknowledged. A session whose connection never got
+    /// to `setupComplete` hands on what it was to send.
     pub fn next_connection(&self, now: Instant) -> Result<Self, Error> {
         let mut config = self.config.clone();
         if let Some(handle) = &self.resumption_handle {
@@ -192,9 +271,54 @@ impl Session {
         let mut next = Self::new(config, now)?;
         next.resumption_handle = self.resumption_handle.clone();
         next.pending_calls = self.pending_calls.clone();
-        next.replay_after_setup = self.unacknowledged.iter().map(|(_, f)| f.clone()).collect();
+        next.turns_sent = self.turns_sent;
+        next.replay_after_setup.clone_from(&self.replay_after_setup);
+        let unacknowledged = |t: &SentTurn| self.unacknowledged.iter().any(|(i, _)| *i == t.index);
+        for turn in self.resend.iter().filter(|t| !unacknowledged(t)) {
+            next.replay_after_setup.push(Replay {
+                frame: turn.frame.clone(),
+                turn: Some(turn.clone()),
+            });
+        }
+        for (index, frame) in &self.unacknowledged {
+            next.replay_after_setup.push(Replay {
+                frame: frame.clone(),
+                turn: self.resend.iter().find(|t| t.index == *index).cloned(),
+            });
+        }
         next.history_open = self.history_open && self.resumption_handle.is_none();
         Ok(next)
+    }
+
+    /// The connection ended with a turn open (call once the session is closed, before
+    /// [`Session::next_connection`]): the [`Event::TurnCut`] to show the application, or `None`
+    /// when no turn was open. Each unanswered text turn sent again fewer than `resend_limit`
+    /// times so far is marked to be sent again by the next connection; pass 0 when there will be
+    /// none. In transparent mode a turn that is not resent is also taken out of the replay.
+    pub fn cut_turn(&mut self, resend_limit: u32) -> Option<Event> {
+        let cause = self.close_reason()?.clone();
+        if !self.turn_open() {
+            return None;
+        }
+        self.reply = Reply::None;
+        self.tool_reply_expected = false;
+        self.answered_early = false;
+        let mut turns = Vec::with_capacity(self.unanswered.len());
+        for mut turn in std::mem::take(&mut self.unanswered) {
+            let resent = turn.resends < resend_limit;
+            turns.push(PendingTurn {
+                number: turn.number,
+                text: turn.text.clone(),
+                resent,
+            });
+            if resent {
+                turn.resends += 1;
+                self.resend.push(turn);
+            } else {
+                self.unacknowledged.retain(|(i, _)| *i != turn.index);
+            }
+        }
+        Some(Event::TurnCut { cause, turns })
     }
 
     // ----- inputs -----
@@ -210,11 +334,13 @@ impl Session {
         let decoded = match decode_server(frame) {
             Ok(d) => d,
             Err(e) => {
+                // Not progress: a stalled turn stays stalled.
                 self.event(Event::Malformed(e.clone()));
                 return Err(Error::Decode(e));
             }
         };
         let result = self.handle_message(decoded.message, now);
+        self.progress_at = Some(now);
         if !decoded.unknown.is_empty() {
             self.event(Event::Unrecognized {
                 fields: decoded.unknown,
@@ -236,7 +362,9 @@ impl Session {
         self.finish(close);
     }
 
-    /// Handles the passing of time: the setup timeout.
+    /// Handles the passing of time: the setup timeout and the stall check. A turn sent by a
+    /// command starts its stall clock at the next input that carries a time: call this right
+    /// after such a command (with the current time) for an exact clock.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let State::AwaitingSetup {
             deadline: Some(deadline),
@@ -245,6 +373,16 @@ impl Session {
         {
             self.out.push_back(Output::Close);
             self.finish(Close::setup_timeout(self.config.setup_timeout));
+            return;
+        }
+        if self.progress_at.is_none() {
+            self.progress_at = Some(now);
+        }
+        if let (Some(deadline), Some(after)) = (self.stall_deadline(), self.config.stall_timeout)
+            && now >= deadline
+        {
+            self.out.push_back(Output::Close);
+            self.finish(Close::stalled(after));
         }
     }
 
@@ -255,7 +393,9 @@ impl Session {
         self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
             text: Some(text.to_owned()),
             ..RealtimeInput::default()
-        }))
+        }))?;
+        self.sent_turn(text.to_owned());
+        Ok(())
     }
 
     /// Sends a user turn the way the model prefers: `realtimeInput.text` on 3.x models,
@@ -283,10 +423,17 @@ impl Session {
             }
             .into());
         }
+        // A turn the model answers; initial history is not answered.
+        let turn = (content.turn_complete == Some(true) && !self.history_open)
+            .then(|| content_text(&content));
         if content.turn_complete == Some(true) {
             self.history_open = false;
         }
-        self.transmit(ClientMessage::ClientContent(content))
+        self.transmit(ClientMessage::ClientContent(content))?;
+        if let Some(text) = turn {
+            self.sent_turn(text);
+        }
+        Ok(())
     }
 
     /// Sends PCM16 little-endian mono audio as `realtimeInput.audio`.
@@ -406,9 +553,17 @@ impl Session {
         for i in done.into_iter().rev() {
             self.pending_calls.remove(i);
         }
+        let silent = responses
+            .iter()
+            .all(|r| r.scheduling == Some(Scheduling::Silent));
         self.transmit(ClientMessage::ToolResponse(ToolResponse {
             function_responses: responses,
-        }))
+        }))?;
+        if !silent {
+            self.tool_reply_expected = true;
+            self.progress_at = None;
+        }
+        Ok(())
     }
 
     /// Updates the system instruction and/or tools mid-session (`contextUpdate`).
@@ -437,7 +592,7 @@ impl Session {
         }
         let wake_at = match self.state {
             State::AwaitingSetup { deadline } => deadline,
-            _ => None,
+            _ => self.stall_deadline(),
         };
         Output::Idle { wake_at }
     }
@@ -519,10 +674,67 @@ impl Session {
         self.unacknowledged.len()
     }
 
+    /// Whether a model turn is open: a user turn awaits its answer, a reply streams, or the
+    /// model is to react to a tool response.
+    pub fn turn_open(&self) -> bool {
+        !self.unanswered.is_empty() || self.reply != Reply::None || self.tool_reply_expected
+    }
+
+    /// User turns sent over the whole session (the number of the latest one).
+    pub fn turns_sent(&self) -> u64 {
+        self.turns_sent
+    }
+
+    /// When the open turn counts as stalled, if the stall check runs now.
+    fn stall_deadline(&self) -> Option<Instant> {
+        let armed = self.state == State::Active
+            && self.turn_open()
+            && self.pending_calls.is_empty()
+            && matches!(self.reply, Reply::None | Reply::Streaming);
+        if !armed {
+            return None;
+        }
+        self.progress_at?.checked_add(self.config.stall_timeout?)
+    }
+
     // ----- internals -----
 
     fn event(&mut self, e: Event) {
         self.out.push_back(Output::Event(e));
+    }
+
+    /// A user turn went out (its frame is the latest transmitted one).
+    fn sent_turn(&mut self, text: String) {
+        let Some(Output::Transmit(frame)) = self.out.back() else {
+            return;
+        };
+        self.turns_sent += 1;
+        self.unanswered.push_back(SentTurn {
+            number: self.turns_sent,
+            frame: frame.clone(),
+            text,
+            index: self.sent,
+            resends: 0,
+        });
+        if self.reply == Reply::Waiting {
+            self.reply = Reply::None;
+        }
+        self.progress_at = None;
+    }
+
+    /// The model's reply shows up.
+    fn replying(&mut self) {
+        if self.reply != Reply::Generated {
+            self.reply = Reply::Streaming;
+        }
+        self.tool_reply_expected = false;
+    }
+
+    /// The oldest unanswered turn has its answer.
+    fn answered(&mut self) {
+        if !self.answered_early {
+            self.unanswered.pop_front();
+        }
     }
 
     fn finish(&mut self, close: Close) {
@@ -585,8 +797,12 @@ impl Session {
                     session_id: setup.session_id,
                     resumed: self.resumed,
                 });
-                for frame in std::mem::take(&mut self.replay_after_setup) {
-                    self.push_frame(frame);
+                for replay in std::mem::take(&mut self.replay_after_setup) {
+                    self.push_frame(replay.frame);
+                    if let Some(mut turn) = replay.turn {
+                        turn.index = self.sent;
+                        self.unanswered.push_back(turn);
+                    }
                 }
             } else {
                 violation = Some(Violation::DuplicateSetupComplete);
@@ -604,6 +820,7 @@ impl Session {
             self.event(Event::Usage(Box::new(u)));
         }
         if let Some(call) = msg.tool_call {
+            self.replying();
             for c in &call.function_calls {
                 self.pending_calls.push(PendingCall {
                     id: c.id.clone(),
@@ -695,6 +912,9 @@ impl Session {
                 interim: true,
             });
         }
+        if content.model_turn.is_some() || content.output_transcription.is_some() {
+            self.replying();
+        }
         if let Some(turn) = content.model_turn {
             for part in turn.parts {
                 if let Some(text) = part.text {
@@ -713,6 +933,7 @@ impl Session {
                         let sample_rate = pcm_rate(&blob.mime_type).unwrap_or(OUTPUT_SAMPLE_RATE);
                         self.event(Event::Audio {
                             data,
+                            mime_type: blob.mime_type,
                             sample_rate,
                             received: now,
                         });
@@ -749,17 +970,33 @@ impl Session {
             self.event(Event::UrlContext(Box::new(u)));
         }
         if content.generation_complete == Some(true) {
+            // The answer is whole: a cut from here on loses nothing worth asking again.
+            if !self.answered_early {
+                self.answered();
+                self.answered_early = true;
+            }
+            self.reply = Reply::Generated;
+            self.tool_reply_expected = false;
             self.event(Event::GenerationComplete);
         }
         if content.interrupted == Some(true) {
             self.event(Event::Interrupted);
         }
         if content.waiting_for_input == Some(true) {
+            self.reply = Reply::Waiting;
             self.event(Event::WaitingForInput);
         }
         if content.turn_complete == Some(true) {
             if let Some(u) = usage.take() {
                 self.event(Event::Usage(Box::new(u)));
+            }
+            if ends_interaction(content.interaction_status.as_ref()) {
+                self.answered();
+                self.answered_early = false;
+                self.reply = Reply::None;
+                self.tool_reply_expected = false;
+            } else {
+                self.reply = Reply::Waiting;
             }
             self.event(Event::TurnComplete {
                 reason: content.turn_complete_reason,
@@ -767,6 +1004,29 @@ impl Session {
             });
         }
     }
+}
+
+/// Whether a `turnComplete` with this `interactionStatus` ends the interaction, as google-genai
+/// 3.x decides it: `IN_PROGRESS` (and the deprecated `REQUIRES_ACTION`) mean more output follows.
+pub fn ends_interaction(status: Option<&InteractionStatus>) -> bool {
+    !matches!(
+        status,
+        Some(InteractionStatus::InProgress | InteractionStatus::RequiresAction)
+    )
+}
+
+/// The text of a `clientContent`'s turns, for [`PendingTurn::text`].
+fn content_text(content: &ClientContent) -> String {
+    let mut text = String::new();
+    for part in content.turns.iter().flatten().flat_map(|t| &t.parts) {
+        if let Some(t) = &part.text {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(t);
+        }
+    }
+    text
 }
 
 /// The code and reason of a close frame, as the transport received it.

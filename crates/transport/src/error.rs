@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use protocol::Close;
+use protocol::{Close, PendingTurn};
 
 use crate::endpoint::ConfigError;
 use crate::proxy::ProxyError;
@@ -63,9 +63,23 @@ pub enum Error {
     /// with whose fault it is and a hint for the user.
     #[error("session {0}")]
     Closed(Close),
+    /// The model's turn was cut short (its connection ended, or it stalled)
+    /// and was not sent again: ask again. The session may go on; see
+    /// `Event::TurnCut` for the event the stream carried.
+    #[error("{}", turn_cut(cause, turns))]
+    TurnCut {
+        /// Why the turn was cut, classified.
+        cause: Close,
+        /// The user turns that were not answered (none of the first was resent).
+        turns: Vec<PendingTurn>,
+    },
     /// The protocol session rejected a frame or a command.
     #[error(transparent)]
     Protocol(protocol::Error),
+    /// An [`AuthProvider`](crate::AuthProvider) could not give a credential (its own error
+    /// is the source; its message says what to do).
+    #[error("credentials: {0}")]
+    Credentials(Box<dyn std::error::Error + Send + Sync>),
     /// The recorder could not write its file.
     #[error("recorder {path}: {source}")]
     Recorder {
@@ -81,10 +95,24 @@ impl Error {
     /// fault, hint), e.g. for a CLI's exit code.
     pub fn close(&self) -> Option<&Close> {
         match self {
-            Self::Closed(close) => Some(close),
+            Self::Closed(close) | Self::TurnCut { cause: close, .. } => Some(close),
             _ => None,
         }
     }
+}
+
+fn turn_cut(cause: &Close, turns: &[PendingTurn]) -> String {
+    let mut message = String::from("the turn was cut short");
+    let lost: Vec<String> = turns
+        .iter()
+        .filter(|t| !t.resent)
+        .map(|t| format!("{} ({:?})", t.number, t.text))
+        .collect();
+    if !lost.is_empty() {
+        message.push_str(&format!(", ask again: turn {}", lost.join(", turn ")));
+    }
+    message.push_str(&format!("; the connection {cause}"));
+    message
 }
 
 impl From<protocol::Error> for Error {

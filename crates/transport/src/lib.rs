@@ -15,10 +15,18 @@
 //! * One driver task owns the connection and the [`protocol::Session`].
 //!   Channels are bounded: a slow reader slows the socket down, never loses
 //!   events, and never blocks senders.
-//! * With [`ClientConfig::auto_resume`] the session outlives its connections:
-//!   after a `goAway` (once the running turn is done) or a retriable close,
-//!   the driver resumes on a new connection with the latest handle, and the
-//!   application keeps its handles.
+//! * Sessions outlive their connections ([`ClientConfig::auto_resume`], on by
+//!   default): after a `goAway` (once no turn is open, or shortly before its
+//!   deadline), a retriable close (network loss, 1011) or a stalled turn, the
+//!   driver resumes on a new connection with the latest handle, paced by a
+//!   [`ResumePolicy`] (exponential backoff with jitter, a cap, attempt and
+//!   time budgets); it gives up with a classified close
+//!   ([`CloseKind::ResumeFailed`](protocol::CloseKind::ResumeFailed)).
+//! * No turn hangs and none is lost silently: a turn whose connection ends
+//!   yields `Event::TurnCut`, which names the user turns that were sent again
+//!   on the new connection (their answers follow) and those to ask again;
+//!   a turn without progress for [`ClientConfig::stall_timeout`] is cut the
+//!   same way. [`Turn::next`] always ends.
 //! * [`RecorderConfig`] records every frame as a fixture (JSONL), secrets
 //!   scrubbed, audio optionally trimmed.
 //! * [`Connection`] is the seam: [`WsConnection`] in production,
@@ -70,6 +78,7 @@ mod client;
 mod connection;
 mod endpoint;
 mod error;
+mod http;
 pub mod memory;
 mod proxy;
 mod recorder;
@@ -78,14 +87,16 @@ mod tls;
 mod ws;
 
 pub use client::{
-    ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents, LiveSender, SessionInfo,
-    SessionOptions, Turn, connect, start, start_resumable,
+    AuthFuture, AuthProvider, ClientConfig, DEFAULT_EVENT_CAPACITY, EventTap, LiveEvents,
+    LiveSender, ResumePolicy, SessionInfo, SessionOptions, Turn, WeakLiveSender, connect, start,
+    start_resumable,
 };
 pub use connection::{Connection, Incoming};
 pub use endpoint::{
     API_KEY_ENV_VARS, ApiVersion, Auth, ConfigError, Endpoint, VertexApiVersion, is_loopback_host,
 };
 pub use error::Error;
+pub use http::{HttpResponse, post_json};
 pub use protocol;
 pub use proxy::{ProxyConfig, ProxyError};
 pub use recorder::{AudioPolicy, Recorder, RecorderConfig};

@@ -76,7 +76,7 @@ impl Default for WsOptions {
 
 /// The stream under the WebSocket: TCP or a proxy tunnel, with or without
 /// TLS to the server.
-enum MaybeTls {
+pub(crate) enum MaybeTls {
     Plain(Box<dyn Io>),
     Tls(Box<TlsStream<Box<dyn Io>>>),
 }
@@ -160,65 +160,7 @@ impl WsConnection {
         options: &WsOptions,
     ) -> Result<Self, Error> {
         let shown = redact_url(url);
-        let secure = match url.scheme() {
-            "wss" => true,
-            "ws" => false,
-            other => {
-                return Err(Error::Config(crate::ConfigError::UnsupportedScheme(
-                    other.to_owned(),
-                )));
-            }
-        };
-        let host = url
-            .host_str()
-            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
-            .unwrap_or_default();
-        let port = url
-            .port_or_known_default()
-            .unwrap_or(if secure { 443 } else { 80 });
-        // Build the TLS config first: a bad CA file should fail before any traffic.
-        let tls = if secure {
-            Some(options.tls.client_config()?)
-        } else {
-            None
-        };
-
-        let tcp: Box<dyn Io> = match options.proxy.proxy_for(url)? {
-            Some(proxy) => {
-                tracing::debug!(proxy = %redact_url(&proxy), url = %shown, "connecting through proxy");
-                connect_via_proxy(&proxy, &host, port, || options.tls.client_config()).await?
-            }
-            None => {
-                tracing::debug!(url = %shown, "connecting");
-                let tcp = TcpStream::connect((host.as_str(), port))
-                    .await
-                    .map_err(|source| Error::Connect {
-                        target: format!("{host}:{port}"),
-                        source,
-                    })?;
-                tcp.set_nodelay(true).ok();
-                Box::new(tcp)
-            }
-        };
-
-        let stream = match tls {
-            Some(config) => {
-                let name = ServerName::try_from(host.clone()).map_err(|_| {
-                    Error::Config(crate::ConfigError::InvalidUrl(format!(
-                        "{host:?} is not a valid TLS server name"
-                    )))
-                })?;
-                let tls = TlsConnector::from(Arc::clone(&config))
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|source| Error::TlsHandshake {
-                        host: host.clone(),
-                        source,
-                    })?;
-                MaybeTls::Tls(Box::new(tls))
-            }
-            None => MaybeTls::Plain(tcp),
-        };
+        let stream = open_stream(url, options).await?;
 
         let mut request = url.as_str().into_client_request()?;
         request.headers_mut().insert(
@@ -242,6 +184,73 @@ impl WsConnection {
             ended: false,
         })
     }
+}
+
+/// Opens the byte stream under a `ws`/`wss` (or `http`/`https`) URL: TCP, or a tunnel through
+/// the proxy the options select, then TLS for the secure schemes. Shared by the WebSocket
+/// connection and [`crate::http`].
+pub(crate) async fn open_stream(url: &Url, options: &WsOptions) -> Result<MaybeTls, Error> {
+    let shown = redact_url(url);
+    let secure = match url.scheme() {
+        "wss" | "https" => true,
+        "ws" | "http" => false,
+        other => {
+            return Err(Error::Config(crate::ConfigError::UnsupportedScheme(
+                other.to_owned(),
+            )));
+        }
+    };
+    let host = url
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+        .unwrap_or_default();
+    let port = url
+        .port_or_known_default()
+        .unwrap_or(if secure { 443 } else { 80 });
+    // Build the TLS config first: a bad CA file should fail before any traffic.
+    let tls = if secure {
+        Some(options.tls.client_config()?)
+    } else {
+        None
+    };
+
+    let tcp: Box<dyn Io> = match options.proxy.proxy_for(url)? {
+        Some(proxy) => {
+            tracing::debug!(proxy = %redact_url(&proxy), url = %shown, "connecting through proxy");
+            connect_via_proxy(&proxy, &host, port, || options.tls.client_config()).await?
+        }
+        None => {
+            tracing::debug!(url = %shown, "connecting");
+            let tcp = TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(|source| Error::Connect {
+                    target: format!("{host}:{port}"),
+                    source,
+                })?;
+            tcp.set_nodelay(true).ok();
+            Box::new(tcp)
+        }
+    };
+
+    let stream = match tls {
+        Some(config) => {
+            let name = ServerName::try_from(host.clone()).map_err(|_| {
+                Error::Config(crate::ConfigError::InvalidUrl(format!(
+                    "{host:?} is not a valid TLS server name"
+                )))
+            })?;
+            let tls = TlsConnector::from(Arc::clone(&config))
+                .connect(name, tcp)
+                .await
+                .map_err(|source| Error::TlsHandshake {
+                    host: host.clone(),
+                    source,
+                })?;
+            MaybeTls::Tls(Box::new(tls))
+        }
+        None => MaybeTls::Plain(tcp),
+    };
+    Ok(stream)
 }
 
 fn handshake_error(error: tungstenite::Error) -> Error {

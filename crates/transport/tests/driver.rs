@@ -153,10 +153,12 @@ async fn close_mid_turn_reaches_the_caller() {
     let mut turn = events.next_turn();
     assert!(matches!(turn.next().await, Ok(Some(Event::Text { .. }))));
     let err = turn.next().await.unwrap_err();
+    assert!(matches!(err, Error::TurnCut { .. }), "{err:?}");
     let close = err.close().unwrap();
     assert_eq!(close.code, 1011);
     assert_eq!(close.kind, CloseKind::DeadlineExpired);
     assert!(close.retriable);
+    assert!(matches!(events.next().await, Some(Event::Closed(c)) if c.code == 1011));
     assert!(events.next().await.is_none(), "Closed was the last event");
     let err = sender.send_text("anyone?").await.unwrap_err();
     assert_eq!(err.close().map(|c| c.code), Some(1011), "{err:?}");
@@ -205,6 +207,17 @@ async fn go_away_deadline() {
         peer.close(1000, "").await;
         (frame, peer)
     });
+    // Without automatic resumption the unanswered turn is to be asked again ...
+    match events.next().await {
+        Some(Event::TurnCut { cause, turns }) => {
+            assert_eq!(cause.code, 1000);
+            assert_eq!(turns.len(), 1);
+            assert!(!turns[0].resent);
+            assert_eq!(turns[0].text, "still here");
+        }
+        other => panic!("expected TurnCut, got {other:?}"),
+    }
+    // ... and the session ends.
     match events.next().await {
         Some(Event::Closed(close)) => {
             assert_eq!(close.code, 1000);
@@ -432,7 +445,13 @@ async fn a_send_on_a_dead_connection_fails_with_the_reason() {
         matches!(&err, Error::ConnectionLost(_)) || err.close().is_some_and(|c| c.code == 1006),
         "{err:?}"
     );
-    assert!(matches!(events.next().await, Some(Event::Closed(c)) if c.code == 1006));
+    let mut last = events.next().await;
+    if let Some(Event::TurnCut { turns, .. }) = &last {
+        // The send failed: the turn is listed as to be asked again.
+        assert!(!turns[0].resent);
+        last = events.next().await;
+    }
+    assert!(matches!(last, Some(Event::Closed(c)) if c.code == 1006));
 }
 
 /// A reconnect function that hands out prepared in-memory connections.
@@ -454,7 +473,10 @@ fn connections(
 fn resumable_options() -> SessionOptions {
     let mut setup = Setup::new(MODEL);
     setup.session_resumption = Some(Default::default());
-    SessionOptions::new(SessionConfig::new(setup))
+    let mut options = SessionOptions::new(SessionConfig::new(setup));
+    // No jitter: waits to the millisecond.
+    options.resume_policy.jitter = 0.0;
+    options
 }
 
 async fn resumable_session(
@@ -492,7 +514,15 @@ async fn go_away_moves_the_session_to_a_new_connection() {
     // No turn is running: the client leaves the old connection at once ...
     assert!(matches!(peer1.recv().await, Some(ClientFrame::Close(c)) if c.code == 1000));
     peer1.close(1000, "").await;
-    // ... and resumes on a new one with the latest handle.
+    // ... and resumes on a new one with the latest handle, at once.
+    assert!(matches!(
+        events.next().await,
+        Some(Event::Reconnecting {
+            attempt: 1,
+            delay: Duration::ZERO,
+            ..
+        })
+    ));
     let setup = peer2.recv_json().await.unwrap();
     assert_eq!(setup["setup"]["sessionResumption"]["handle"], "h-1");
     peer2.send_json(&json!({"setupComplete": {}})).await;
@@ -548,6 +578,10 @@ async fn a_lost_connection_resumes_and_a_policy_close_does_not() {
     peer2.send_json(&json!({"setupComplete": {}})).await;
     assert!(matches!(
         events.next().await,
+        Some(Event::Reconnecting { cause, .. }) if cause.code == 1006
+    ));
+    assert!(matches!(
+        events.next().await,
         Some(Event::SetupComplete { resumed: true, .. })
     ));
     // A close that resuming cannot fix ends the session as usual.
@@ -560,17 +594,41 @@ async fn a_lost_connection_resumes_and_a_policy_close_does_not() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn resuming_gives_up_after_repeated_failures() {
+async fn resuming_backs_off_and_gives_up_with_a_classified_close() {
     let (sender, mut events, peer1) = resumable_session(vec![]).await;
     let started = tokio::time::Instant::now();
     drop(peer1);
-    match events.next().await {
-        Some(Event::Closed(close)) => assert_eq!(close.code, 1006),
-        other => panic!("expected Closed, got {other:?}"),
-    }
-    // Five attempts with 1.5 s, 3 s, 6 s and 12 s between them.
-    assert_eq!(started.elapsed(), Duration::from_millis(22_500));
+    let mut waits = Vec::new();
+    let close = loop {
+        match events.next().await {
+            Some(Event::Reconnecting {
+                attempt,
+                delay,
+                cause,
+            }) => {
+                assert_eq!(cause.code, 1006);
+                assert_eq!(attempt as usize, waits.len() + 1);
+                waits.push(delay.as_secs());
+            }
+            Some(Event::Closed(close)) => break close,
+            other => panic!("expected Reconnecting or Closed, got {other:?}"),
+        }
+    };
+    // The connection broke young (no turn completed, < 30 s): the first attempt already
+    // waits; then doubling to the 30 s cap, until the next attempt could not start within the
+    // 2 minute budget.
+    assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+    assert_eq!(started.elapsed(), Duration::from_secs(91));
+    assert_eq!(close.kind, CloseKind::ResumeFailed);
+    assert_eq!(close.code, 1006, "classified by what broke it");
+    assert!(
+        close.reason.starts_with("gave up resuming after 7 attempts in 91.0 s; the last one: connection lost: no more connections"),
+        "{}",
+        close.reason
+    );
     assert!(sender.is_closed());
+    let err = sender.send_text("hello?").await.unwrap_err();
+    assert_eq!(err.close(), Some(&close));
 }
 
 #[tokio::test(start_paused = true)]

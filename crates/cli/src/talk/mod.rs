@@ -22,7 +22,7 @@ mod video;
 mod view;
 
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -35,13 +35,16 @@ use tokio::sync::mpsc;
 
 use crate::args::TalkArgs;
 use crate::backend::Backend;
-use crate::exit::Usage;
+use crate::exit::{Interrupted, Unfinished, Usage};
 use crate::setup::{self, Reply};
 use crate::state;
-use crate::tools::ToolRunner;
+use crate::term::editor::{Action, Editor};
+use crate::term::keys::{self, Key, RawMode};
+use crate::term::{Style, screen};
+use crate::tools::Calls;
 use record::{Conversation, Heard};
 use uplink::Up;
-use view::{Cut, Summary, TurnEnd, View};
+use view::{Cut, Lost, Summary, TurnEnd, View};
 
 /// How long push-to-talk keeps sending after the key, so the end of the utterance is not cut.
 const PTT_TAIL: Duration = Duration::from_millis(300);
@@ -49,6 +52,12 @@ const PTT_TAIL: Duration = Duration::from_millis(300);
 const ECHO_TAIL: Duration = Duration::from_millis(300);
 /// With a file or pipe as input: how long to wait for a reply after it ended.
 const REPLY_WAIT: Duration = Duration::from_secs(5);
+/// Audio louder than this (dBFS) counts as speech for telling whether a broken connection
+/// took a reply to it along (a rough guess, where the local voice detector is not built in).
+const SPEECH_DBFS: f32 = -40.0;
+/// Speech that stopped this long before a connection broke was a whole utterance: its reply
+/// was due on that connection. Speech that goes on reaches the next connection, which answers.
+const UTTERANCE_GAP: Duration = Duration::from_millis(300);
 
 /// `gemlive devices`.
 pub(crate) fn list_devices() -> Result<()> {
@@ -143,6 +152,8 @@ struct Playback {
     heard: Heard,
     output: Option<(PathBuf, audio::WavSink<std::io::BufWriter<std::fs::File>>)>,
     record: Option<Conversation>,
+    /// The level of the model's latest audio (dBFS), for the meter.
+    level: f32,
 }
 
 impl Playback {
@@ -150,6 +161,7 @@ impl Playback {
         let rate = SampleRate::new(rate).context("the server sent audio at 0 Hz")?;
         let samples = audio::pcm::i16_from_le_bytes(pcm)?;
         let length = rate.duration_of(samples.len() as u64);
+        self.level = dbfs(&samples);
         self.speaker.write(rate, &samples)?;
         let at_24k = if rate == SampleRate::LIVE_OUTPUT {
             samples
@@ -192,6 +204,15 @@ impl Playback {
     fn busy(&self) -> bool {
         !self.speaker.queued().is_zero()
     }
+}
+
+/// The RMS level of `samples` in dBFS.
+fn dbfs(samples: &[i16]) -> f32 {
+    if samples.is_empty() {
+        return -99.0;
+    }
+    let mean = samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len() as f64;
+    (20.0 * (mean.sqrt() / 32768.0).max(1e-5).log10()) as f32
 }
 
 /// The model's current turn.
@@ -244,8 +265,99 @@ fn split_heard(text: &str, heard: Duration, total: Duration) -> (String, String)
 enum End {
     /// The input ended and the model answered: play out what is left.
     Drained,
-    /// The user quit (/quit, Ctrl-D, Ctrl-C): drop what is left.
+    /// The user quit (/quit, Ctrl-D): drop what is left.
     Quit,
+    /// Ctrl-C: drop what is left, exit 130.
+    Interrupted,
+}
+
+/// Something typed.
+enum Typed {
+    Line(String),
+    /// Enter on an empty line (push-to-talk).
+    Empty,
+    Eof,
+    /// Ctrl-C at the terminal.
+    Interrupt,
+}
+
+/// Where typed text comes from: keys at a terminal drawn on (an input line below the
+/// transcript), or lines (a pipe, or a terminal that is not drawn on).
+enum Typing {
+    Keys {
+        rx: mpsc::UnboundedReceiver<Key>,
+        editor: Editor,
+        _raw: RawMode,
+    },
+    Lines(mpsc::UnboundedReceiver<Option<String>>),
+}
+
+const PROMPT: &str = "you> ";
+
+impl Typing {
+    fn start() -> Self {
+        if screen().live()
+            && let Some(raw) = RawMode::enable()
+        {
+            let typing = Self::Keys {
+                rx: keys::spawn_reader(),
+                editor: Editor::default(),
+                _raw: raw,
+            };
+            typing.draw();
+            return typing;
+        }
+        Self::Lines(spawn_lines())
+    }
+
+    fn draw(&self) {
+        if let Self::Keys { editor, .. } = self {
+            let prompt = format!(
+                "{} ",
+                Style::BLUE.paint(screen().caps().colour, PROMPT.trim_end())
+            );
+            screen().set_input(Some(editor.view(&prompt)));
+        }
+    }
+
+    /// The next thing typed (cancel-safe: keys are kept in the editor).
+    async fn next(&mut self) -> Typed {
+        match self {
+            Self::Lines(rx) => match rx.recv().await.flatten() {
+                None => Typed::Eof,
+                Some(l) if l.trim().is_empty() => Typed::Empty,
+                Some(l) => Typed::Line(l.trim().to_owned()),
+            },
+            Self::Keys { rx, editor, .. } => loop {
+                let key = rx.recv().await.unwrap_or(Key::Eof);
+                let typed = if key == Key::Enter && editor.is_empty() {
+                    Some(Typed::Empty)
+                } else {
+                    match editor.key(key) {
+                        Action::Edit => None,
+                        Action::Submit(l) => Some(Typed::Line(l)),
+                        Action::Interrupt => Some(Typed::Interrupt),
+                        Action::Eof => Some(Typed::Eof),
+                    }
+                };
+                let prompt = format!(
+                    "{} ",
+                    Style::BLUE.paint(screen().caps().colour, PROMPT.trim_end())
+                );
+                screen().set_input(Some(editor.view(&prompt)));
+                if let Some(t) = typed {
+                    return t;
+                }
+            },
+        }
+    }
+}
+
+async fn next_typed(typing: &mut Option<Typing>) -> Typed {
+    match typing {
+        Some(t) => t.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Stdin lines on a thread; `None` at the end.
@@ -271,13 +383,24 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         Some(p) => Some((video::frames(p)?, video::interval(args.video_fps)?)),
         None => None,
     };
-    let (mut tools, mut tool_results) =
-        ToolRunner::new(&args.setup.tool_commands).map_err(|e| Usage(e.to_string()))?;
     let stdin_audio = args.input.as_deref() == Some(Path::new("-"));
     if stdin_audio && args.ptt {
         return Err(
             Usage("--ptt reads Enter from stdin, which --input - uses for audio".into()).into(),
         );
+    }
+    let stdin_tty = screen().caps().stdin_tty;
+    let mut replaced = Vec::new();
+    for (path, flag) in [
+        (&args.output, "--output"),
+        (&args.record_audio, "--record-audio"),
+        (&args.session.record, "--record"),
+    ] {
+        if let Some(p) = path
+            && crate::paths::check_output_file(p, flag)?
+        {
+            replaced.push(p.clone());
+        }
     }
     let mic = args.input.is_none();
     let (speaker, speaker_name, echo) = open_speaker(&args, mic)?;
@@ -295,38 +418,64 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
             .as_deref()
             .map(|p| Conversation::create(p, origin))
             .transpose()?,
+        level: -99.0,
     };
 
     let backend = Backend::resolve(&args.connect).await?;
-    args.setup.no_vad |= args.ptt;
-    let mut setup = setup::build(&args.setup, Reply::Audio, backend.endpoint.backend())
+    let checked = setup::check(&args.setup, backend.endpoint.backend(), backend.is_google())
         .map_err(|e| Usage(format!("{e:#}")))?;
-    if let Some(resume) = &args.resume {
+    for w in &checked.warnings {
+        view.warning(w);
+    }
+    args.setup.no_vad |= args.ptt;
+    let mut setup = setup::build(
+        &args.setup,
+        args.session.tools.declarations.as_deref(),
+        Reply::Audio,
+        backend.endpoint.backend(),
+    )
+    .map_err(|e| Usage(format!("{e:#}")))?;
+    let tools = crate::tools::registry(&args.session.tools, |starting| {
+        if let Some(what) = starting {
+            view.note(&what);
+        }
+    })
+    .await?;
+    let dispatcher = crate::tools::declare(&tools, &mut setup, backend.endpoint.backend())?;
+    if let Some(resume) = &args.session.resume {
         state::apply_resume(resume, &backend, &mut setup, &args.setup.model)?;
     }
     let model = setup.model.clone();
-    let mut config = backend.client_config(&args.connect, setup)?;
-    // A conversation outlives a connection (about 10 minutes): resume on a new one after a
-    // goAway or a network loss.
-    config.auto_resume = true;
+    // A conversation outlives a connection (about 10 minutes): the client resumes on a new one
+    // after a goAway, a network loss or a stalled reply.
+    let mut config = backend.client_config(&args.connect, &args.session, setup)?;
+    config.event_tap = Some(dispatcher.event_tap());
     let (sender, mut events) = transport::connect(config).await?;
+    let mut calls = Calls::start(dispatcher, &sender);
     view.event(&Event::SetupComplete {
         session_id: sender.session_id(),
-        resumed: args.resume.is_some(),
+        resumed: args.session.resume.is_some(),
     });
     view.json(json!({"event": "talk_started", "model": model, "input": source_name, "output": speaker_name, "ptt": args.ptt}));
-    view.note(&format!(
-        "talking to {model}: {source_name} → {speaker_name}{}. Type to send text; /quit, Ctrl-D or Ctrl-C to end.",
-        if args.ptt { "; Enter starts and stops talking" } else { "" }
-    ));
+    view.note(&format!("talking to {model} · {}", backend.describe()));
+    view.note(&format!("{source_name} → {speaker_name}"));
+    view.note(&if stdin_audio {
+        "Ctrl-C ends it".to_owned()
+    } else if stdin_tty {
+        format!(
+            "type a line to send it as text{} · /quit or Ctrl-D ends it",
+            if args.ptt {
+                " · Enter on an empty line starts and stops talking"
+            } else {
+                ""
+            }
+        )
+    } else {
+        "lines on stdin are sent as text".to_owned()
+    });
 
     let mut uplink = uplink::spawn(source, local_vad(&args))?;
-    let stdin_tty = std::io::stdin().is_terminal();
-    let mut lines = if stdin_audio {
-        None
-    } else {
-        Some(spawn_lines())
-    };
+    let mut typing = (!stdin_audio).then(Typing::start);
     let (video_tx, mut video_rx) = mpsc::unbounded_channel();
     let video_task = video.map(|(frames, every)| {
         let sender = sender.clone();
@@ -376,6 +525,21 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     });
 
     let mut summary = Summary::default();
+    // The close that cut the first reply that will not come.
+    let mut first_cut: Option<protocol::Close> = None;
+    // What broke the connection the session is resuming from, until it has.
+    let mut resuming: Option<protocol::Close> = None;
+    // When the user last sent speech, and when the model's latest reply began: speech after
+    // the reply, then a break, and the reply to it is lost with the connection.
+    let mut spoke_at: Option<Instant> = None;
+    let mut reply_at: Option<Instant> = None;
+    // When the server last showed it heard speech (voice activity, a transcript), and until
+    // when speech left without a reply was reported.
+    let mut heard_at: Option<Instant> = None;
+    let mut reported: Option<Instant> = None;
+    let stall = args.session.stall_timeout;
+    // The break that is being repaired was said (by a `TurnCut`).
+    let mut break_said = false;
     let mut turn = Turn::default();
     let mut turn_index = 0usize;
     // When the user's input last ended (for time to first audio).
@@ -387,6 +551,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut answered: Option<Instant> = None;
     let mut last_event = Instant::now();
     let mut ptt_talking = false;
+    let mut ptt_used = false;
     let mut ptt_tail: Option<Instant> = None;
     let mut speaking = false;
     let mut echo_until = Instant::now();
@@ -409,12 +574,14 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     let muted = args.half_duplex
                         && ((turn.active && !turn.cut) || playback.busy() || now < echo_until);
                     let samples = if muted { vec![0; c.samples.len()] } else { c.samples };
+                    if !muted && level > SPEECH_DBFS { spoke_at = Some(now); }
                     if let Some(rec) = &mut playback.record && let Err(e) = rec.user(&samples, c.rate, now) { break Err(e); }
                     summary.sent += c.rate.duration_of(samples.len() as u64);
                     if let Err(e) = sender.send_audio(audio::pcm::i16_to_le_bytes(&samples), c.rate.hz()).await { break Err(e.into()); }
                 }
                 Some(Up::Speech(started)) => {
                     speaking = started;
+                    if started { spoke_at = Some(Instant::now()); }
                     if started && turn.speaking(&playback) && !args.half_duplex
                         && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
                 }
@@ -435,59 +602,77 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 }
                 Some(Up::Failed(e)) => break Err(anyhow!("the audio input failed: {e}")),
             },
-            line = async { lines.as_mut()?.recv().await }, if lines.is_some() => match line.flatten() {
-                None => {
-                    lines = None;
+            typed = next_typed(&mut typing), if typing.is_some() => match typed {
+                Typed::Eof => {
                     // Ctrl-D on a terminal ends the session; the end of a pipe only ends typing.
                     if stdin_tty { break Ok(End::Quit); }
+                    if args.ptt && !ptt_used {
+                        break Err(Usage(
+                            "--ptt: stdin ended before an empty line (Enter) started talking, so nothing was sent; push-to-talk wants a terminal or lines on stdin".into(),
+                        ).into());
+                    }
+                    typing = None;
                 }
-                Some(line) => {
-                    let text = line.trim();
-                    if text == "/quit" { break Ok(End::Quit); }
-                    if text.is_empty() {
-                        if !args.ptt { continue; }
-                        let sent = if ptt_talking {
-                            ptt_talking = false;
-                            ptt_tail = Some(Instant::now() + PTT_TAIL);
+                Typed::Interrupt => break Ok(End::Interrupted),
+                Typed::Line(text) if text == "/quit" => break Ok(End::Quit),
+                Typed::Empty => {
+                    if !args.ptt { continue; }
+                    let sent = if ptt_talking {
+                        ptt_talking = false;
+                        ptt_tail = Some(Instant::now() + PTT_TAIL);
+                        Ok(())
+                    } else {
+                        ptt_talking = true;
+                        if ptt_tail.take().is_some() {
+                            // Still inside the previous utterance: carry on with it.
                             Ok(())
                         } else {
-                            ptt_talking = true;
-                            if ptt_tail.take().is_some() {
-                                // Still inside the previous utterance: carry on with it.
-                                Ok(())
-                            } else {
-                                if turn.speaking(&playback) && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
-                                sender.send_activity_start().await
-                            }
-                        };
-                        if let Err(e) = sent { break Err(e.into()); }
-                        view.ptt(ptt_talking);
-                        continue;
-                    }
+                            if turn.speaking(&playback) && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "local") { break Err(e); }
+                            sender.send_activity_start().await
+                        }
+                    };
+                    if let Err(e) = sent { break Err(e.into()); }
+                    ptt_used |= ptt_talking;
+                    view.ptt(ptt_talking);
+                }
+                Typed::Line(text) => {
                     view.json(json!({"event": "user_text", "text": text}));
                     view.note(&format!("you (typed): {text}"));
-                    if let Err(e) = sender.send_text(text).await { break Err(e.into()); }
+                    if let Err(e) = sender.send_text(&text).await { break Err(e.into()); }
                     user_done = Some(Instant::now());
                     user_activity = user_done;
                 }
             },
-            Some(done) = tool_results.recv() => {
-                tools.finished(&done);
-                view.json(json!({"event": "tool_result", "id": done.id, "name": done.name, "response": done.response}));
-                view.note(&format!("← {} returned {}", done.name, done.response));
-                if let Err(e) = sender.send_tool_response(vec![done.to_response()]).await { break Err(e.into()); }
-            },
+            Some(done) = calls.next() => view.tool_event(&done),
             Some((path, bytes)) = video_rx.recv() => {
                 summary.video_frames += 1;
                 view.video(&path, bytes);
             },
             event = events.next() => {
                 let Some(event) = event else { break Ok(End::Quit) };
-                last_event = Instant::now();
+                calls.saw(&event);
+                let now = Instant::now();
+                if shows_progress(&event) {
+                    last_event = now;
+                }
+                if let Event::Reconnecting { cause, attempt: 1, .. } = &event {
+                    // No reply was streaming (or the cut said so): the Session does not know
+                    // speech as a turn, but speech that ended before the break waited for its
+                    // reply on that connection.
+                    let unanswered = spoke_at.is_some_and(|s| {
+                        reply_at.is_none_or(|r| r < s) && s.elapsed() >= UTTERANCE_GAP
+                    });
+                    if !break_said && unanswered {
+                        lose(&mut view, &mut summary, &mut first_cut, Lost::Unanswered, cause.clone());
+                        reply_at = Some(now);
+                        reported = Some(now);
+                    }
+                }
                 view.event(&event);
                 let content = matches!(event, Event::Audio { .. } | Event::OutputTranscript { .. } | Event::Text { .. } | Event::ToolCall { .. });
                 if content && turn.started.is_none() {
-                    turn.started = Some(last_event);
+                    turn.started = Some(now);
+                    reply_at = Some(now);
                 }
                 match event {
                     Event::Audio { data, sample_rate, .. } => {
@@ -514,8 +699,13 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         if !turn.cut && let Err(e) = cut(&mut playback, &mut turn, &mut view, &mut summary, "server") { break Err(e); }
                     }
                     Event::VoiceActivity { kind, .. } => {
-                        user_activity = Some(last_event);
-                        if kind == VoiceActivityType::ActivityEnd { user_done = Some(last_event); }
+                        user_activity = Some(now);
+                        heard_at = Some(now);
+                        if kind == VoiceActivityType::ActivityEnd { user_done = Some(now); }
+                    }
+                    Event::InputTranscript { text, interim: false, .. } if !text.trim().is_empty() => {
+                        user_activity = Some(now);
+                        heard_at = Some(now);
                     }
                     Event::Usage(u) => {
                         summary.prompt_tokens += i64::from(u.prompt_token_count.unwrap_or(0));
@@ -523,8 +713,6 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         summary.total_tokens += i64::from(u.total_token_count.unwrap_or(0));
                         turn.tokens = u.total_token_count;
                     }
-                    Event::ToolCall { calls } => calls.iter().for_each(|c| tools.start(c)),
-                    Event::ToolCallCancellation { ids } => { tools.cancel(&ids); }
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
                         view.turn_end(&TurnEnd {
@@ -540,13 +728,32 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         if !turn.interrupted && let Some(t) = turn.started { answered = Some(t); }
                         turn = Turn::default();
                     }
-                    Event::SetupComplete { resumed: true, .. } => {
-                        view.note("[reconnected: the session goes on]");
-                        // A turn cut by a lost connection is over; its audio still plays.
+                    Event::TurnCut { cause, turns } => {
+                        // The reply so far is all of it that comes; what is queued still plays.
+                        match turns.iter().find(|t| t.resent) {
+                            Some(t) => view.restart_turn(&t.text, &cause),
+                            None => {
+                                let lost = turns.first().map_or(Lost::Reply, |t| Lost::Typed(&t.text));
+                                lose(&mut view, &mut summary, &mut first_cut, lost, cause);
+                            }
+                        }
                         turn = Turn::default();
+                        break_said = true;
+                    }
+                    Event::Reconnecting { cause, attempt, .. } => {
+                        if attempt == 1 { break_said = false; }
+                        resuming = Some(cause);
+                    }
+                    Event::SetupComplete { resumed, .. } => {
+                        resuming = None;
+                        if resumed { view.note("[reconnected: the session goes on]"); }
                     }
                     Event::Closed(close) => {
                         if close.is_normal() { break Ok(End::Quit); }
+                        let close = match &resuming {
+                            Some(cause) => crate::exit::while_resuming(cause, close),
+                            None => close,
+                        };
                         break Err(transport::Error::Closed(close).into());
                     }
                     _ => {}
@@ -562,17 +769,31 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     user_done = Some(now);
                     user_activity = Some(now);
                 }
-                view.level(level, ptt_talking || speaking);
-                let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && tools.running() == 0;
+                view.level(level, ptt_talking || speaking, playback.busy().then_some(playback.level));
+                let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && !calls.busy();
                 let pending = user_activity.is_none_or(|u| answered.is_none_or(|a| a < u));
-                if input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT) {
+                let drained = input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT);
+                // Speech the server heard, and no reply began: once neither the user nor the
+                // server has said anything for the stall timeout (or at the end of a file's
+                // input), it will not come. (A reply that begins and stops is the client's stall
+                // check's, and comes as a `TurnCut`.)
+                let owed = heard_at.filter(|h| reply_at.is_none_or(|r| r < *h) && reported.is_none_or(|r| r < *h));
+                let quiet = owed.map(|h| spoke_at.map_or(h, |s| s.max(h)).elapsed());
+                if let Some(waited) = quiet && !turn.active && (drained || waited >= stall) {
+                    let waited = waited.min(stall);
+                    lose(&mut view, &mut summary, &mut first_cut, Lost::Silent(waited), protocol::Close::stalled(waited));
+                    reported = Some(now);
+                }
+                if drained {
                     break Ok(End::Drained);
                 }
             },
-            _ = &mut ctrl_c => break Ok(End::Quit),
+            _ = &mut ctrl_c => break Ok(End::Interrupted),
         }
     };
     drop(uplink);
+    drop(typing);
+    screen().set_input(None);
     if let Some(task) = video_task {
         task.abort();
     }
@@ -592,21 +813,70 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
         tracing::warn!("playback did not finish: {e}");
     }
     let now = Instant::now();
-    let files = finish_files(&mut playback, now, drained, &mut view);
+    let files = finish_files(&mut playback, now, drained, &replaced, &mut view);
     summary.heard = playback.speaker.played();
 
     if let Some(handle) =
         crate::backend::close_and_save(&sender, &mut events, model, &backend.name).await
     {
         view.json(json!({"event": "session_saved", "handle": handle}));
+        view.note(&format!("session saved (handle {handle})"));
         view.note(&format!(
-            "session saved; continue with: gemlive talk --resume (handle {handle})"
+            "continue with: gemlive talk{} --resume",
+            crate::backend::flags_for(&backend.name).unwrap_or_default()
         ));
     }
     view.summary(&summary);
     backend.shutdown().await;
-    result?;
-    files
+    screen().finish();
+    if matches!(result?, End::Interrupted) {
+        files?;
+        return Err(Interrupted.into());
+    }
+    files?;
+    // From a file or a pipe, a script learns from the exit code that a reply did not come (a
+    // person at the microphone heard it, and said it again or not).
+    match first_cut {
+        Some(cause) if !mic => Err(Unfinished {
+            message: format!(
+                "{} of the model's replies did not come: {}",
+                summary.not_completed,
+                crate::output::describe(&cause)
+            ),
+            cause,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// A reply that will not come: said, counted, and the first one's cause kept for the exit code.
+fn lose(
+    view: &mut View,
+    summary: &mut Summary,
+    first: &mut Option<protocol::Close>,
+    lost: Lost<'_>,
+    cause: protocol::Close,
+) {
+    view.reply_lost(lost, &cause);
+    summary.not_completed += 1;
+    first.get_or_insert(cause);
+}
+
+/// Whether `event` shows the conversation going on (the model's output, the server hearing
+/// the user), as opposed to the connection's housekeeping (goAway, resumption, reconnection).
+fn shows_progress(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::GoAway { .. }
+            | Event::Resumption { .. }
+            | Event::Reconnecting { .. }
+            | Event::SetupComplete { .. }
+            | Event::TurnCut { .. }
+            | Event::Malformed(_)
+            | Event::Violation(_)
+            | Event::Unrecognized { .. }
+    )
 }
 
 /// Stops playback mid-reply and marks the transcript where it was cut.
@@ -641,12 +911,27 @@ fn finish_files(
     playback: &mut Playback,
     now: Instant,
     drained: bool,
+    replaced: &[PathBuf],
     view: &mut View,
 ) -> Result<()> {
     playback.tick(now, drained)?;
     if let Some((path, mut out)) = playback.output.take() {
         out.finish().context("cannot finish the output WAV")?;
-        view.file("model speech as heard", &path, out.played());
+        if out.played().is_zero() {
+            // Nothing was heard: no empty WAV left behind (nor in place of an older one).
+            let _ = std::fs::remove_file(&path);
+            view.note(&format!(
+                "the model said nothing: {} not written",
+                path.display()
+            ));
+        } else {
+            let what = if replaced.contains(&path) {
+                "model speech as heard, replacing the file that was there"
+            } else {
+                "model speech as heard"
+            };
+            view.file(what, &path, out.played());
+        }
     }
     if let Some(rec) = playback.record.take() {
         let (path, length) = rec.finish(now)?;

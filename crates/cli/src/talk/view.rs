@@ -1,14 +1,22 @@
-//! What the terminal shows while talking: live transcripts (partials replaced by finals), a
-//! microphone level meter, turn boundaries, tool calls, cut-off marks and the summary; or, with
-//! `--json`, the same as one JSON object per line.
+//! What the terminal shows while talking: live transcripts (partials replaced by finals), level
+//! meters of the microphone and of the model's voice, turn boundaries, tool calls, cut-off marks
+//! and the summary; or, with `--json`, the same as one JSON object per line.
+//!
+//! Transcripts go to stdout, remarks to stderr. On a terminal the meters and the partial
+//! transcript are rows of the live area (below the transcript, cut to the terminal's width,
+//! gone at the end), and the input line for typed text is below them.
 
-use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use protocol::Event;
+use protocol::{Close, Event};
 use serde_json::{Value, json};
 
-use crate::output::event_json;
+use crate::output::{
+    calling, close_json, describe, event_json, go_away, reconnecting, short, tool_event_json,
+    tool_event_line,
+};
+use crate::term::{Style, sanitize, screen};
+use tools::ToolEvent;
 
 /// Where a reply was cut off.
 #[derive(Debug)]
@@ -20,6 +28,19 @@ pub(crate) struct Cut {
     pub(crate) dropped: Duration,
     pub(crate) heard_text: String,
     pub(crate) unheard_text: String,
+}
+
+/// A reply that a broken connection took along.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lost<'a> {
+    /// The reply to this typed turn (not sent again: sent too often already).
+    Typed(&'a str),
+    /// A reply to speech, cut off mid-way (speech is not sent again).
+    Reply,
+    /// Speech that ended before the break, whose reply had not begun.
+    Unanswered,
+    /// Speech the server heard, and no reply began for this long.
+    Silent(Duration),
 }
 
 /// The end of a model turn.
@@ -45,6 +66,8 @@ pub(crate) struct Summary {
     pub(crate) total_tokens: i64,
     pub(crate) first_audio: Vec<Duration>,
     pub(crate) video_frames: usize,
+    /// Replies cut off by a connection and not asked again.
+    pub(crate) not_completed: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,84 +81,101 @@ enum Line {
 #[derive(Debug)]
 pub(crate) struct View {
     json: bool,
-    tty: bool,
-    /// Styles (dim partials) unless NO_COLOR.
+    /// A terminal drawn on: partial transcripts and meters are live rows.
+    live: bool,
+    /// Styles (dim partials, labels) unless NO_COLOR or TERM=dumb.
     colour: bool,
-    meter: bool,
     /// What is on the current (unfinished) line.
     line: Line,
     /// The user's final transcript so far this turn.
     user: String,
     /// The latest low-latency partial, replaced by the next partial or final.
     interim: String,
-    meter_shown: bool,
-    last_meter: String,
+    meter: Option<String>,
+    /// The cause of the latest cut was said: the reconnection that follows need not repeat it.
+    cause_said: bool,
 }
 
-/// The column of the microphone level meter.
-const METER_COLUMN: usize = 48;
+/// Bars in a level meter.
+const BARS: usize = 12;
 
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
+fn bars(dbfs: f32) -> String {
+    let n = (((dbfs + 60.0) / 60.0).clamp(0.0, 1.0) * BARS as f32).round() as usize;
+    format!("[{}{}]", "#".repeat(n), " ".repeat(BARS - n))
+}
+
 impl View {
     pub(crate) fn new(json: bool) -> Self {
+        let caps = screen().caps();
         Self {
             json,
-            tty: !json && std::io::stdout().is_terminal(),
-            colour: std::env::var_os("NO_COLOR").is_none(),
-            meter: !json && std::io::stderr().is_terminal(),
+            live: !json && screen().live(),
+            colour: caps.colour && caps.stdout_tty,
             line: Line::None,
             user: String::new(),
             interim: String::new(),
-            meter_shown: false,
-            last_meter: String::new(),
+            meter: None,
+            cause_said: false,
         }
     }
 
     fn emit(&self, value: &Value) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{value}");
-        let _ = out.flush();
+        screen().out(&format!("{value}\n"));
     }
 
-    fn clear_meter(&mut self) {
-        if self.meter_shown {
-            let _ = write!(
-                std::io::stderr().lock(),
-                "\x1b7\x1b[{METER_COLUMN}G\x1b[K\x1b8"
-            );
-            self.meter_shown = false;
+    fn redraw_live(&self) {
+        if !self.live {
+            return;
         }
+        let mut rows = Vec::new();
+        if self.line == Line::User && !self.interim.is_empty() {
+            rows.push(format!(
+                "{} {}{}",
+                Style::BLUE.paint(self.colour, "you:"),
+                sanitize(self.user.trim_start()),
+                Style::DIM.paint(self.colour, &sanitize(&self.interim))
+            ));
+        }
+        if let Some(m) = &self.meter {
+            rows.push(Style::DIM.paint(self.colour, m));
+        }
+        screen().set_live(rows);
     }
 
     fn end_line(&mut self) {
-        self.clear_meter();
         match self.line {
             Line::None => {}
-            Line::User if !self.tty => {
-                // Without a terminal the user's line is printed once, final.
-                println!("you: {}", format!("{}{}", self.user, self.interim).trim());
+            Line::User => {
+                let text = format!("{}{}", self.user, self.interim);
+                let label = Style::BLUE.paint(self.colour, "you:");
+                screen().out(&format!("{label} {}\n", sanitize(text.trim())));
+                self.user.clear();
+                self.interim.clear();
             }
-            _ => println!(),
-        }
-        if self.line == Line::User {
-            self.user.clear();
-            self.interim.clear();
+            Line::Model => screen().end_out_line(true),
         }
         self.line = Line::None;
-        let _ = std::io::stdout().flush();
+        self.redraw_live();
     }
 
-    /// A line of its own.
+    /// A line of its own, on stderr (nothing with `--json`).
     pub(crate) fn note(&mut self, text: &str) {
         if self.json {
             return;
         }
         self.end_line();
-        println!("{text}");
-        let _ = std::io::stdout().flush();
+        screen().err_line(text);
+    }
+
+    /// A warning (stderr, also with `--json`).
+    pub(crate) fn warning(&mut self, text: &str) {
+        self.end_line();
+        let label = Style::YELLOW.paint(self.colour, "warning:");
+        screen().err_line(&format!("{label} {text}"));
     }
 
     /// A talk-specific JSON event (nothing for a person).
@@ -165,49 +205,39 @@ impl View {
                     self.user.push_str(text);
                     self.interim.clear();
                 }
-                if self.tty {
-                    self.clear_meter();
-                    // The partial is dim; the next partial or the final replaces it.
-                    let (dim, reset) = if self.colour {
-                        ("\x1b[2m", "\x1b[0m")
-                    } else {
-                        ("", "")
-                    };
-                    print!(
-                        "\r\x1b[Kyou: {}{dim}{}{reset}",
-                        self.user.trim_start(),
-                        self.interim
-                    );
-                    let _ = std::io::stdout().flush();
-                }
+                self.redraw_live();
             }
             Event::OutputTranscript { text, .. }
             | Event::Text {
                 text,
                 thought: false,
             } => {
+                let mut shown = String::new();
                 if self.line != Line::Model {
                     self.end_line();
                     self.line = Line::Model;
-                    print!("model: ");
+                    shown.push_str(&Style::GREEN.paint(self.colour, "gemini:"));
+                    shown.push(' ');
                 }
-                self.clear_meter();
-                print!("{text}");
-                let _ = std::io::stdout().flush();
+                shown.push_str(&sanitize(text));
+                screen().out(&shown);
             }
             Event::ToolCall { calls } => {
                 for c in calls {
-                    let args = c.args.clone().unwrap_or(Value::Null);
-                    self.note(&format!("→ calling {}({args})", c.name));
+                    self.note(&calling(c));
                 }
             }
             Event::ToolCallCancellation { ids } => {
                 self.note(&format!("[tool calls cancelled: {}]", ids.join(", ")));
             }
-            Event::GoAway { time_left, .. } => {
-                self.note(&format!(
-                    "[the server will end this connection in {time_left:?}]"
-                ));
+            Event::GoAway { time_left, .. } => self.note(&go_away(*time_left)),
+            Event::Reconnecting {
+                cause,
+                attempt,
+                delay,
+            } => {
+                let said = std::mem::take(&mut self.cause_said);
+                self.note(&reconnecting(cause, *attempt, *delay, said));
             }
             Event::Malformed(e) => self.note(&format!("[skipped a malformed frame: {e}]")),
             Event::Violation(v) => self.note(&format!("[server protocol violation: {v}]")),
@@ -215,30 +245,25 @@ impl View {
         }
     }
 
-    /// The microphone level (dBFS), on stderr when it is a terminal.
-    pub(crate) fn level(&mut self, dbfs: f32, talking: bool) {
-        if !self.meter || self.line != Line::None {
+    /// The levels of the microphone and of the model's voice (dBFS; `None`: silent), as a live
+    /// row on a terminal.
+    pub(crate) fn level(&mut self, mic: f32, talking: bool, model: Option<f32>) {
+        if !self.live {
             return;
         }
-        let bars = (((dbfs + 60.0) / 60.0).clamp(0.0, 1.0) * 20.0).round() as usize;
-        let meter = format!(
-            "{} [{}{}] {:>4.0} dB",
-            if talking { "mic ●" } else { "mic" },
-            "#".repeat(bars),
-            " ".repeat(20 - bars),
-            dbfs.max(-99.0)
+        let mut meter = format!(
+            "mic {} {} {:>3.0} dB",
+            if talking { "●" } else { " " },
+            bars(mic),
+            mic.max(-99.0)
         );
-        if self.meter_shown && meter == self.last_meter {
-            return;
+        if let Some(m) = model {
+            meter.push_str(&format!(" · gemini ♪ {}", bars(m)));
         }
-        // Drawn at the right of the current line, leaving the cursor where it was, so that
-        // text being typed stays visible.
-        let _ = write!(
-            std::io::stderr().lock(),
-            "\x1b7\x1b[{METER_COLUMN}G\x1b[K{meter}\x1b8"
-        );
-        self.last_meter = meter;
-        self.meter_shown = true;
+        if self.meter.as_deref() != Some(meter.as_str()) {
+            self.meter = Some(meter);
+            self.redraw_live();
+        }
     }
 
     /// Playback was cut.
@@ -266,6 +291,55 @@ impl View {
             ));
         } else {
             self.note(&mark);
+        }
+    }
+
+    /// A typed turn's connection was cut; it is sent again and its answer starts over.
+    pub(crate) fn restart_turn(&mut self, text: &str, cause: &Close) {
+        self.cause_said = true;
+        self.note(&format!(
+            "[cut off: {} · asking “{}” again]",
+            describe(cause),
+            short(text)
+        ));
+    }
+
+    /// A reply will not come: its connection broke.
+    pub(crate) fn reply_lost(&mut self, lost: Lost<'_>, cause: &Close) {
+        self.cause_said = true;
+        if self.json {
+            let typed = match lost {
+                Lost::Typed(t) => Some(t),
+                _ => None,
+            };
+            let started = matches!(lost, Lost::Typed(_) | Lost::Reply);
+            self.emit(&json!({"event": "reply_lost", "typed": typed, "started": started, "close": close_json(cause)}));
+            return;
+        }
+        let cause = describe(cause);
+        self.warning(&match lost {
+            Lost::Typed(t) => format!("“{}” was not completed: {cause}", short(t)),
+            Lost::Reply => format!("the reply was cut off: {cause}; say it again"),
+            Lost::Unanswered => {
+                format!(
+                    "what you said got no reply before the connection ended: {cause}; say it again"
+                )
+            }
+            Lost::Silent(waited) => format!(
+                "what you said got no reply within {:.1} s; say it again",
+                waited.as_secs_f64()
+            ),
+        });
+    }
+
+    /// What the tool dispatcher did with a call.
+    pub(crate) fn tool_event(&mut self, event: &ToolEvent) {
+        if self.json {
+            if let Some(v) = tool_event_json(event) {
+                self.emit(&v);
+            }
+        } else if let Some(line) = tool_event_line(event) {
+            self.note(&line);
         }
     }
 
@@ -334,15 +408,26 @@ impl View {
                 "event": "summary", "turns": s.turns, "interruptions": s.interruptions,
                 "audio_sent_s": secs(s.sent), "audio_received_s": secs(s.received), "audio_heard_s": secs(s.heard),
                 "prompt_tokens": s.prompt_tokens, "response_tokens": s.response_tokens, "total_tokens": s.total_tokens,
-                "first_audio_ms": ttfa, "video_frames": s.video_frames,
+                "first_audio_ms": ttfa, "video_frames": s.video_frames, "not_completed": s.not_completed,
             }));
             return;
         }
         self.end_line();
+        let mut turns = if s.turns == 0 {
+            "ended before the model answered".to_owned()
+        } else {
+            format!(
+                "{} turn{} ({} interrupted)",
+                s.turns,
+                if s.turns == 1 { "" } else { "s" },
+                s.interruptions
+            )
+        };
+        if s.not_completed > 0 {
+            turns.push_str(&format!(" · {} cut off and not completed", s.not_completed));
+        }
         let mut text = format!(
-            "{} turns ({} interrupted) · you {:.1} s · model {:.1} s received, {:.1} s heard · {} tokens ({} in, {} out)",
-            s.turns,
-            s.interruptions,
+            "{turns} · you {:.1} s · model {:.1} s received, {:.1} s heard · {} tokens ({} in, {} out)",
             s.sent.as_secs_f64(),
             s.received.as_secs_f64(),
             s.heard.as_secs_f64(),
@@ -357,12 +442,15 @@ impl View {
         if s.video_frames > 0 {
             text.push_str(&format!(" · {} video frames", s.video_frames));
         }
-        eprintln!("{text}");
+        screen().err_line(&text);
     }
 
+    /// Ends the transcript's line and removes the live rows.
     pub(crate) fn finish(&mut self) {
         if !self.json {
             self.end_line();
         }
+        self.meter = None;
+        self.redraw_live();
     }
 }

@@ -1,17 +1,17 @@
-"""The official Python SDK (google-genai) decoding the gemlive decode corpus, for BENCHMARKS.md.
+"""The official Python SDK (google-genai) decoding gemlive's benchmark corpus, one pass at a time.
 
-Usage: python sdk_decode.py CORPUS.jsonl [ROUNDS]
-CORPUS.jsonl is written by the decode benchmark (`GEMLIVE_BENCH_CORPUS=path`, or
-`GEMLIVE_BENCH_PYTHON=python cargo xtask bench`): one JSON string per line, each the frame's
-pretty-printed JSON exactly as the Rust benchmark decodes it.
+Usage: python sdk_decode.py CORPUS.jsonl
+Run by the peers benchmark (`crates/protocol/benches/peers`, `cargo xtask bench`), which writes
+CORPUS.jsonl (one JSON string per line, each a frame's pretty-printed JSON exactly as the Rust
+benchmarks decode it) and pairs these passes with its own, round by round.
 
-Two ways are timed, each over ROUNDS passes of the whole corpus (median pass reported):
-- "SDK receive path": what `AsyncSession._receive` in google/genai/live.py does with a frame
-  after `ws.recv()` on the Gemini API: `json.loads`, `_live_converters._LiveServerMessage_from_mldev`,
+Prints `ready VERSION FRAMES`, then for each line read on stdin naming a way to decode, runs one
+pass of it over the whole corpus and prints `SECONDS PCM_BYTES`:
+- `sdk`: what `AsyncSession._receive` in google/genai/live.py does with a frame after `ws.recv()`
+  on the Gemini API: `json.loads`, `_live_converters._LiveServerMessage_from_mldev`,
   `types.LiveServerMessage._from_response`; then the PCM bytes are read from the message.
-- "model_validate_json": `types.LiveServerMessage.model_validate_json(frame)`, pydantic-core's
-  JSON path, which the SDK does not use for Live but is the fastest it could be.
-Both are checked to yield exactly the corpus's PCM byte count.
+- `validate`: `types.LiveServerMessage.model_validate_json(frame)`, pydantic-core's JSON path, which
+  the SDK does not use for Live but is the fastest it could be.
 """
 import json
 import sys
@@ -21,7 +21,6 @@ from google.genai import types, version
 from google.genai import _live_converters as live_converters
 
 frames = [json.loads(line).encode() for line in open(sys.argv[1], encoding="utf-8")]
-rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 parameters = types.LiveServerMessage().model_dump()
 
 
@@ -44,19 +43,10 @@ def pcm_of(message):
     return 0
 
 
-for name, decode in [("SDK receive path", sdk_receive), ("model_validate_json", validate_json)]:
+ways = {"sdk": sdk_receive, "validate": validate_json}
+print(f"ready {version.__version__} {len(frames)}", flush=True)
+for line in sys.stdin:
+    decode = ways[line.strip()]
+    start = time.perf_counter()
     pcm = sum(pcm_of(decode(f)) for f in frames)
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for f in frames:
-            pcm_of(decode(f))
-        times.append(time.perf_counter() - start)
-    times.sort()
-    median = times[len(times) // 2]
-    mark = "[--test, one pass, not a measurement] " if rounds == 1 else ""
-    print(
-        f"summary: {mark}python google-genai {version.__version__} {name}: "
-        f"{len(frames) / median:>9.0f} frames/s {pcm / median / 1e6:>7.1f} MB/s of PCM "
-        f"(median of {rounds} passes, {pcm} PCM bytes per pass)"
-    )
+    print(f"{time.perf_counter() - start:.9f} {pcm}", flush=True)

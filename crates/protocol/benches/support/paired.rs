@@ -3,9 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-/// Times `rounds` alternating passes of each contender and returns each one's median pass.
-#[allow(clippy::disallowed_methods)] // a benchmark reads the clock
-pub(crate) fn paired(rounds: usize, contenders: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
+/// Runs `rounds` alternating passes of each contender, each returning how long its pass took
+/// ([`time`], or its own clock for a pass in another process), and returns each one's median.
+pub(crate) fn paired(
+    rounds: usize,
+    contenders: &mut [&mut dyn FnMut() -> Duration],
+) -> Vec<Duration> {
     let mut times = vec![Vec::with_capacity(rounds); contenders.len()];
     for round in 0..rounds {
         for k in 0..contenders.len() {
@@ -15,9 +18,7 @@ pub(crate) fn paired(rounds: usize, contenders: &mut [&mut dyn FnMut()]) -> Vec<
             } else {
                 contenders.len() - 1 - k
             };
-            let start = Instant::now();
-            (contenders[i])();
-            times[i].push(start.elapsed());
+            times[i].push((contenders[i])());
         }
     }
     times
@@ -27,4 +28,12 @@ pub(crate) fn paired(rounds: usize, contenders: &mut [&mut dyn FnMut()]) -> Vec<
             t[t.len() / 2]
         })
         .collect()
+}
+
+/// How long `pass` takes.
+#[allow(clippy::disallowed_methods)] // a benchmark reads the clock
+pub(crate) fn time(pass: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    pass();
+    start.elapsed()
 }

@@ -110,6 +110,7 @@ impl<'de> Deserialize<'de> for ClientMessage {
 wire_struct! {
     /// `clientContent`: turns appended to the history, in order; interrupts generation.
     pub struct ClientContent {
+        /// Turns appended to the history in order, each with a role (`"user"` or `"model"`).
         pub turns: Option<Vec<Content>>,
         /// `true`: generate now. The SDKs default it to `true`.
         #[serde(alias = "turn_complete")]
@@ -120,13 +121,19 @@ wire_struct! {
 wire_struct! {
     /// `realtimeInput`: exactly one of these per message.
     pub struct RealtimeInput {
+        /// A chunk of the audio stream: `audio/pcm;rate=16000`, mono PCM16 little-endian.
         pub audio: Option<Blob>,
+        /// One video frame, `image/jpeg` or `image/png`, at most one per second.
         pub video: Option<Blob>,
+        /// Realtime text; on 3.x models the way to send user text in the middle of a session.
         pub text: Option<String>,
+        /// The user started speaking (only with automatic activity detection disabled).
         #[serde(alias = "activity_start")]
         pub activity_start: Option<Empty>,
+        /// The user stopped speaking (only with automatic activity detection disabled).
         #[serde(alias = "activity_end")]
         pub activity_end: Option<Empty>,
+        /// `true`: the microphone paused for a second or more; flushes cached audio (automatic VAD only).
         #[serde(alias = "audio_stream_end")]
         pub audio_stream_end: Option<bool>,
         /// Deprecated: only the first element is used; 3.1 rejects it.
@@ -138,6 +145,7 @@ wire_struct! {
 wire_struct! {
     /// `toolResponse`.
     pub struct ToolResponse {
+        /// One response per answered call, each echoing its call's id.
         #[serde(alias = "function_responses")]
         pub function_responses: Vec<FunctionResponse>,
     }
@@ -146,6 +154,7 @@ wire_struct! {
 wire_struct! {
     /// `contextUpdate`: only the fields present are applied.
     pub struct ContextUpdate {
+        /// The new system instruction (text parts only).
         #[serde(alias = "system_instruction")]
         pub system_instruction: Option<Content>,
         /// Wrapped so that an empty list means "clear all tools".

@@ -38,8 +38,11 @@ wire_enum! {
 wire_enum! {
     /// `automaticActivityDetection.startOfSpeechSensitivity`.
     StartSensitivity {
+        /// The server's default (HIGH; the SDK says LOW on Vertex).
         Unspecified = "START_SENSITIVITY_UNSPECIFIED",
+        /// Detects the start of speech more often.
         High = "START_SENSITIVITY_HIGH",
+        /// Detects the start of speech less often.
         Low = "START_SENSITIVITY_LOW",
     }
 }
@@ -47,8 +50,11 @@ wire_enum! {
 wire_enum! {
     /// `automaticActivityDetection.endOfSpeechSensitivity`.
     EndSensitivity {
+        /// The server's default (HIGH; the SDK says LOW on Vertex).
         Unspecified = "END_SENSITIVITY_UNSPECIFIED",
+        /// Ends speech more often.
         High = "END_SENSITIVITY_HIGH",
+        /// Ends speech less often.
         Low = "END_SENSITIVITY_LOW",
     }
 }
@@ -56,6 +62,7 @@ wire_enum! {
 wire_enum! {
     /// What user activity does to a generation in progress.
     ActivityHandling {
+        /// The default: like `StartOfActivityInterrupts`.
         Unspecified = "ACTIVITY_HANDLING_UNSPECIFIED",
         /// Barge-in: user activity interrupts the model (the default).
         StartOfActivityInterrupts = "START_OF_ACTIVITY_INTERRUPTS",
@@ -67,9 +74,13 @@ wire_enum! {
 wire_enum! {
     /// Which input a user turn includes.
     TurnCoverage {
+        /// The model's default (2.5: only activity; 3.1 and 3.8: audio activity and all video).
         Unspecified = "TURN_COVERAGE_UNSPECIFIED",
+        /// Only the input while the user is active.
         OnlyActivity = "TURN_INCLUDES_ONLY_ACTIVITY",
+        /// All input, silence included.
         AllInput = "TURN_INCLUDES_ALL_INPUT",
+        /// Audio while the user is active, and every video frame.
         AudioActivityAndAllVideo = "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO",
     }
 }
@@ -77,8 +88,11 @@ wire_enum! {
 wire_enum! {
     /// `functionDeclarations[].behavior`.
     Behavior {
+        /// The model's default (NON_BLOCKING on 3.8 Live, BLOCKING elsewhere).
         Unspecified = "UNSPECIFIED",
+        /// The model waits for the result.
         Blocking = "BLOCKING",
+        /// The model goes on while the function runs; its result is scheduled.
         NonBlocking = "NON_BLOCKING",
     }
 }
@@ -99,8 +113,11 @@ wire_enum! {
 wire_enum! {
     /// Transcription mode (SDK 3.6.1).
     TranscriptionMode {
+        /// The server's default.
         Unspecified = "MODE_UNSPECIFIED",
+        /// Every word as spoken.
         Verbatim = "VERBATIM",
+        /// Disfluencies removed and formatted (not with timestamps or diarization).
         Smart = "SMART",
     }
 }
@@ -143,7 +160,9 @@ wire_enum! {
     /// Whether work continues after `turnComplete` (2026-08+).
     InteractionStatus {
         Unspecified = "INTERACTION_STATUS_UNSPECIFIED",
+        /// Background work goes on: more output may follow the `turnComplete`.
         InProgress = "IN_PROGRESS",
+        /// Everything is done.
         Idle = "IDLE",
         /// Deprecated.
         RequiresAction = "REQUIRES_ACTION",
@@ -154,7 +173,9 @@ wire_enum! {
     /// `voiceActivity.type`.
     VoiceActivityType {
         Unspecified = "TYPE_UNSPECIFIED",
+        /// The user started speaking.
         ActivityStart = "ACTIVITY_START",
+        /// The user stopped speaking.
         ActivityEnd = "ACTIVITY_END",
     }
 }
@@ -163,7 +184,9 @@ wire_enum! {
     /// `voiceActivityDetectionSignal.vadSignalType` (Vertex, `explicitVadSignal`).
     VadSignalType {
         Unspecified = "VAD_SIGNAL_TYPE_UNSPECIFIED",
+        /// Start of speech.
         StartOfSpeech = "VAD_SIGNAL_TYPE_SOS",
+        /// End of speech.
         EndOfSpeech = "VAD_SIGNAL_TYPE_EOS",
     }
 }

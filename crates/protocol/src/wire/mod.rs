@@ -5,8 +5,9 @@
 //! standard and URL-safe base64 with or without padding, int64 as numbers or strings, integral
 //! floats where ints are expected, durations like `"0.200s"`, and enum names in any case.
 //! Decode through [`crate::decode_client`] / [`crate::decode_server`] to learn about unknown fields.
-
-#![allow(missing_docs)] // Fields mirror the JSON names of the reference; types are documented.
+//!
+//! Every field is documented from the protocol reference: what it means, and where only one
+//! backend (the Gemini Developer API or Vertex AI) or some models take it.
 
 mod client;
 mod content;

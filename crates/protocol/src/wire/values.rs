@@ -288,14 +288,20 @@ pub(crate) fn ser_opt_i64_str<S: Serializer>(v: &Option<i64>, s: S) -> Result<S:
 }
 
 /// Defines an open string enum: known names are parsed case-insensitively and written in
-/// their canonical form; unknown names are kept verbatim in `Other` so nothing is lost.
+/// their canonical form; unknown names are kept verbatim in `Other` so nothing is lost. Each
+/// variant's documentation ends with its wire name.
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $name {
-            $($(#[$vmeta])* $variant,)+
+            $(
+                $(#[$vmeta])*
+                #[doc = ""]
+                #[doc = concat!("On the wire: `", $text, "`.")]
+                $variant,
+            )+
             /// A value this version does not know, kept verbatim.
             Other(String),
         }
