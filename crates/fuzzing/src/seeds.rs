@@ -244,7 +244,11 @@ fn fixture_command(cmd: Cmd) -> Vec<u8> {
         Cmd::ToolResponse(r) => command(Command::ToolResponse, json(&r)),
         Cmd::ContextUpdate(u) => command(Command::ContextUpdate, json(&u)),
         Cmd::Close {} => command(Command::ClientClose, []),
-        Cmd::Reconnect {} => command(Command::Reconnect, []),
+        Cmd::Reconnect {} => [
+            command(Command::CutTurn, [1]),
+            command(Command::Reconnect, []),
+        ]
+        .join(&SEPARATOR),
     }
 }
 

@@ -85,6 +85,8 @@ pub enum Command {
     Close = 0x0c,
     /// `next_connection`, then `setupComplete` on it unless `arg` is non-empty.
     Reconnect = 0x0e,
+    /// `cut_turn` with a resend limit of `arg[0] % 4` (what a driver does before it reconnects).
+    CutTurn = 0x11,
     /// `close(now)`.
     ClientClose = 0x0f,
     /// `recycle` a frame buffer of `arg`.
@@ -92,7 +94,7 @@ pub enum Command {
 }
 
 impl Command {
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 14] = [
         Self::Text,
         Self::UserTurn,
         Self::ClientContent,
@@ -104,6 +106,7 @@ impl Command {
         Self::Tick,
         Self::Close,
         Self::Reconnect,
+        Self::CutTurn,
         Self::ClientClose,
         Self::Recycle,
     ];
@@ -216,6 +219,19 @@ impl Driver {
                     if arg.is_empty() {
                         self.frame(SETUP_COMPLETE);
                     }
+                }
+                Ok(())
+            }
+            Command::CutTurn => {
+                let limit = arg.first().map_or(1, |b| b % 4);
+                let closed = s.is_closed();
+                if let Some(cut) = s.cut_turn(u32::from(limit)) {
+                    assert!(closed, "a turn is cut only once its connection closed");
+                    assert!(
+                        matches!(cut, Event::TurnCut { .. }),
+                        "cut_turn gives a TurnCut"
+                    );
+                    assert!(!s.turn_open(), "no turn stays open after a cut");
                 }
                 Ok(())
             }
