@@ -72,7 +72,7 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "setup_json",
-        what: "the CLI's --config and --tools JSON through the strict setup decoder",
+        what: "the CLI's --config and --tools JSON (strict setup decoder), LiveConfig::from_json",
         run: setup_json::run,
     },
 ];

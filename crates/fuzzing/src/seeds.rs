@@ -79,7 +79,22 @@ pub fn generate(fixtures: &Path, sessions: &[PathBuf]) -> std::io::Result<Vec<Se
             if let Some(tools) = setup.get("tools") {
                 add("setup_json", tools.to_string().into_bytes());
             }
+            // As a LiveConfig dict: everything but the model.
+            let mut config = setup.clone();
+            if let Some(config) = config.as_object_mut() {
+                config.remove("model");
+            }
+            add("setup_json", config.to_string().into_bytes());
         }
+    }
+    // Python-style config dicts, as the Python SDK takes them.
+    for config in [
+        r#"{"response_modalities": ["AUDIO"], "output_audio_transcription": {}, "speech_config": "Puck"}"#,
+        r#"{"responseModalities": ["TEXT"], "system_instruction": "Be brief.", "temperature": 0.2}"#,
+        r#"{"generation_config": {"max_output_tokens": 64}, "session_resumption": {"handle": "h"},
+            "context_window_compression": {"sliding_window": {}}, "tools": [{"google_search": {}}]}"#,
+    ] {
+        add("setup_json", config.as_bytes().to_vec());
     }
     for (i, _) in CONFIGS.iter().enumerate() {
         let config = u8::try_from(i).unwrap_or(0);
