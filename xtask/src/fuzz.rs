@@ -59,7 +59,8 @@ pub(crate) fn tools() -> Tools {
 }
 
 /// How to get cargo-fuzz.
-pub(crate) const INSTALL_CARGO_FUZZ: &str = "cargo install cargo-fuzz --locked, as .ci/run does";
+pub(crate) const INSTALL_CARGO_FUZZ: &str =
+    "cargo install cargo-fuzz --version 0.13.2 --locked, as .ci/run does";
 /// How to get a nightly toolchain.
 pub(crate) const INSTALL_NIGHTLY: &str = "rustup toolchain install nightly";
 
