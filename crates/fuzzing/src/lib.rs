@@ -94,6 +94,19 @@ pub fn run(name: &str, data: &[u8]) {
     }
 }
 
+/// A frame gemlive sends must be one Google's server takes: a single known message, every field
+/// known (`what` says who made it).
+fn assert_server_takes(frame: &str, what: &str) {
+    match protocol::decode_client(frame.as_bytes()) {
+        Ok(decoded) => assert!(
+            decoded.unknown.is_empty(),
+            "{what} sent unknown fields {:?}: {frame}",
+            decoded.unknown
+        ),
+        Err(e) => panic!("{what} sent a frame the server rejects ({e}): {frame}"),
+    }
+}
+
 /// The separator of multi-message inputs.
 pub const SEPARATOR: u8 = 0;
 

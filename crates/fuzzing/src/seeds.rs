@@ -195,16 +195,27 @@ fn command(command: Command, arg: impl AsRef<[u8]>) -> Vec<u8> {
     piece
 }
 
+/// The lines of a recording that parse as JSON, their long strings cut.
+fn json_lines(text: &str) -> impl Iterator<Item = Value> + '_ {
+    text.lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .map(|mut v| {
+            shorten(&mut v);
+            v
+        })
+}
+
+/// Whether a recording's header is for Vertex AI.
+fn is_vertex(header: &Value) -> bool {
+    header.get("backend").and_then(Value::as_str) == Some("vertex")
+}
+
 /// A fixture (`fixtures/*.jsonl`, see `protocol::replay`).
 fn fixture(text: &str) -> Recording {
     let mut r = Recording::default();
-    for line in text.lines() {
-        let Ok(mut v) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        shorten(&mut v);
+    for v in json_lines(text) {
         if let Some(header) = v.get("header") {
-            r.vertex = header.get("backend").and_then(Value::as_str) == Some("vertex");
+            r.vertex = is_vertex(header);
             r.setup = header.get("setup").cloned();
         } else if let Some(frame) = v.get("send") {
             r.client_frames.push(frame.to_string().into_bytes());
@@ -274,13 +285,9 @@ fn json(value: &impl serde::Serialize) -> Vec<u8> {
 /// A recorded session (`../shared/conformance/sessions/*.jsonl`).
 fn conformance(text: &str) -> Recording {
     let mut r = Recording::default();
-    for line in text.lines() {
-        let Ok(mut v) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        shorten(&mut v);
+    for v in json_lines(text) {
         if let Some(header) = v.get("header") {
-            r.vertex = header.get("backend").and_then(Value::as_str) == Some("vertex");
+            r.vertex = is_vertex(header);
             continue;
         }
         let frame = &v["frame"];

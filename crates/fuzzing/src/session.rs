@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use protocol::wire::{ClientContent, ContextUpdate, FunctionResponse, Setup};
-use protocol::{Backend, CloseInfo, Event, Output, Session, SessionConfig, decode_client};
+use protocol::{Backend, CloseInfo, Event, Output, Session, SessionConfig};
 
 /// Setups the flags byte picks from: one per behaviour the session has rules for.
 pub const CONFIGS: &[(Backend, &str)] = &[
@@ -133,7 +133,7 @@ impl Driver {
         for _ in 0..MAX_OUTPUTS {
             match self.session.poll_output() {
                 Output::Idle { .. } => return,
-                Output::Transmit(frame) => check_transmitted(&frame),
+                Output::Transmit(frame) => crate::assert_server_takes(&frame, "the session"),
                 Output::Event(Event::Closed(_)) => {
                     self.closed_events += 1;
                     assert_eq!(self.closed_events, 1, "Closed is reported once");
@@ -245,19 +245,6 @@ impl Driver {
             }
         };
         self.drain();
-    }
-}
-
-/// A frame the session sends must be one Google's server takes: a single known message, every
-/// field known.
-fn check_transmitted(frame: &str) {
-    match decode_client(frame.as_bytes()) {
-        Ok(decoded) => assert!(
-            decoded.unknown.is_empty(),
-            "the session sent unknown fields {:?}: {frame}",
-            decoded.unknown
-        ),
-        Err(e) => panic!("the session sent a frame the server rejects ({e}): {frame}"),
     }
 }
 
