@@ -8,9 +8,10 @@ use anyhow::Result;
 use crate::cmd;
 
 /// The published crates, dependencies first.
-const LIBRARIES: [&str; 6] = [
+const LIBRARIES: [&str; 7] = [
     "gemlive-protocol",
     "gemlive-audio",
+    "gemlive-http",
     "gemlive-emulator",
     "gemlive-transport",
     "gemlive-tools",

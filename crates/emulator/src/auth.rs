@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use http_server::Request;
 use protocol::decode::{to_camel_case, to_snake_case};
 use serde_json::{Map, Value};
 
 use crate::close::Close;
-use crate::http::Request;
 use crate::route::{Backend, LiveEndpoint};
 use crate::time::{format_rfc3339, parse_rfc3339};
 
@@ -372,19 +372,11 @@ mod tests {
     use serde_json::json;
 
     fn req(path_query: &[(&str, &str)], headers: &[(&str, &str)]) -> Request {
-        Request {
-            method: "GET".into(),
-            path: "/".into(),
-            query: path_query
-                .iter()
-                .map(|(a, b)| ((*a).into(), (*b).into()))
-                .collect(),
-            headers: headers
-                .iter()
-                .map(|(a, b)| ((*a).into(), (*b).into()))
-                .collect(),
-            rest: vec![],
-        }
+        let req = Request::new("GET", "/");
+        let req = path_query
+            .iter()
+            .fold(req, |r, (n, v)| r.with_query(*n, *v));
+        headers.iter().fold(req, |r, (n, v)| r.with_header(n, *v))
     }
 
     fn ep(backend: Backend, constrained: bool) -> LiveEndpoint {

@@ -6,28 +6,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use http_server::{BodyError, Io, Listener, Request, Server};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::auth::TokenStore;
 use crate::config::EmulatorConfig;
-use crate::http::{self, Request};
+use crate::http::{self, MAX_BODY};
 use crate::replay::Replay;
 use crate::route::{Route, route};
 use crate::script::Script;
 use crate::store::SessionStore;
 use crate::{Error, connection, setup, tls};
 
-/// How long shutdown waits for open connections to close before aborting them.
+/// How long shutdown waits for open connections to close before aborting them (a peer that
+/// never sent its request head, say); the others see the stop signal and close (1001).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-/// How long a peer may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A byte stream a connection runs over (plain TCP or TLS).
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// State shared by every connection of one emulator.
 #[derive(Debug)]
@@ -47,11 +41,9 @@ pub(crate) struct Shared {
 /// A running emulator.
 #[derive(Debug)]
 pub struct Emulator {
-    addr: SocketAddr,
     tls: bool,
     ca_file: Option<PathBuf>,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    server: Server,
 }
 
 impl Emulator {
@@ -71,16 +63,12 @@ impl Emulator {
                 source,
             })?;
         }
-        let listener = TcpListener::bind(config.bind)
+        let listener = Listener::bind(config.bind)
             .await
             .map_err(|source| Error::Bind {
                 addr: config.bind,
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: config.bind,
-            source,
-        })?;
         let script = config.script.clone().map(Arc::new);
         let seed = script
             .as_ref()
@@ -101,38 +89,37 @@ impl Emulator {
             live: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
         });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, acceptor, shared, stopped));
+        let server = listener.serve(SHUTDOWN_GRACE, move |tcp, stop| {
+            handle_tcp(tcp, acceptor.clone(), shared.clone(), stop)
+        });
         Ok(Self {
-            addr,
             tls: ca_file.is_some(),
             ca_file,
-            stop,
-            task,
+            server,
         })
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// `ws://127.0.0.1:PORT`, or `wss://localhost:PORT` with TLS (the certificate names `localhost`).
     /// Clients append `/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`.
     pub fn base_url(&self) -> String {
         if self.tls {
-            format!("wss://localhost:{}", self.addr.port())
+            format!("wss://localhost:{}", self.local_addr().port())
         } else {
-            format!("ws://{}", self.addr)
+            format!("ws://{}", self.local_addr())
         }
     }
 
     /// The HTTP base for `POST /v1alpha/auth_tokens` (`http://...` or `https://localhost:PORT`).
     pub fn http_url(&self) -> String {
         if self.tls {
-            format!("https://localhost:{}", self.addr.port())
+            format!("https://localhost:{}", self.local_addr().port())
         } else {
-            format!("http://{}", self.addr)
+            format!("http://{}", self.local_addr())
         }
     }
 
@@ -143,42 +130,7 @@ impl Emulator {
 
     /// Stops accepting, closes every open connection (1001 going away) and waits for the server task.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: Option<tokio_rustls::TlsAcceptor>,
-    shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut tasks = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stopped.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
-                let shared = shared.clone();
-                let acceptor = acceptor.clone();
-                let stop = stopped.clone();
-                tasks.spawn(async move {
-                    if let Err(e) = handle_tcp(tcp, acceptor, shared, stop).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    }
-    // Connections see the stop signal and close (1001); whatever has not ended after a grace period (a peer
-    // that never sent its request head, say) is aborted.
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while tasks.join_next().await.is_some() {}
-    });
-    if drained.await.is_err() {
-        tasks.shutdown().await;
+        self.server.shutdown().await;
     }
 }
 
@@ -188,13 +140,11 @@ async fn handle_tcp(
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let _ = tcp.set_nodelay(true);
     let mut io: Box<dyn Io> = match acceptor {
         Some(a) => Box::new(a.accept(tcp).await?),
         None => Box::new(tcp),
     };
-    let head = tokio::time::timeout(HEAD_TIMEOUT, http::read_request(&mut io)).await;
-    let Ok(Some(mut req)) = head.unwrap_or(Ok(None)) else {
+    let Ok(Some(mut req)) = http_server::read_request(&mut io, &http::LIMITS).await else {
         return Ok(());
     };
     match route(&req.path) {
@@ -252,9 +202,9 @@ async fn mint_token(
         };
         return http::respond_json(io, status, &http::google_error(status, msg)).await;
     }
-    let body = match req.read_body(io).await {
+    let body = match req.read_body(io, MAX_BODY).await {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+        Err(BodyError::TooLarge { .. }) => {
             return http::respond_json(
                 io,
                 413,
@@ -262,7 +212,15 @@ async fn mint_token(
             )
             .await;
         }
-        Err(e) => return Err(e),
+        Err(BodyError::BadLength) => {
+            return http::respond_json(
+                io,
+                400,
+                &http::google_error(400, "Invalid Content-Length."),
+            )
+            .await;
+        }
+        Err(e) => return Err(std::io::Error::other(e)),
     };
     match shared.tokens.mint(
         &body,

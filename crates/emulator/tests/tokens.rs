@@ -11,18 +11,26 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `POST /v1alpha/auth_tokens` over a raw HTTP/1.1 exchange; returns status and JSON body.
 async fn mint(emu: &Emulator, key: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut tcp = tokio::net::TcpStream::connect(emu.local_addr())
-        .await
-        .expect("connect");
     let body = body.to_string();
     let key = key
         .map(|k| format!("x-goog-api-key: {k}\r\n"))
         .unwrap_or_default();
-    let req = format!(
-        "POST //v1alpha/auth_tokens HTTP/1.1\r\nHost: localhost\r\n{key}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(req.as_bytes()).await.expect("write");
+    exchange(
+        emu,
+        &format!(
+            "POST //v1alpha/auth_tokens HTTP/1.1\r\nHost: localhost\r\n{key}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}
+
+/// One raw HTTP/1.1 request; returns status and JSON body.
+async fn exchange(emu: &Emulator, request: &str) -> (u16, Value) {
+    let mut tcp = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .expect("connect");
+    tcp.write_all(request.as_bytes()).await.expect("write");
     let mut resp = String::new();
     tcp.read_to_string(&mut resp).await.expect("read");
     let status = resp
@@ -35,6 +43,63 @@ async fn mint(emu: &Emulator, key: Option<&str>, body: &Value) -> (u16, Value) {
         .map(|(_, b)| serde_json::from_str(b).expect("json body"))
         .expect("body");
     (status, json)
+}
+
+#[tokio::test]
+async fn requests_that_are_not_a_token_or_a_live_session_get_google_s_errors() {
+    let emu = start(fast()).await;
+    const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    let not_upgraded = "Expected a WebSocket upgrade request.";
+    // (method, path, headers, HTTP status, error code, message)
+    let cases = [
+        (
+            "POST",
+            "/v1alpha/auth_tokens",
+            "Content-Length: 1048577\r\n",
+            413,
+            400,
+            "Request payload too large.",
+        ),
+        (
+            "POST",
+            "/v1alpha/auth_tokens",
+            "Content-Length: two\r\n",
+            400,
+            400,
+            "Invalid Content-Length.",
+        ),
+        (
+            "GET",
+            "/v1alpha/auth_tokens",
+            "",
+            405,
+            405,
+            "Method not allowed.",
+        ),
+        ("GET", V1BETA, "", 400, 400, not_upgraded),
+        ("POST", V1BETA, UPGRADE, 400, 400, not_upgraded),
+        (
+            "GET",
+            "/v1/models",
+            "",
+            404,
+            404,
+            "The requested URL /v1/models was not found on this server.",
+        ),
+    ];
+    for (method, path, headers, status, code, message) in cases {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nx-goog-api-key: k\r\n{headers}\r\n"
+        );
+        let (got, body) = exchange(&emu, &request).await;
+        assert_eq!(
+            (got, &body["error"]["code"], &body["error"]["message"]),
+            (status, &json!(code), &json!(message)),
+            "{method} {path} {headers}"
+        );
+    }
+    emu.shutdown().await;
 }
 
 #[tokio::test]

@@ -9,9 +9,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_server::Request;
 use ring::hmac;
-
-use crate::http::Request;
 
 /// The cookie that proves the page was opened with the secret.
 pub(crate) const COOKIE: &str = "gemlive_web";
@@ -155,19 +154,9 @@ mod tests {
     use super::*;
 
     fn req(headers: &[(&str, &str)], query: &[(&str, &str)]) -> Request {
-        Request {
-            method: "GET".into(),
-            path: "/".into(),
-            query: query
-                .iter()
-                .map(|(a, b)| ((*a).into(), (*b).into()))
-                .collect(),
-            headers: headers
-                .iter()
-                .map(|(a, b)| ((*a).into(), (*b).into()))
-                .collect(),
-            rest: vec![],
-        }
+        let req = Request::new("GET", "/");
+        let req = headers.iter().fold(req, |r, (n, v)| r.with_header(n, *v));
+        query.iter().fold(req, |r, (n, v)| r.with_query(*n, *v))
     }
 
     #[test]

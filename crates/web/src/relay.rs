@@ -25,6 +25,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::{Fuse, FusedFuture, FutureExt};
+use http_server::Io;
 use protocol::Event;
 use protocol::wire::FunctionResponse;
 use tokio::sync::watch;
@@ -32,7 +33,7 @@ use tools::{ToolEvent, ToolEvents};
 use transport::{LiveEvents, LiveSender};
 
 use crate::page::{self, FromPage, ToPage};
-use crate::server::{Io, Shared};
+use crate::server::Shared;
 use crate::settings::text_via_realtime_input;
 
 /// The page's stream.

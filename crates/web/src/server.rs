@@ -6,31 +6,22 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_tungstenite::WebSocketStream;
-use async_tungstenite::tokio::TokioAdapter;
-use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use http_server::{BodyError, Io, Listener, Request, Server};
 use serde_json::json;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::guard::{Access, Guard};
-use crate::http::{self, BodyError, Request, Response};
+use crate::http::{LIMITS, MAX_BODY, Response};
 use crate::metrics::Metrics;
 use crate::seal::Sealer;
 use crate::settings::{Settings, VOICES, text_via_realtime_input};
 use crate::upstream::Upstream;
 use crate::{Error, WebConfig, assets, relay};
 
-/// How long a peer may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long [`WebServer::shutdown`] lets relayed sessions close before it ends them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-
-/// A byte stream.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// What every connection shares.
 #[derive(Debug)]
@@ -52,10 +43,8 @@ pub(crate) struct Shared {
 /// A running `gemlive web` server.
 #[derive(Debug)]
 pub struct WebServer {
-    addr: SocketAddr,
     metrics: Arc<Metrics>,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    server: Server,
 }
 
 impl WebServer {
@@ -79,16 +68,13 @@ impl WebServer {
         } else {
             None
         };
-        let listener = TcpListener::bind(config.bind)
+        let listener = Listener::bind(config.bind)
             .await
             .map_err(|source| Error::Bind {
                 addr: config.bind,
                 source,
             })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        let addr = listener.local_addr();
         let bind_host = (!loopback && !addr.ip().is_unspecified()).then(|| match addr {
             SocketAddr::V4(a) => a.ip().to_string(),
             SocketAddr::V6(a) => format!("[{}]", a.ip()),
@@ -107,24 +93,20 @@ impl WebServer {
             direct_url,
             csp,
         });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, shared, stopped));
-        Ok(Self {
-            addr,
-            metrics,
-            stop,
-            task,
-        })
+        let server = listener.serve(SHUTDOWN_GRACE, move |tcp, stop| {
+            handle(tcp, shared.clone(), stop)
+        });
+        Ok(Self { metrics, server })
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.local_addr()
     }
 
     /// The page's URL (`http://127.0.0.1:PORT/`; with a secret, the page wants `?secret=` once).
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("http://{}/", self.local_addr())
     }
 
     /// The relay's counters and latency histograms.
@@ -136,8 +118,7 @@ impl WebServer {
     /// few seconds), so that their pages can resume them at once on another instance: the Live
     /// API refuses to resume a session whose old connection is still open.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.server.shutdown().await;
     }
 }
 
@@ -152,44 +133,13 @@ fn content_security_policy(direct: Option<&url::Url>) -> String {
     )
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut tasks = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stopped.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
-                let shared = shared.clone();
-                let stopped = stopped.clone();
-                tasks.spawn(async move {
-                    if let Err(e) = handle(tcp, shared, stopped).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-        }
-    }
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    tasks.shutdown().await;
-}
-
 async fn handle(
     tcp: TcpStream,
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let _ = tcp.set_nodelay(true);
     let mut io: Box<dyn Io> = Box::new(tcp);
-    let head = tokio::time::timeout(HEAD_TIMEOUT, http::read_request(&mut io)).await;
-    let Ok(Some(mut req)) = head.unwrap_or(Ok(None)) else {
+    let Ok(Some(mut req)) = http_server::read_request(&mut io, &LIMITS).await else {
         return Ok(());
     };
     if req.path == "/relay" {
@@ -237,10 +187,12 @@ async fn route(io: &mut Box<dyn Io>, req: &mut Request, shared: &Shared) -> Resp
             if let Access::Denied(status, why) = shared.guard.api(req) {
                 return Response::error(status, why);
             }
-            let body = match req.read_body(io).await {
+            let body = match req.read_body(io, MAX_BODY).await {
                 Ok(b) => b,
-                Err(BodyError::TooLarge) => return Response::error(413, "request too large"),
-                Err(BodyError::Invalid) => return Response::error(400, "unreadable request"),
+                Err(BodyError::TooLarge { .. }) => {
+                    return Response::error(413, "request too large");
+                }
+                Err(_) => return Response::error(400, "unreadable request"),
             };
             if path == "/api/token" {
                 token(shared, &body).await
@@ -333,7 +285,7 @@ fn explain(body: &[u8]) -> Response {
 
 async fn upgrade(
     mut io: Box<dyn Io>,
-    req: Request,
+    mut req: Request,
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -354,20 +306,11 @@ async fn upgrade(
             .write(&mut io)
             .await;
     }
-    io.write_all(http::upgrade_response(&req).as_bytes())
-        .await?;
-    io.flush().await?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(relay::MAX_MESSAGE))
         .max_frame_size(Some(relay::MAX_MESSAGE))
         .read_buffer_size(relay::READ_BUFFER);
-    let ws = WebSocketStream::from_partially_read(
-        TokioAdapter::new(io),
-        req.rest,
-        Role::Server,
-        Some(config),
-    )
-    .await;
+    let ws = http_server::accept_websocket(io, &mut req, config).await?;
     relay::run(ws, shared, stopped).await;
     Ok(())
 }
@@ -375,6 +318,7 @@ async fn upgrade(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
     use transport::Secret;
 
     fn config(bind: &str, secret: Option<&str>) -> WebConfig {

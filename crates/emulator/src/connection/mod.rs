@@ -18,10 +18,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_tungstenite::WebSocketStream;
 use async_tungstenite::tokio::TokioAdapter;
-use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use async_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use http_server::{Io, Request};
 use protocol::models::ModelProfile;
 use protocol::wire::{
     GoAway, ProtoDuration, ServerMessage, SessionResumptionUpdate, SetupComplete,
@@ -34,10 +35,9 @@ use crate::auth::{Identity, authenticate};
 use crate::close::Close;
 use crate::config::later;
 use crate::engine::{Engine, EngineOptions, Memory, Out, Poll, SessionSetup};
-use crate::http::{Request, upgrade_response};
 use crate::recorder::{Direction, Recorder};
 use crate::route::{Backend, LiveEndpoint};
-use crate::server::{Io, Shared};
+use crate::server::Shared;
 use crate::setup::session_setup;
 use crate::store::ResumeError;
 
@@ -99,26 +99,18 @@ impl Drop for LiveGuard {
 
 /// Completes the WebSocket handshake and runs the connection to its end.
 pub(crate) async fn serve(
-    mut io: Box<dyn Io>,
-    req: Request,
+    io: Box<dyn Io>,
+    mut req: Request,
     endpoint: LiveEndpoint,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    io.write_all(upgrade_response(&req).as_bytes()).await?;
-    io.flush().await?;
     let limit = shared.config.max_message_bytes;
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit))
         .read_buffer_size(READ_BUFFER);
-    let ws = WebSocketStream::from_partially_read(
-        TokioAdapter::new(io),
-        req.rest.clone(),
-        Role::Server,
-        Some(ws_config),
-    )
-    .await;
+    let ws = http_server::accept_websocket(io, &mut req, ws_config).await?;
     let live = shared.live.fetch_add(1, Ordering::Relaxed) + 1;
     let guard = LiveGuard(shared.clone());
     let n = shared.next_connection();

@@ -3,13 +3,13 @@
 use std::time::Instant;
 
 use bytes::Bytes;
+use http_server::Request;
 use tokio::sync::watch;
 
 use super::{Connection, End, Recv};
 use crate::auth::authenticate;
 use crate::close::Close;
 use crate::config::later;
-use crate::http::Request;
 use crate::recorder::Direction;
 use crate::replay::{Replay, Step, client_frames_needed};
 
