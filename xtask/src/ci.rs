@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{bench, cmd, corpus, fidelity, package};
+use crate::{bench, cmd, corpus, fidelity, fuzz, package};
 
 /// What a step did.
 enum Outcome {
@@ -44,6 +44,7 @@ const STEPS: &[(&str, Check)] = &[
     ("fidelity", fidelity),
     ("package", package),
     ("talk, real audio streams", talk),
+    ("fuzz smoke", fuzz_smoke),
 ];
 
 /// Features for the shared build when the `device` feature cannot be built (no ALSA headers):
@@ -336,4 +337,24 @@ fn talk(ci: &Ci) -> Result<Outcome> {
             .env("GEMLIVE_BIN", target.join("debug/gemlive")),
     )?;
     Ok(Outcome::Passed)
+}
+
+/// Every fuzz target for a few seconds (`fuzz.rs`). cargo-fuzz needs a nightly toolchain, which
+/// the project does not require: without one the step is skipped with one line, under CI too.
+/// With nightly, cargo-fuzz must be there under CI (`.ci/run` installs it).
+fn fuzz_smoke(ci: &Ci) -> Result<Outcome> {
+    match fuzz::tools() {
+        fuzz::Tools::NoNightly => {
+            eprintln!(
+                "ci: skipped: no nightly toolchain for cargo-fuzz ({}); CI does not require one",
+                fuzz::INSTALL_NIGHTLY
+            );
+            Ok(Outcome::Skipped("no nightly toolchain".into()))
+        }
+        fuzz::Tools::NoCargoFuzz => ci.missing("cargo-fuzz", fuzz::INSTALL_CARGO_FUZZ),
+        fuzz::Tools::Ready => {
+            fuzz::smoke(&ci.root, ci.corpus.as_deref())?;
+            Ok(Outcome::Passed)
+        }
+    }
 }

@@ -10,6 +10,8 @@
 //!   (default `../shared/conformance`).
 //! - `cargo xtask fidelity [--strict-models] [DIR]`: replays the client side of those sessions
 //!   against the emulator and compares its answers with Google's (see `fidelity.rs`).
+//! - `cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke`: the cargo-fuzz targets (nightly
+//!   and cargo-fuzz), then a table of executions and coverage (`fuzz.rs`; see `fuzz/README.md`).
 //! - `cargo xtask package`: `cargo package` of every library crate (`package.rs`).
 //! - `cargo xtask bench [--test | --latency] [ARGS]`: the benchmarks and their summary, the peers
 //!   measured in the same run (`bench.rs`; see `BENCHMARKS.md`).
@@ -19,6 +21,7 @@ mod ci;
 mod cmd;
 mod corpus;
 mod fidelity;
+mod fuzz;
 mod package;
 
 use std::path::{Path, PathBuf};
@@ -26,7 +29,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <ci [--corpus DIR] | replay | conformance [DIR] | fidelity [--strict-models] [DIR] | package [--verify] | bench [--test | --latency] [ARGS]>";
+const USAGE: &str = "usage: cargo xtask <ci [--corpus DIR] | replay | conformance [DIR] | fidelity [--strict-models] [DIR] | fuzz [TARGET] [--time S] [--asan] | package [--verify] | bench [--test | --latency] [ARGS]>";
 
 fn main() -> ExitCode {
     match run() {
@@ -66,6 +69,7 @@ fn run() -> Result<()> {
                 .map_or_else(|| corpus::default_dir(&root), |dir| cwd.join(dir)),
         )?),
         Some("fidelity") => fidelity::run(&args[1..], &root, &cwd),
+        Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("package") => package::package(args.get(1).is_some_and(|a| a == "--verify")),
         Some("bench") => bench::run(&args[1..]),
         _ => {

@@ -48,7 +48,7 @@ impl<R: Read> RawSource<R> {
         Ok(Self {
             reader,
             resampler: Resampler::new(input_rate, rate)?,
-            bytes: vec![0; 8192],
+            bytes: vec![0; read_len(input_rate)],
             filled: 0,
             samples: Vec::new(),
             mono: Vec::new(),
@@ -88,6 +88,13 @@ impl<R: Read> RawSource<R> {
         self.chunker.push_f32(&self.resampled);
         Ok(())
     }
+}
+
+/// Bytes asked of the reader at a time: about 100 ms of input, at most 8 KiB, at least one
+/// sample. Resampling multiplies what one read brings by `rate / input_rate`: a whole 8 KiB of a
+/// 1 Hz stream would have become 65 million samples at 16 kHz in one go.
+fn read_len(input_rate: SampleRate) -> usize {
+    (input_rate.hz() as usize / 10 * 2).clamp(2, 8192)
 }
 
 impl<R: Read + Send> AudioSource for RawSource<R> {

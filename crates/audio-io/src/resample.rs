@@ -19,7 +19,12 @@ use crate::{Error, SampleRate};
 /// after [`Resampler::finish`] exactly `ceil(n_in * to / from)` samples have
 /// come out for `n_in` in. Once its internal buffers are warm, `process` does
 /// not allocate as long as `out` has spare capacity. Equal rates pass through
-/// untouched.
+/// with no filtering.
+///
+/// Samples are full-scale `f32`: NaN and infinities (a corrupt float WAV, a
+/// misbehaving device) come out as silence, and values beyond ±1.0 are clipped
+/// on the way in, as the conversion to PCM16 would clip them anyway. Nothing
+/// in the input can make the FFT fail.
 pub struct Resampler {
     from: SampleRate,
     to: SampleRate,
@@ -104,13 +109,18 @@ impl Resampler {
     pub fn process(&mut self, mut input: &[f32], out: &mut Vec<f32>) {
         self.total_in += input.len() as u64;
         if self.fft.is_none() {
-            out.extend_from_slice(input);
+            out.extend(input.iter().map(|&s| full_scale(s)));
             self.total_out += input.len() as u64;
             return;
         }
         while !input.is_empty() {
             let take = (self.in_buf.len() - self.in_len).min(input.len());
-            self.in_buf[self.in_len..self.in_len + take].copy_from_slice(&input[..take]);
+            for (to, &from) in self.in_buf[self.in_len..self.in_len + take]
+                .iter_mut()
+                .zip(input)
+            {
+                *to = full_scale(from);
+            }
             self.in_len += take;
             input = &input[take..];
             if self.in_len == self.in_buf.len() {
@@ -175,6 +185,17 @@ impl Resampler {
         let valid = &valid[..valid.len().min(room)];
         out.extend_from_slice(valid);
         self.total_out += valid.len() as u64;
+    }
+}
+
+/// `s` within full scale: NaN and infinities become silence (rubato's FFT
+/// fails on them, and on sums that overflow to them), the rest is clipped to ±1.
+#[inline]
+fn full_scale(s: f32) -> f32 {
+    if s.is_finite() {
+        s.clamp(-1.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -348,6 +369,25 @@ mod tests {
         r.finish(&mut out);
         assert_eq!(out.len(), 480);
         assert!(out.iter().all(|s| s.abs() < 1e-6), "state survived reset");
+    }
+
+    #[test]
+    fn non_finite_and_huge_samples_are_silence_and_full_scale() {
+        for (from, to) in [(44_100, 16_000), (16_000, 16_000), (24_000, 48_000)] {
+            let (from, to) = (rate(from), rate(to));
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -1e38] {
+                let input: Vec<f32> = (0..4_410)
+                    .map(|i| if i % 3 == 0 { bad } else { 0.1 })
+                    .collect();
+                let out = resample_all(&input, from, to).unwrap();
+                let expected = (4_410 * u64::from(to.hz())).div_ceil(u64::from(from.hz()));
+                assert_eq!(out.len() as u64, expected, "{from} -> {to}, {bad}");
+                assert!(
+                    out.iter().all(|s| s.is_finite() && s.abs() < 2.0),
+                    "{from} -> {to}, {bad}"
+                );
+            }
+        }
     }
 
     #[test]

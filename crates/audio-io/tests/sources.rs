@@ -164,3 +164,43 @@ fn rates_are_validated() {
         320
     );
 }
+
+/// Counts the bytes a source has taken from its reader.
+struct Counted<R> {
+    inner: R,
+    taken: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.taken
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A raw source reads about 100 ms of input at a time, whatever the rate: one read of a very low
+/// rate stream used to expand into minutes of resampled audio at once (a fuzzer timeout: 1.6 KB
+/// at 1 Hz held the source for more than 10 s).
+#[test]
+fn raw_source_reads_a_little_input_at_a_time() {
+    for (hz, most) in [(1, 2), (100, 20), (16_000, 3_200), (48_000, 8_192)] {
+        let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let reader = Counted {
+            inner: Cursor::new(vec![0u8; 64 * 1024]),
+            taken: taken.clone(),
+        };
+        let mut src = RawSource::new(
+            reader,
+            SampleRate::new(hz).unwrap(),
+            SampleRate::LIVE_INPUT,
+            ChunkDuration::default(),
+        )
+        .unwrap();
+        let chunk = src.next_chunk().unwrap().expect("a chunk");
+        assert_eq!(chunk.samples.len(), 640);
+        let taken = taken.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(taken <= most, "{hz} Hz: read {taken} bytes");
+    }
+}

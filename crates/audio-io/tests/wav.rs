@@ -305,3 +305,43 @@ fn large_writes_from_bytes_span_several_sample_writers() {
         .collect();
     assert_eq!(back, reply);
 }
+
+/// A float WAV (format 3) may hold NaN or infinite samples: they become
+/// silence, never a panic, at the Live rate (no resampling) and at 44.1 kHz
+/// (through the resampler, whose FFT used to panic on them).
+#[test]
+fn non_finite_float_samples_decode_without_panicking() {
+    let values = [
+        0.25f32,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -0.25,
+        f32::from_bits(0x7fc0_0001),
+    ];
+    for rate in [16_000u32, 44_100] {
+        let data: Vec<u8> = values
+            .iter()
+            .cycle()
+            .take(rate as usize / 5)
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let mut wav = raw_wav(3, 32, &data);
+        wav[24..28].copy_from_slice(&rate.to_le_bytes());
+        wav[28..32].copy_from_slice(&(rate * 4).to_le_bytes());
+        let mut src = WavSource::from_reader(
+            std::io::Cursor::new(wav),
+            "nan.wav",
+            SampleRate::LIVE_INPUT,
+            ChunkDuration::default(),
+        )
+        .unwrap();
+        let chunks = read_all(&mut src);
+        let samples: usize = chunks.iter().map(Vec::len).sum();
+        assert_eq!(samples, 3_200, "{rate} Hz: 200 ms at 16 kHz");
+        if rate == 16_000 {
+            let first: Vec<i16> = chunks[0][..6].to_vec();
+            assert_eq!(first, [8_192, 0, 0, 0, -8_192, 0], "{rate} Hz");
+        }
+    }
+}

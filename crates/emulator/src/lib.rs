@@ -29,6 +29,9 @@ mod close;
 mod config;
 mod connection;
 mod engine;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod ids;
 mod layout;

@@ -104,7 +104,7 @@ pub enum Event {
     },
     /// The server will end this connection after `time_left`; resume on a new one before `deadline`.
     GoAway {
-        /// As the server said.
+        /// As the server said, up to [`MAX_TIME_LEFT`](crate::MAX_TIME_LEFT).
         time_left: Duration,
         /// `now + time_left`, from the `now` passed with the frame.
         deadline: Instant,

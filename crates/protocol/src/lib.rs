@@ -77,6 +77,6 @@ pub use error::{Error, Misuse, Violation};
 pub use event::{Event, PendingTurn};
 pub use models::Backend;
 pub use session::{
-    CloseInfo, DEFAULT_STALL_TIMEOUT, INPUT_SAMPLE_RATE, OUTPUT_SAMPLE_RATE, Output, SPARE_FRAMES,
-    Session, SessionConfig, ends_interaction, pcm_mime, pcm_rate,
+    CloseInfo, DEFAULT_STALL_TIMEOUT, INPUT_SAMPLE_RATE, MAX_TIME_LEFT, OUTPUT_SAMPLE_RATE, Output,
+    SPARE_FRAMES, Session, SessionConfig, ends_interaction, pcm_mime, pcm_rate,
 };

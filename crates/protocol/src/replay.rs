@@ -232,7 +232,9 @@ fn replay_into(
     for &(index, text) in lines {
         let line = index + 1;
         let step: Step = serde_json::from_str(text).map_err(|e| format_err(line, e))?;
-        let now = origin + Duration::from_millis(step.t_ms);
+        let now = origin
+            .checked_add(Duration::from_millis(step.t_ms))
+            .ok_or_else(|| format_err(line, "t_ms is too large"))?;
         let t = step.t_ms;
         let kinds = [
             step.send.is_some(),

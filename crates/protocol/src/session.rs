@@ -22,6 +22,10 @@ pub const INPUT_SAMPLE_RATE: u32 = 16_000;
 /// Output audio rate of the Live API.
 pub const OUTPUT_SAMPLE_RATE: u32 = 24_000;
 
+/// The longest `goAway.timeLeft` taken as said. A connection lasts minutes; the wire can say
+/// `u64::MAX` seconds, which no deadline can hold, so longer values are clamped to this.
+pub const MAX_TIME_LEFT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The default [`SessionConfig::stall_timeout`]: longer than any silence of a working server
 /// mid-turn (pongs seen 8 to 30 s late, thinking before the first output), short enough that a
 /// stuck turn ends well before a person gives up on it.
@@ -59,7 +63,7 @@ pub struct SessionConfig {
     /// The backend, for its rules (transparent resumption and explicit VAD are Vertex-only,
     /// tool responses need ids on the Gemini API).
     pub backend: Backend,
-    /// How long to wait for `setupComplete`.
+    /// How long to wait for `setupComplete` (`Duration::MAX`: forever).
     pub setup_timeout: Duration,
     /// How long a model turn may go without progress: while a reply is awaited (a text turn
     /// was sent) or streaming, and no frame arrives for this long, the session closes with
@@ -104,7 +108,10 @@ pub enum Output {
 
 #[derive(Clone, Debug, PartialEq)]
 enum State {
-    AwaitingSetup { deadline: Instant },
+    /// `None`: the timeout reaches past what an `Instant` can hold.
+    AwaitingSetup {
+        deadline: Option<Instant>,
+    },
     Active,
     Closing,
     Closed(Close),
@@ -209,7 +216,7 @@ impl Session {
             .as_ref()
             .and_then(|h| h.initial_history_in_client_content)
             .unwrap_or(false);
-        let deadline = now + config.setup_timeout;
+        let deadline = now.checked_add(config.setup_timeout);
         let setup_frame = ClientMessage::Setup(Box::new(config.setup.clone())).to_json();
         let mut out = VecDeque::new();
         out.push_back(Output::Transmit(setup_frame));
@@ -359,7 +366,9 @@ impl Session {
     /// command starts its stall clock at the next input that carries a time: call this right
     /// after such a command (with the current time) for an exact clock.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let State::AwaitingSetup { deadline } = self.state
+        if let State::AwaitingSetup {
+            deadline: Some(deadline),
+        } = self.state
             && now >= deadline
         {
             self.out.push_back(Output::Close);
@@ -590,7 +599,7 @@ impl Session {
             return o;
         }
         let wake_at = match self.state {
-            State::AwaitingSetup { deadline } => Some(deadline),
+            State::AwaitingSetup { deadline } => deadline,
             _ => self.stall_deadline(),
         };
         Output::Idle { wake_at }
@@ -836,8 +845,10 @@ impl Session {
             self.event(Event::ToolCallCancellation { ids: cancel.ids });
         }
         if let Some(go_away) = msg.go_away {
-            let time_left = go_away.time_left.map(|d| d.0).unwrap_or_default();
-            let deadline = now + time_left;
+            let time_left = go_away
+                .time_left
+                .map_or(Duration::ZERO, |d| d.0.min(MAX_TIME_LEFT));
+            let deadline = now.checked_add(time_left).unwrap_or(now);
             self.go_away_deadline = Some(deadline);
             self.event(Event::GoAway {
                 time_left,

@@ -7,7 +7,7 @@
 mod prereq;
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gemlive_protocol::{Output, Session, SessionConfig, wire};
 
@@ -121,4 +121,45 @@ fn mutated_frames_never_panic() {
     }
     assert!(!session.is_closed(), "no frame may close the session");
     assert!(fed > 5_000, "fed {fed} frames");
+}
+
+/// Durations, counts and indices at the limits of their types (and beyond) saturate or are
+/// rejected as malformed: `goAway.timeLeft` of `u64::MAX` seconds used to overflow the deadline.
+#[test]
+fn wire_numbers_at_their_limits_never_panic() {
+    let now = origin();
+    let mut session = session();
+    while !matches!(session.poll_output(), Output::Idle { .. }) {}
+    for frame in [
+        r#"{"goAway": {"timeLeft": "18446744073709551615s"}}"#,
+        r#"{"goAway": {"timeLeft": "18446744073709551615.999999999s"}}"#,
+        r#"{"goAway": {"timeLeft": 18446744073709551615}}"#,
+        r#"{"goAway": {"timeLeft": 1.8e19}}"#,
+        r#"{"goAway": {"timeLeft": 1e308}}"#,
+        r#"{"goAway": {"timeLeft": "99999999999999999999s"}}"#,
+        r#"{"voiceActivity": {"voiceActivityType": "ACTIVITY_START", "audioOffset": "18446744073709551615.999999999s"}}"#,
+        r#"{"sessionResumptionUpdate": {"lastConsumedClientMessageIndex": "-9223372036854775808"}}"#,
+        r#"{"sessionResumptionUpdate": {"lastConsumedClientMessageIndex": "9223372036854775807"}}"#,
+        r#"{"sessionResumptionUpdate": {"lastConsumedClientMessageIndex": 9.3e18}}"#,
+        r#"{"usageMetadata": {"totalTokenCount": 2147483648, "promptTokenCount": -2147483649}}"#,
+        r#"{"usageMetadata": {"promptTokensDetails": [{"tokenCount": "2147483647"}]}}"#,
+        r#"{"serverContent": {"groundingMetadata": {"groundingSupports": [{"groundingChunkIndices": [2147483647, -1, 4e9]}]}}}"#,
+    ] {
+        feed(&mut session, frame.as_bytes());
+    }
+    assert!(!session.is_closed());
+    let deadline = session.go_away_deadline().expect("a goAway deadline");
+    let left = deadline.duration_since(now);
+    assert!(
+        left >= gemlive_protocol::MAX_TIME_LEFT
+            && left < gemlive_protocol::MAX_TIME_LEFT + Duration::from_secs(60),
+        "clamped to a day: {left:?}"
+    );
+    // A caller's `Duration::MAX` setup timeout means "no timeout", not an overflow.
+    let mut config = SessionConfig::new(wire::Setup::new("models/m"));
+    config.setup_timeout = Duration::MAX;
+    let mut session = Session::new(config, now).expect("session");
+    while !matches!(session.poll_output(), Output::Idle { .. }) {}
+    session.handle_timeout(now + Duration::from_secs(365 * 24 * 3600));
+    assert!(!session.is_closed());
 }

@@ -15,7 +15,7 @@ pub(crate) fn canonical(frame: &[u8]) -> Result<Value, Close> {
 }
 
 /// Decodes a client frame strictly: any unknown field closes with 1007 and Google's wording.
-pub(super) fn decode_strict(frame: &[u8]) -> Result<ClientMessage, Close> {
+pub(crate) fn decode_strict(frame: &[u8]) -> Result<ClientMessage, Close> {
     let decoded = protocol::decode_client(frame).map_err(|e| {
         Close::new(
             1007,
@@ -54,7 +54,7 @@ fn blob_bytes(blob: &Value) -> Vec<u8> {
 
 /// The engine inputs of a client message after the setup; `refuse_media_chunks` (strict models)
 /// closes on the deprecated `mediaChunks`.
-pub(super) fn inputs(
+pub(crate) fn inputs(
     message: &ClientMessage,
     refuse_media_chunks: bool,
 ) -> Result<Vec<Input>, Close> {

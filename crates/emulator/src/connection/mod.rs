@@ -23,6 +23,7 @@ use async_tungstenite::tungstenite::{self, Message};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_server::{Io, Request};
+use protocol::models::ModelProfile;
 use protocol::wire::{
     GoAway, ProtoDuration, ServerMessage, SessionResumptionUpdate, SetupComplete,
 };
@@ -33,14 +34,36 @@ use tokio::sync::watch;
 use crate::auth::{Identity, authenticate};
 use crate::close::Close;
 use crate::config::later;
-use crate::engine::{Engine, EngineOptions, Memory, Out, Poll};
+use crate::engine::{Engine, EngineOptions, Memory, Out, Poll, SessionSetup};
 use crate::recorder::{Direction, Recorder};
 use crate::route::{Backend, LiveEndpoint};
 use crate::server::Shared;
 use crate::setup::session_setup;
 use crate::store::ResumeError;
 
-pub(crate) use inputs::canonical;
+pub(crate) use inputs::{canonical, decode_strict, inputs};
+
+/// What a setup message (parsed JSON, the client's own key spellings) asks for: its canonical
+/// form, the engine's session settings and the model's profile, or the close Google answers with.
+pub(crate) fn validated_setup(
+    raw: &Value,
+    endpoint: &LiveEndpoint,
+    strict_models: bool,
+) -> Result<(Value, SessionSetup, ModelProfile), Close> {
+    let frame = serde_json::to_vec(raw).unwrap_or_default();
+    let canon = canonical(&frame)?;
+    if canon.as_object().is_none_or(|o| o.len() != 1) {
+        return Err(Close::invalid_argument());
+    }
+    let setup = canon.get("setup").cloned().unwrap_or(Value::Null);
+    let raw_setup = raw
+        .get("setup")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let (session, profile) = session_setup(&setup, &raw_setup, endpoint, strict_models)?;
+    Ok((setup, session, profile))
+}
 
 type Ws = WebSocketStream<TokioAdapter<Box<dyn Io>>>;
 
@@ -300,23 +323,8 @@ impl Connection {
                 record.lock_setup(setup);
             }
         }
-        let frame = serde_json::to_vec(&raw).unwrap_or_default();
-        let canon = canonical(&frame)?;
-        if canon.as_object().is_none_or(|o| o.len() != 1) {
-            return Err(Close::invalid_argument().into());
-        }
-        let setup = canon.get("setup").cloned().unwrap_or(Value::Null);
-        let raw_setup = raw
-            .get("setup")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let (session, profile) = session_setup(
-            &setup,
-            &raw_setup,
-            &self.endpoint,
-            self.shared.config.strict_models,
-        )?;
+        let (setup, session, profile) =
+            validated_setup(&raw, &self.endpoint, self.shared.config.strict_models)?;
         self.refuse_media_chunks =
             self.shared.config.strict_models && !profile.accepts_media_chunks;
         self.transparent = session.resumption
@@ -485,9 +493,9 @@ impl Connection {
         if self.token_expiry.is_some_and(|t| SystemTime::now() >= t) {
             return Err(Close::missing_auth_token());
         }
-        let message = inputs::decode_strict(frame)?;
+        let message = decode_strict(frame)?;
         self.consumed += 1;
-        inputs::inputs(&message, self.refuse_media_chunks)
+        inputs(&message, self.refuse_media_chunks)
     }
 
     async fn resumption_update(&mut self, engine: &Engine, sid: u64, resumable: bool) -> bool {
