@@ -86,7 +86,7 @@ class Link {
     this.pending = []; // typed questions not yet answered: { text, sends }
     this.turnOpen = false;
     this.goAwaySeen = false;
-    this.stats = { heldAudioChunks: 0, droppedAudioMs: 0, resent: 0 };
+    this.stats = { heldAudioChunks: 0, droppedAudioMs: 0, resent: 0, outageMs: 0 };
   }
 
   open(settings, resume) {
@@ -100,9 +100,10 @@ class Link {
     const moved = this.everReady;
     this.everReady = true;
     this.live = true;
+    this.connectedAt = performance.now();
+    if (this.outage) this.stats.outageMs += this.connectedAt - this.outage.since;
     this.outage = null;
     this.goAwaySeen = false;
-    this.connectedAt = performance.now();
     this.answeredOnThisConnection = false;
     if (moved) this.onEvent({ type: 'moved' });
     else this.onEvent(ready);
