@@ -148,8 +148,9 @@ pub enum Event {
         /// ([`CloseKind::Stalled`](crate::CloseKind::Stalled),
         /// [`CloseKind::GoAwayDeadline`](crate::CloseKind::GoAwayDeadline)).
         cause: Close,
-        /// The user turns the server had not answered, oldest first (empty when the cut turn
-        /// was not started by a turn the client can name, e.g. speech).
+        /// The user turns the server had not answered: the typed ones oldest first, then the
+        /// speech (see [`PendingTurn::speech`]) when audio the server had not covered was cut.
+        /// Empty when the cut turn was not started by anything the client can name.
         turns: Vec<PendingTurn>,
     },
     /// The connection ended and the session will resume on a new one. Drivers that resume
@@ -167,16 +168,35 @@ pub enum Event {
 }
 
 /// A user turn the server had not answered when its connection ended (see [`Event::TurnCut`]).
+///
+/// A typed turn has a number and its text. Speech has neither (the server's voice activity
+/// detection decides where spoken turns begin and end): it comes as one `PendingTurn` with
+/// number 0, empty text and [`PendingTurn::speech`] saying how much audio was sent again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingTurn {
     /// Which one: the n-th user turn of the session (1-based), counting text turns
     /// (`realtimeInput.text`) and `clientContent` turns with `turnComplete`, across connections.
+    /// 0 for speech.
     pub number: u64,
-    /// What the user said.
+    /// What the user said (typed); empty for speech.
     pub text: String,
     /// Sent again on the new connection: its answer follows. `false`: the application has to
     /// ask again (resending is off, the turn was already resent too often, or the session ends).
     pub resent: bool,
+    /// For speech: the audio the break cut, `None` for a typed turn.
+    pub speech: Option<Speech>,
+}
+
+/// The audio of a [`PendingTurn`] that is speech: what the client had sent since the last
+/// point the server covers (a resumable handle, or the end of a whole answer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Speech {
+    /// The audio kept, sent again when the turn is `resent` (at most
+    /// [`SessionConfig::speech_kept`](crate::SessionConfig::speech_kept)).
+    pub audio: Duration,
+    /// Older audio of the same stretch that did not fit in the bound and is not sent again: the
+    /// start of a long utterance the server will not hear (zero when nothing was dropped).
+    pub dropped: Duration,
 }
 
 impl Event {

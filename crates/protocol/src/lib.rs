@@ -69,14 +69,16 @@ pub mod models;
 #[cfg(feature = "replay")]
 pub mod replay;
 mod session;
+mod speech;
 pub mod wire;
 
 pub use close::{Close, CloseKind, Fault};
 pub use decode::{DecodeError, Decoded, UnknownField, decode_client, decode_server};
 pub use error::{Error, Misuse, Violation};
-pub use event::{Event, PendingTurn};
+pub use event::{Event, PendingTurn, Speech};
 pub use models::Backend;
 pub use session::{
-    CloseInfo, DEFAULT_STALL_TIMEOUT, INPUT_SAMPLE_RATE, MAX_TIME_LEFT, OUTPUT_SAMPLE_RATE, Output,
-    SPARE_FRAMES, Session, SessionConfig, ends_interaction, pcm_mime, pcm_rate,
+    CloseInfo, DEFAULT_SPEECH_KEPT, DEFAULT_STALL_TIMEOUT, INPUT_SAMPLE_RATE, MAX_TIME_LEFT,
+    OUTPUT_SAMPLE_RATE, Output, SPARE_FRAMES, Session, SessionConfig, ends_interaction, pcm_mime,
+    pcm_rate,
 };

@@ -9,8 +9,9 @@ use bytes::Bytes;
 use crate::close::Close;
 use crate::decode::decode_server;
 use crate::error::{Error, Misuse, Violation};
-use crate::event::{Event, PendingTurn};
+use crate::event::{Event, PendingTurn, Speech};
 use crate::models::{self, Backend, ClientContentRule, ModelProfile};
+use crate::speech::{Marker, Replayed, SpeechLog};
 use crate::wire::{
     ClientContent, ClientMessage, ContextUpdate, FunctionCall, FunctionResponse, InteractionStatus,
     Modality, RealtimeInput, Scheduling, ServerContent, ServerMessage, SessionResumptionConfig,
@@ -30,6 +31,10 @@ pub const MAX_TIME_LEFT: Duration = Duration::from_secs(24 * 60 * 60);
 /// mid-turn (pongs seen 8 to 30 s late, thinking before the first output), short enough that a
 /// stuck turn ends well before a person gives up on it.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// The default [`SessionConfig::speech_kept`]: longer than an utterance, short enough that
+/// sending it again costs a moment (about 1.3 MB of frames at 16 kHz).
+pub const DEFAULT_SPEECH_KEPT: Duration = Duration::from_secs(30);
 
 /// Frame buffers [`Session::recycle`] keeps for reuse.
 pub const SPARE_FRAMES: usize = 4;
@@ -76,6 +81,11 @@ pub struct SessionConfig {
     /// (possible with proactive audio) looks like a stall too: it is sent again at most the
     /// driver's resend limit, then reported. `None` disables the check.
     pub stall_timeout: Option<Duration>,
+    /// How much of the speech sent since the server last covered it (see
+    /// [`Session::cut_turn`]) the session keeps to send again after a break: the newest audio,
+    /// up to this long. Older audio of the same stretch is dropped and reported
+    /// ([`Speech::dropped`](crate::Speech::dropped)). `Duration::ZERO` keeps none.
+    pub speech_kept: Duration,
 }
 
 impl SessionConfig {
@@ -86,6 +96,7 @@ impl SessionConfig {
             backend: Backend::GeminiApi,
             setup_timeout: Duration::from_secs(15),
             stall_timeout: Some(DEFAULT_STALL_TIMEOUT),
+            speech_kept: DEFAULT_SPEECH_KEPT,
         }
     }
 }
@@ -203,6 +214,14 @@ pub struct Session {
     progress_at: Option<Instant>,
     /// Turns to send again on the next connection (see [`Session::cut_turn`]).
     resend: Vec<SentTurn>,
+    /// The speech sent since the server last covered it.
+    speech: SpeechLog,
+    /// Send `speech` again right after `setupComplete`.
+    speech_replay: bool,
+    /// `setupComplete` came on this connection.
+    was_ready: bool,
+    /// The model's turn was interrupted (by speech) since the last `turnComplete`.
+    barge_in: bool,
 }
 
 impl Session {
@@ -247,14 +266,19 @@ impl Session {
             tool_reply_expected: false,
             progress_at: None,
             resend: Vec::new(),
+            speech: SpeechLog::default(),
+            speech_replay: false,
+            was_ready: false,
+            barge_in: false,
         })
     }
 
     /// A session for a new connection that resumes this one: the setup carries the latest
     /// resumable handle (if any), pending tool calls carry over, and right after `setupComplete`
-    /// it sends the turns [`Session::cut_turn`] marked for sending again, then (transparent
-    /// mode) the messages the server had not acknowledged. A session whose connection never got
-    /// to `setupComplete` hands on what it was to send.
+    /// it sends the turns [`Session::cut_turn`] marked for sending again, then the speech it
+    /// marked, then (transparent mode) the messages the server had not acknowledged, all before
+    /// any command's frame. A session whose connection never got to `setupComplete` hands on
+    /// what it was to send.
     pub fn next_connection(&self, now: Instant) -> Result<Self, Error> {
         let mut config = self.config.clone();
         if let Some(handle) = &self.resumption_handle {
@@ -287,17 +311,33 @@ impl Session {
             });
         }
         next.history_open = self.history_open && self.resumption_handle.is_none();
+        next.speech.clone_from(&self.speech);
+        next.speech_replay = self.speech_replay;
         Ok(next)
     }
 
-    /// The connection ended with a turn open (call once the session is closed, before
+    /// The connection ended (call once the session is closed, before
     /// [`Session::next_connection`]): the [`Event::TurnCut`] to show the application, or `None`
-    /// when no turn was open. Each unanswered text turn sent again fewer than `resend_limit`
-    /// times so far is marked to be sent again by the next connection; pass 0 when there will be
-    /// none. In transparent mode a turn that is not resent is also taken out of the replay.
+    /// when no turn was open and no speech was cut. Each unanswered text turn sent again fewer
+    /// than `resend_limit` times so far is marked to be sent again by the next connection; pass
+    /// 0 when there will be none. In transparent mode a turn that is not resent is also taken
+    /// out of the replay.
+    ///
+    /// Speech is cut too: the realtime audio, `audioStreamEnd` and activity markers sent since
+    /// the server last covered them (the end of a whole answer: `generationComplete`, or a
+    /// `turnComplete` that ends the interaction and was not interrupted; barge-in speech stays),
+    /// at most [`SessionConfig::speech_kept`] of audio. When the connection had reached
+    /// `setupComplete` and such audio was sent, the cut names it as a [`PendingTurn`] with
+    /// [`PendingTurn::speech`] (last in `turns`), and marks it to be sent again right after the
+    /// next `setupComplete`, unless this stretch of speech was already sent again
+    /// `resend_limit` times (then it is dropped). The audio goes out as fast as the connection
+    /// takes it; the server's voice activity detection measures speech in the audio, not in
+    /// time. In transparent mode (Vertex) the replay of unacknowledged messages already carries
+    /// the audio, and no speech is kept.
     pub fn cut_turn(&mut self, resend_limit: u32) -> Option<Event> {
         let cause = self.close_reason()?.clone();
-        if !self.turn_open() {
+        let speech = self.was_ready && self.speech.has_audio();
+        if !self.turn_open() && !speech {
             return None;
         }
         self.reply = Reply::None;
@@ -310,12 +350,31 @@ impl Session {
                 number: turn.number,
                 text: turn.text.clone(),
                 resent,
+                speech: None,
             });
             if resent {
                 turn.resends += 1;
                 self.resend.push(turn);
             } else {
                 self.unacknowledged.retain(|(i, _)| *i != turn.index);
+            }
+        }
+        if speech {
+            let resent = self.speech.resends < resend_limit;
+            turns.push(PendingTurn {
+                number: 0,
+                text: String::new(),
+                resent,
+                speech: Some(Speech {
+                    audio: self.speech.kept(),
+                    dropped: self.speech.dropped(),
+                }),
+            });
+            if resent {
+                self.speech.resends += 1;
+                self.speech_replay = true;
+            } else {
+                self.speech.covered();
             }
         }
         Some(Event::TurnCut { cause, turns })
@@ -440,8 +499,18 @@ impl Session {
     pub fn send_audio(&mut self, pcm16le: &[u8], sample_rate: u32) -> Result<(), Error> {
         self.ready()?;
         Self::check_audio(pcm16le, sample_rate)?;
-        // The hot path: written directly, base64 straight into the frame, in a recycled buffer
-        // when the driver hands frames back (see `recycle`).
+        let frame = self.audio_frame(pcm16le, sample_rate);
+        self.push_frame(frame);
+        if !self.transparent() {
+            self.speech
+                .audio(pcm16le, sample_rate, self.config.speech_kept);
+        }
+        Ok(())
+    }
+
+    /// The hot path: written directly, base64 straight into the frame, in a recycled buffer
+    /// when the driver hands frames back (see `recycle`).
+    fn audio_frame(&mut self, pcm16le: &[u8], sample_rate: u32) -> String {
         let mut frame = self.spare.pop().unwrap_or_default();
         frame.clear();
         frame.reserve(pcm16le.len().div_ceil(3) * 4 + 80);
@@ -450,7 +519,35 @@ impl Session {
         frame.push_str(r#"","data":""#);
         encode_base64_into(pcm16le, &mut frame);
         frame.push_str(r#""}}}"#);
-        self.push_frame(frame);
+        frame
+    }
+
+    /// The frame of a speech marker.
+    fn marker_frame(marker: Marker) -> String {
+        let input = match marker {
+            Marker::ActivityStart => RealtimeInput {
+                activity_start: Some(Default::default()),
+                ..RealtimeInput::default()
+            },
+            Marker::ActivityEnd => RealtimeInput {
+                activity_end: Some(Default::default()),
+                ..RealtimeInput::default()
+            },
+            Marker::AudioStreamEnd => RealtimeInput {
+                audio_stream_end: Some(true),
+                ..RealtimeInput::default()
+            },
+        };
+        ClientMessage::RealtimeInput(input).to_json()
+    }
+
+    /// Sends a speech marker and keeps it with the speech.
+    fn send_marker(&mut self, marker: Marker) -> Result<(), Error> {
+        self.ready()?;
+        self.push_frame(Self::marker_frame(marker));
+        if !self.transparent() {
+            self.speech.marker(marker);
+        }
         Ok(())
     }
 
@@ -485,10 +582,7 @@ impl Session {
         if !self.manual_vad() {
             return Err(Misuse::ManualActivityWithAutomaticVad.into());
         }
-        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
-            activity_start: Some(Default::default()),
-            ..RealtimeInput::default()
-        }))
+        self.send_marker(Marker::ActivityStart)
     }
 
     /// Marks the end of user activity: the user's turn is over.
@@ -497,10 +591,7 @@ impl Session {
         if !self.manual_vad() {
             return Err(Misuse::ManualActivityWithAutomaticVad.into());
         }
-        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
-            activity_end: Some(Default::default()),
-            ..RealtimeInput::default()
-        }))
+        self.send_marker(Marker::ActivityEnd)
     }
 
     /// Tells the server the audio stream paused or ended (automatic activity detection only).
@@ -509,10 +600,7 @@ impl Session {
         if self.manual_vad() {
             return Err(Misuse::AudioStreamEndWithManualVad.into());
         }
-        self.transmit(ClientMessage::RealtimeInput(RealtimeInput {
-            audio_stream_end: Some(true),
-            ..RealtimeInput::default()
-        }))
+        self.send_marker(Marker::AudioStreamEnd)
     }
 
     /// Answers pending tool calls. Each response must name a pending call's id (on Vertex a
@@ -732,10 +820,24 @@ impl Session {
 
     /// The model's reply shows up.
     fn replying(&mut self) {
+        if self.reply == Reply::None {
+            self.speech.reply_began();
+        }
         if self.reply != Reply::Generated {
             self.reply = Reply::Streaming;
         }
         self.tool_reply_expected = false;
+    }
+
+    /// Sends the kept speech again (right after `setupComplete`); it stays kept.
+    fn replay_speech(&mut self) {
+        for item in self.speech.replay() {
+            let frame = match item {
+                Replayed::Audio { pcm, rate } => self.audio_frame(&pcm, rate),
+                Replayed::Marker(marker) => Self::marker_frame(marker),
+            };
+            self.push_frame(frame);
+        }
     }
 
     /// The oldest unanswered turn has its answer.
@@ -805,12 +907,16 @@ impl Session {
                     session_id: setup.session_id,
                     resumed: self.resumed,
                 });
+                self.was_ready = true;
                 for replay in std::mem::take(&mut self.replay_after_setup) {
                     self.push_frame(replay.frame);
                     if let Some(mut turn) = replay.turn {
                         turn.index = self.sent;
                         self.unanswered.push_back(turn);
                     }
+                }
+                if std::mem::take(&mut self.speech_replay) {
+                    self.replay_speech();
                 }
             } else {
                 violation = Some(Violation::DuplicateSetupComplete);
@@ -978,7 +1084,9 @@ impl Session {
             self.event(Event::UrlContext(Box::new(u)));
         }
         if content.generation_complete == Some(true) {
-            // The answer is whole: a cut from here on loses nothing worth asking again.
+            // The answer is whole: a cut from here on loses nothing worth asking again, and the
+            // speech before it was heard.
+            self.speech.covered();
             if !self.answered_early {
                 self.answered();
                 self.answered_early = true;
@@ -988,6 +1096,8 @@ impl Session {
             self.event(Event::GenerationComplete);
         }
         if content.interrupted == Some(true) {
+            self.barge_in = true;
+            self.speech.covered_to_reply();
             self.event(Event::Interrupted);
         }
         if content.waiting_for_input == Some(true) {
@@ -999,6 +1109,10 @@ impl Session {
                 self.event(Event::Usage(Box::new(u)));
             }
             if ends_interaction(content.interaction_status.as_ref()) {
+                // Speech that interrupted the reply waits for its own answer.
+                if !std::mem::take(&mut self.barge_in) {
+                    self.speech.covered();
+                }
                 self.answered();
                 self.answered_early = false;
                 self.reply = Reply::None;

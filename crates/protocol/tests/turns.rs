@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use gemlive_protocol::wire::{ClientContent, Content, FunctionResponse, HistoryConfig, Setup};
-use gemlive_protocol::{CloseInfo, CloseKind, Event, Output, PendingTurn, Session, SessionConfig};
+use gemlive_protocol::{
+    CloseInfo, CloseKind, Event, Output, PendingTurn, Session, SessionConfig, Speech,
+};
 use serde_json::{Value, json};
 
 #[allow(clippy::disallowed_methods)] // Tests pick an origin; the crate itself never reads the clock.
@@ -86,6 +88,7 @@ fn cut(turns: &[(u64, &str, bool)]) -> Vec<PendingTurn> {
             number,
             text: text.to_owned(),
             resent,
+            speech: None,
         })
         .collect()
 }
@@ -378,4 +381,166 @@ fn transparent_replay_sends_a_turn_once() {
         ],
         "the consumed turn is sent again, the unacknowledged one replayed once"
     );
+}
+
+/// 40 ms of 16 kHz audio, every sample `n`.
+fn chunk(n: i16) -> Vec<u8> {
+    [n; 640].iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+/// The sample value of a `realtimeInput.audio` frame, or the frame's other key.
+fn spoken(frame: &Value) -> String {
+    let input = &frame["realtimeInput"];
+    match input["audio"]["data"].as_str() {
+        Some(data) => {
+            let pcm = gemlive_protocol::wire::decode_base64(data).expect("base64");
+            format!("audio {}", i16::from_le_bytes([pcm[0], pcm[1]]))
+        }
+        None => input
+            .as_object()
+            .and_then(|o| o.keys().next().cloned())
+            .unwrap_or_default(),
+    }
+}
+
+fn speech_cut(resent: bool, audio_ms: u64, dropped_ms: u64) -> Vec<PendingTurn> {
+    vec![PendingTurn {
+        number: 0,
+        text: String::new(),
+        resent,
+        speech: Some(Speech {
+            audio: Duration::from_millis(audio_ms),
+            dropped: Duration::from_millis(dropped_ms),
+        }),
+    }]
+}
+
+#[test]
+fn speech_cut_mid_reply_is_sent_again_in_order_within_its_bound() {
+    let t0 = origin();
+    let config = SessionConfig {
+        speech_kept: Duration::from_millis(100),
+        ..config()
+    };
+    let mut session = Session::new(config, t0).expect("session");
+    drain(&mut session);
+    recv(&mut session, json!({"setupComplete": {}}), t0);
+    // An utterance answered whole: the server heard it, it is not kept.
+    session.send_audio(&chunk(1), 16_000).expect("audio");
+    recv(&mut session, text("Hi!"), t0);
+    recv(
+        &mut session,
+        json!({"serverContent": {"generationComplete": true}}),
+        t0,
+    );
+    recv(&mut session, turn_complete(), t0);
+    recv(
+        &mut session,
+        json!({"sessionResumptionUpdate": {"newHandle": "h2", "resumable": true}}),
+        t0,
+    );
+    // The next one, 160 ms: the bound keeps its last 80 ms (two whole chunks).
+    for n in 10..14 {
+        session.send_audio(&chunk(n), 16_000).expect("audio");
+    }
+    session.send_audio_stream_end().expect("stream end");
+    recv(&mut session, text("It"), t0);
+    drain(&mut session);
+    session.handle_close(None, t0);
+    drain(&mut session);
+    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
+        panic!("a cut")
+    };
+    assert_eq!(turns, speech_cut(true, 80, 80));
+
+    // The new connection sends it again right after setupComplete, before live audio.
+    let mut next = session.next_connection(t0).expect("next");
+    drain(&mut next);
+    next.send_audio(&chunk(99), 16_000)
+        .expect_err("not before setupComplete");
+    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
+    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    assert_eq!(frames, ["audio 12", "audio 13", "audioStreamEnd"]);
+    next.send_audio(&chunk(14), 16_000).expect("audio");
+    drain(&mut next);
+
+    // Cut again before an answer: what was sent again is kept, with what followed, within
+    // the bound; the second resend is the last of a limit of two.
+    next.handle_close(Some(CloseInfo::new(1011, "Internal error")), t0);
+    drain(&mut next);
+    let Some(Event::TurnCut { turns, .. }) = next.cut_turn(2) else {
+        panic!("a cut")
+    };
+    assert_eq!(turns, speech_cut(true, 80, 120));
+    let mut third = next.next_connection(t0).expect("next");
+    drain(&mut third);
+    let d = recv(&mut third, json!({"setupComplete": {}}), t0);
+    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    assert_eq!(frames, ["audio 13", "audioStreamEnd", "audio 14"]);
+    third.handle_close(None, t0);
+    drain(&mut third);
+    let Some(Event::TurnCut { turns, .. }) = third.cut_turn(2) else {
+        panic!("a cut")
+    };
+    assert_eq!(turns, speech_cut(false, 80, 120), "resent twice: reported");
+    let mut fourth = third.next_connection(t0).expect("next");
+    drain(&mut fourth);
+    let d = recv(&mut fourth, json!({"setupComplete": {}}), t0);
+    assert!(d.frames.is_empty(), "nothing sent again: {:?}", d.frames);
+    fourth.handle_close(None, t0);
+    assert_eq!(
+        fourth.cut_turn(2),
+        None,
+        "the dropped speech is not named twice"
+    );
+}
+
+#[test]
+fn speech_that_interrupts_a_reply_is_kept_and_the_answered_speech_is_not() {
+    let t0 = origin();
+    let mut session = ready(t0);
+    session.send_audio(&chunk(1), 16_000).expect("audio");
+    recv(&mut session, text("Let me tell you"), t0);
+    // The user speaks over the reply: it is interrupted, and the interruption is not answered.
+    session.send_audio(&chunk(2), 16_000).expect("audio");
+    recv(
+        &mut session,
+        json!({"serverContent": {"interrupted": true}}),
+        t0,
+    );
+    recv(&mut session, turn_complete(), t0);
+    session.send_audio(&chunk(3), 16_000).expect("audio");
+    drain(&mut session);
+    session.handle_close(None, t0);
+    drain(&mut session);
+    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
+        panic!("a cut, with no model turn open")
+    };
+    assert_eq!(turns, speech_cut(true, 80, 0));
+    let mut next = session.next_connection(t0).expect("next");
+    drain(&mut next);
+    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
+    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    assert_eq!(frames, ["audio 2", "audio 3"]);
+}
+
+#[test]
+fn a_connection_that_never_got_ready_hands_the_speech_on_without_counting_a_resend() {
+    let t0 = origin();
+    let mut session = ready(t0);
+    session.send_audio(&chunk(5), 16_000).expect("audio");
+    drain(&mut session);
+    session.handle_close(None, t0);
+    drain(&mut session);
+    assert!(session.cut_turn(1).is_some());
+    let mut failed = session.next_connection(t0).expect("next");
+    drain(&mut failed);
+    failed.handle_close(Some(CloseInfo::new(1011, "Internal error")), t0);
+    drain(&mut failed);
+    assert_eq!(failed.cut_turn(1), None, "nothing was cut on it");
+    let mut next = failed.next_connection(t0).expect("next");
+    drain(&mut next);
+    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
+    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    assert_eq!(frames, ["audio 5"]);
 }

@@ -104,10 +104,10 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
     }
 
     let session = SessionConfig {
-        setup,
         backend: config.endpoint.backend(),
         setup_timeout: config.setup_timeout,
         stall_timeout: config.stall_timeout,
+        ..SessionConfig::new(setup)
     };
     // Refuse a setup the session would refuse before any traffic.
     drop(Session::new(session.clone(), Instant::now().into_std())?);
