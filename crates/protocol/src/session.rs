@@ -76,10 +76,12 @@ pub struct SessionConfig {
     /// the turn again). Paused while tool calls wait for the application, after
     /// `generationComplete` (Google may hold `turnComplete` back for the length of the audio) and
     /// while the model works in the background (`turnComplete` with `IN_PROGRESS`,
-    /// `waitingForInput`). Speech does not start the clock (the server decides whether it was a
-    /// turn); the reply's first output does. A text turn the model chooses not to answer
-    /// (possible with proactive audio) looks like a stall too: it is sent again at most the
-    /// driver's resend limit, then reported. `None` disables the check.
+    /// `waitingForInput`). Speech starts the clock when the server shows it heard it (an input
+    /// transcription between replies, or the end of activity its voice detection reports);
+    /// otherwise the server decides whether it was a turn and the reply's first output starts
+    /// the clock. A turn the model chooses not to answer (possible with proactive audio) looks
+    /// like a stall too: it is sent again at most the driver's resend limit, then reported.
+    /// `None` disables the check.
     pub stall_timeout: Option<Duration>,
     /// How much of the speech sent since the server last covered it (see
     /// [`Session::cut_turn`]) the session keeps to send again after a break: the newest audio,
@@ -207,6 +209,10 @@ pub struct Session {
     unanswered: VecDeque<SentTurn>,
     /// Whether the oldest unanswered turn was taken off at `generationComplete`.
     answered_early: bool,
+    /// The server showed it heard the user's speech (an input transcription, or its voice
+    /// detection's end of activity) and no reply to it has begun: the speech is a turn
+    /// awaiting its answer.
+    speech_heard: bool,
     reply: Reply,
     /// A tool response went out and the model has not reacted yet.
     tool_reply_expected: bool,
@@ -262,6 +268,7 @@ impl Session {
             turns_sent: 0,
             unanswered: VecDeque::new(),
             answered_early: false,
+            speech_heard: false,
             reply: Reply::None,
             tool_reply_expected: false,
             progress_at: None,
@@ -343,6 +350,7 @@ impl Session {
         self.reply = Reply::None;
         self.tool_reply_expected = false;
         self.answered_early = false;
+        self.speech_heard = false;
         let mut turns = Vec::with_capacity(self.unanswered.len());
         for mut turn in std::mem::take(&mut self.unanswered) {
             let resent = turn.resends < resend_limit;
@@ -770,10 +778,13 @@ impl Session {
         self.unacknowledged.len()
     }
 
-    /// Whether a model turn is open: a user turn awaits its answer, a reply streams, or the
-    /// model is to react to a tool response.
+    /// Whether a model turn is open: a user turn (typed, or speech the server transcribed)
+    /// awaits its answer, a reply streams, or the model is to react to a tool response.
     pub fn turn_open(&self) -> bool {
-        !self.unanswered.is_empty() || self.reply != Reply::None || self.tool_reply_expected
+        !self.unanswered.is_empty()
+            || self.reply != Reply::None
+            || self.tool_reply_expected
+            || self.speech_heard
     }
 
     /// User turns sent over the whole session (the number of the latest one).
@@ -822,6 +833,7 @@ impl Session {
     fn replying(&mut self) {
         if self.reply == Reply::None {
             self.speech.reply_began();
+            self.speech_heard = false;
         }
         if self.reply != Reply::Generated {
             self.reply = Reply::Streaming;
@@ -983,10 +995,15 @@ impl Session {
             });
         }
         if let Some(activity) = msg.voice_activity {
+            let kind = activity
+                .r#type
+                .unwrap_or(crate::wire::VoiceActivityType::Unspecified);
+            // The server's voice detection heard an utterance end: its answer is awaited.
+            if kind == crate::wire::VoiceActivityType::ActivityEnd && self.reply == Reply::None {
+                self.speech_heard = true;
+            }
             self.event(Event::VoiceActivity {
-                kind: activity
-                    .r#type
-                    .unwrap_or(crate::wire::VoiceActivityType::Unspecified),
+                kind,
                 audio_offset: activity.audio_offset.map(|d| d.0),
             });
         }
@@ -1013,6 +1030,12 @@ impl Session {
         now: Instant,
     ) {
         if let Some(t) = content.input_transcription {
+            // Heard between replies: speech the next reply answers (one under way may carry
+            // the transcription of what it answers).
+            if self.reply == Reply::None && t.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+            {
+                self.speech_heard = true;
+            }
             self.event(Event::InputTranscript {
                 text: t.text.unwrap_or_default(),
                 finished: t.finished.unwrap_or(false),

@@ -544,3 +544,47 @@ fn a_connection_that_never_got_ready_hands_the_speech_on_without_counting_a_rese
     let frames: Vec<String> = d.frames.iter().map(spoken).collect();
     assert_eq!(frames, ["audio 5"]);
 }
+
+#[test]
+fn speech_the_server_transcribed_and_never_answered_stalls_and_is_sent_again() {
+    let t0 = origin();
+    let mut session = ready(t0);
+    session.send_audio(&chunk(5), 16_000).expect("audio");
+    session.handle_timeout(t0);
+    assert!(!session.turn_open(), "speech alone is no turn yet");
+    assert_eq!(drain(&mut session).wake_at, None);
+    // The server says it heard it; no reply begins.
+    let d = recv(
+        &mut session,
+        json!({"serverContent": {"inputTranscription": {"text": "hello?"}}}),
+        t0,
+    );
+    assert!(session.turn_open());
+    assert_eq!(d.wake_at, Some(t0 + STALL));
+    session.handle_timeout(t0 + STALL);
+    let d = drain(&mut session);
+    assert_eq!(d.closes, 1, "{:?}", d.events);
+    assert!(matches!(
+        d.events.last(),
+        Some(Event::Closed(c)) if c.kind == CloseKind::Stalled
+    ));
+    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
+        panic!("a cut")
+    };
+    assert_eq!(turns, speech_cut(true, 40, 0));
+    let mut next = session.next_connection(t0).expect("next");
+    drain(&mut next);
+    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
+    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    assert_eq!(frames, ["audio 5"]);
+
+    // A transcription that comes with the reply it belongs to opens nothing after it.
+    recv(&mut next, text("Hello!"), t0);
+    recv(
+        &mut next,
+        json!({"serverContent": {"inputTranscription": {"text": "hello?"}}}),
+        t0,
+    );
+    recv(&mut next, turn_complete(), t0);
+    assert!(!next.turn_open());
+}
