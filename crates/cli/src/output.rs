@@ -727,7 +727,10 @@ pub(crate) fn event_json(event: &Event) -> Option<Value> {
         Event::TurnCut { cause, turns } => {
             let turns: Vec<Value> = turns
                 .iter()
-                .map(|t| json!({"number": t.number, "text": t.text, "resent": t.resent}))
+                .map(|t| match t.speech {
+                    Some(s) => json!({"speech_ms": s.audio.as_millis() as u64, "dropped_ms": s.dropped.as_millis() as u64, "resent": t.resent}),
+                    None => json!({"number": t.number, "text": t.text, "resent": t.resent}),
+                })
                 .collect();
             json!({"event": "turn_cut", "close": close_json(cause), "turns": turns})
         }

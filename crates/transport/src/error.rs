@@ -113,10 +113,13 @@ fn turn_cut(cause: &Close, turns: &[PendingTurn]) -> String {
     let lost: Vec<String> = turns
         .iter()
         .filter(|t| !t.resent)
-        .map(|t| format!("{} ({:?})", t.number, t.text))
+        .map(|t| match t.speech {
+            Some(s) => format!("what was said ({:.1} s of audio)", s.audio.as_secs_f64()),
+            None => format!("turn {} ({:?})", t.number, t.text),
+        })
         .collect();
     if !lost.is_empty() {
-        message.push_str(&format!(", ask again: turn {}", lost.join(", turn ")));
+        message.push_str(&format!(", ask again: {}", lost.join(", ")));
     }
     message.push_str(&format!("; the connection {cause}"));
     message

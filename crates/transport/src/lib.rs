@@ -24,7 +24,8 @@
 //!   ([`CloseKind::ResumeFailed`](protocol::CloseKind::ResumeFailed)).
 //! * No turn hangs and none is lost silently: a turn whose connection ends
 //!   yields `Event::TurnCut`, which names the user turns that were sent again
-//!   on the new connection (their answers follow) and those to ask again;
+//!   on the new connection (their answers follow) and those to ask again,
+//!   typed or spoken (the speech not yet answered, up to 30 s of it);
 //!   a turn without progress for [`ClientConfig::stall_timeout`] is cut the
 //!   same way. [`Turn::next`] always ends.
 //! * [`RecorderConfig`] records every frame as a fixture (JSONL), secrets

@@ -481,6 +481,7 @@ function onEvent(m) {
       break;
     case 'turnCut':
       stats.turnCuts.push(m);
+      const cutAnswer = answering;
       if (answering) {
         answering.interrupted = true;
         answering.li.classList.add('interrupted');
@@ -490,6 +491,15 @@ function onEvent(m) {
       turnAudio = 0;
       if (m.turns.length === 0) note('The connection broke in the middle of the answer.');
       for (const t of m.turns) {
+        // Speech since the last answer: only worth a line when an answer to it was cut.
+        if (t.speechMs !== undefined) {
+          if (cutAnswer) {
+            note(t.resent
+              ? 'The connection broke in the middle of the answer: what you said is sent again on the new connection.'
+              : 'The connection broke in the middle of the answer: please say it again.');
+          }
+          continue;
+        }
         note(t.resent
           ? `The connection broke before “${t.text}” was answered: it is asked again on the new connection.`
           : `The connection broke before “${t.text}” was answered: please ask again.`);

@@ -168,7 +168,7 @@ pub enum ToPage<'a> {
     TurnCut {
         /// Why.
         cause: Explained<'a>,
-        /// The user turns that were not answered (empty when speech started the turn).
+        /// The user turns that were not answered: typed ones, then speech (`speechMs`).
         turns: Vec<CutTurn<'a>>,
     },
     /// The session moved to a new Live connection (after a goAway or a drop) and goes on.
@@ -212,11 +212,15 @@ pub struct Explained<'a> {
 
 /// A user turn a break cut short.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CutTurn<'a> {
-    /// What the user said.
+    /// What the user typed (empty for speech).
     pub text: &'a str,
     /// Sent again on the new connection (its answer follows); otherwise the user asks again.
     pub resent: bool,
+    /// Speech: the milliseconds of audio cut (sent again when `resent`); absent for text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speech_ms: Option<u128>,
 }
 
 impl<'a> From<&'a PendingTurn> for CutTurn<'a> {
@@ -224,6 +228,7 @@ impl<'a> From<&'a PendingTurn> for CutTurn<'a> {
         Self {
             text: &turn.text,
             resent: turn.resent,
+            speech_ms: turn.speech.map(|s| s.audio.as_millis()),
         }
     }
 }

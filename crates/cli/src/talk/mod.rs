@@ -232,6 +232,8 @@ struct Turn {
     cut: bool,
     interrupted: bool,
     tokens: Option<i32>,
+    /// The model finished generating it (`generationComplete`): a break now loses nothing.
+    generated: bool,
 }
 
 impl Turn {
@@ -551,6 +553,8 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let stall = args.session.stall_timeout;
     // The break that is being repaired was said (by a `TurnCut`).
     let mut break_said = false;
+    // Speech was sent again after a break, and no reply has begun since.
+    let mut speech_resent = false;
     let mut turn = Turn::default();
     // The model's last completed (or cut) turn, whose audio may still be playing.
     let mut last = Turn::default();
@@ -691,6 +695,7 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 if content && turn.started.is_none() {
                     turn.started = Some(now);
                     reply_at = Some(now);
+                    speech_resent = false;
                 }
                 match event {
                     Event::Audio { data, sample_rate, .. } => {
@@ -733,31 +738,42 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                         summary.total_tokens += i64::from(u.total_token_count.unwrap_or(0));
                         turn.tokens = u.total_token_count;
                     }
+                    Event::GenerationComplete => turn.generated = true,
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
-                        view.turn_end(&TurnEnd {
-                            turn: turn_index,
-                            audio: turn.audio,
-                            first_audio: turn.first_audio,
-                            tokens: turn.tokens,
-                            interrupted: turn.interrupted,
-                        });
-                        if let Some(d) = turn.first_audio { summary.first_audio.push(d); }
-                        summary.turns += 1;
-                        turn_index += 1;
-                        if !turn.interrupted && let Some(t) = turn.started { answered = Some(t); }
-                        last = std::mem::take(&mut turn);
+                        complete(&mut view, &mut summary, &mut turn_index, &mut answered, &mut turn, &mut last);
                     }
                     Event::TurnCut { cause, turns } => {
+                        // A reply the model had finished (`generationComplete`) is whole: only
+                        // its `turnComplete` went with the connection.
+                        let whole = turn.generated;
+                        if whole {
+                            complete(&mut view, &mut summary, &mut turn_index, &mut answered, &mut turn, &mut last);
+                        }
                         // The reply so far is all of it that comes; what is queued still plays.
-                        match turns.iter().find(|t| t.resent) {
-                            Some(t) => view.restart_turn(&t.text, &cause),
-                            None => {
-                                let lost = turns.first().map_or(Lost::Reply, |t| Lost::Typed(&t.text));
+                        let (spoken, typed): (Vec<_>, Vec<_>) = turns.iter().partition(|t| t.speech.is_some());
+                        // Speech since the last reply, or a reply to speech, was cut.
+                        let said = (typed.is_empty() && turn.active)
+                            || spoke_at.is_some_and(|s| reply_at.is_none_or(|r| r < s));
+                        if let Some(t) = typed.iter().find(|t| t.resent) {
+                            view.restart_turn(&t.text, &cause);
+                        } else if let Some(t) = typed.first() {
+                            lose(&mut view, &mut summary, &mut first_cut, Lost::Typed(&t.text), cause.clone());
+                        }
+                        match spoken.first().map(|t| (t.resent, t.speech.unwrap_or_default())) {
+                            Some((true, speech)) => {
+                                view.resend_speech(speech, &cause, said);
+                                speech_resent |= said;
+                            }
+                            _ if !said || !typed.is_empty() => {}
+                            _ => {
+                                let lost = if turn.active { Lost::Reply } else { Lost::Unanswered };
                                 lose(&mut view, &mut summary, &mut first_cut, lost, cause);
+                                reply_at = Some(now);
+                                reported = Some(now);
                             }
                         }
-                        last = std::mem::take(&mut turn);
+                        if !whole { last = std::mem::take(&mut turn); }
                         break_said = true;
                     }
                     Event::Reconnecting { cause, attempt, .. } => {
@@ -770,6 +786,10 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     }
                     Event::Closed(close) => {
                         if close.is_normal() { break Ok(End::Quit); }
+                        if speech_resent {
+                            // Sent again for a connection that never came.
+                            lose(&mut view, &mut summary, &mut first_cut, Lost::Unanswered, close.clone());
+                        }
                         let close = match &resuming {
                             Some(cause) => crate::exit::while_resuming(cause, close),
                             None => close,
@@ -793,13 +813,12 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                 let idle = !turn.active && ptt_tail.is_none() && !playback.busy() && !calls.busy();
                 let pending = user_activity.is_none_or(|u| answered.is_none_or(|a| a < u));
                 let drained = input_done && idle && (!pending || last_event.elapsed() >= REPLY_WAIT);
-                // Speech the server heard, and no reply began: once neither the user nor the
-                // server has said anything for the stall timeout (or at the end of a file's
-                // input), it will not come. (A reply that begins and stops is the client's stall
-                // check's, and comes as a `TurnCut`.)
+                // Speech the server heard, and no reply began, at the end of a file's input: it
+                // will not come. (Before that, the session's stall check cuts the connection
+                // and the speech is sent again on the next, or named lost: a `TurnCut`.)
                 let owed = heard_at.filter(|h| reply_at.is_none_or(|r| r < *h) && reported.is_none_or(|r| r < *h));
                 let quiet = owed.map(|h| spoke_at.map_or(h, |s| s.max(h)).elapsed());
-                if let Some(waited) = quiet && !turn.active && (drained || waited >= stall) {
+                if let Some(waited) = quiet && !turn.active && drained {
                     let waited = waited.min(stall);
                     lose(&mut view, &mut summary, &mut first_cut, Lost::Silent(waited), protocol::Close::stalled(waited));
                     reported = Some(now);
@@ -871,6 +890,35 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
 }
 
 /// A reply that will not come: said, counted, and the first one's cause kept for the exit code.
+/// The model's turn ended with its reply whole: said, counted, and kept as the last one.
+fn complete(
+    view: &mut View,
+    summary: &mut Summary,
+    turn_index: &mut usize,
+    answered: &mut Option<Instant>,
+    turn: &mut Turn,
+    last: &mut Turn,
+) {
+    view.turn_end(&TurnEnd {
+        turn: *turn_index,
+        audio: turn.audio,
+        first_audio: turn.first_audio,
+        tokens: turn.tokens,
+        interrupted: turn.interrupted,
+    });
+    if let Some(d) = turn.first_audio {
+        summary.first_audio.push(d);
+    }
+    summary.turns += 1;
+    *turn_index += 1;
+    if !turn.interrupted
+        && let Some(t) = turn.started
+    {
+        *answered = Some(t);
+    }
+    *last = std::mem::take(turn);
+}
+
 fn lose(
     view: &mut View,
     summary: &mut Summary,

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use protocol::{Close, Event};
+use protocol::{Close, Event, Speech};
 use serde_json::{Value, json};
 
 use crate::output::{
@@ -35,7 +35,7 @@ pub(crate) struct Cut {
 pub(crate) enum Lost<'a> {
     /// The reply to this typed turn (not sent again: sent too often already).
     Typed(&'a str),
-    /// A reply to speech, cut off mid-way (speech is not sent again).
+    /// A reply to speech, cut off mid-way (and the speech was not sent again: sent too often).
     Reply,
     /// Speech that ended before the break, whose reply had not begun.
     Unanswered,
@@ -302,6 +302,26 @@ impl View {
             describe(cause),
             short(text)
         ));
+    }
+
+    /// What the user said was cut with the connection, and is sent again on the next one.
+    /// `said`: it was speech (or a reply to it) the user would miss; otherwise (silence between
+    /// turns, as far as the client can tell) the move is not worth a line.
+    pub(crate) fn resend_speech(&mut self, speech: Speech, cause: &Close, said: bool) {
+        if !speech.dropped.is_zero() {
+            self.warning(&format!(
+                "the first {:.1} s of what you said did not fit in the {:.0} s kept for a break and were not sent again",
+                speech.dropped.as_secs_f64(),
+                speech.audio.as_secs_f64()
+            ));
+        }
+        if said {
+            self.cause_said = true;
+            self.note(&format!(
+                "[cut off: {} · sending what you said again]",
+                describe(cause)
+            ));
+        }
     }
 
     /// A reply will not come: its connection broke.

@@ -64,7 +64,9 @@ pub struct ClientConfig {
     /// `Event::SetupComplete { resumed: true, .. }`. A turn the break cut
     /// short ends with `Event::TurnCut`, which says which user turns are sent
     /// again on the new connection (their answers follow) and which must be
-    /// asked again; commands sent meanwhile wait for the new connection.
+    /// asked again; speech not yet answered is sent again too (see
+    /// [`ResumePolicy::resend_limit`]); commands sent meanwhile wait for the
+    /// new connection.
     ///
     /// Resuming needs handles: when this is on, a setup without
     /// `session_resumption` gets `sessionResumption: {}`. A connection that

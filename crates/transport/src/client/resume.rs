@@ -54,6 +54,14 @@ pub struct ResumePolicy {
     pub stable_after: Duration,
     /// How many times one user turn is sent again after its connection was cut (default 2;
     /// 0: never, every cut turn is reported as to be asked again).
+    ///
+    /// Speech counts as one turn too: the realtime audio (and `audioStreamEnd`, activity
+    /// markers) sent since the server last covered it (the end of a whole answer) is kept, the
+    /// newest [`DEFAULT_SPEECH_KEPT`](protocol::DEFAULT_SPEECH_KEPT) (30 s) of it, and sent again
+    /// right after the new connection's `setupComplete`, before any audio sent meanwhile, at
+    /// most this many times for the same stretch of speech. The `Event::TurnCut` names it as a
+    /// `PendingTurn` with `speech` (how much audio went again, and how much older audio of the
+    /// same stretch did not fit and was dropped). See `Session::cut_turn`.
     pub resend_limit: u32,
 }
 
