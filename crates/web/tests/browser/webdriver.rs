@@ -52,8 +52,15 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
+        // Chromium runs as on a machine without a sound card (what the fake microphone stands
+        // in for), not on the PulseAudio that CI starts for the talk tests: with a sink to play
+        // into, its echo canceller takes the reply as the far end and suppresses the fake
+        // microphone's speech over it, so a barge-in would be heard only after the reply.
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("PULSE_SERVER")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
