@@ -10,12 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-#[path = "common/programs.rs"]
-mod programs;
 #[path = "common/speech.rs"]
 mod speech;
-
-use programs::have;
 
 /// The `gemlive` binary cargo built for these tests, or `GEMLIVE_BIN` (to see how another
 /// build fares, e.g. main's).
@@ -76,6 +72,19 @@ impl Env {
             .write_all(stdin.as_bytes())
             .expect("write stdin");
         child.wait_with_output().expect("wait gemlive")
+    }
+
+    /// The handle of the first session saved in the state directory.
+    fn saved_handle(&self) -> String {
+        let saved: Value = serde_json::from_str(
+            &std::fs::read_to_string(self.path().join("state/sessions.json"))
+                .expect("saved sessions"),
+        )
+        .expect("json");
+        saved["sessions"][0]["handle"]
+            .as_str()
+            .expect("handle")
+            .to_owned()
     }
 }
 
@@ -273,14 +282,7 @@ fn step4_resume_across_two_processes() {
         "{}",
         stderr(&out)
     );
-    let saved: Value = serde_json::from_str(
-        &std::fs::read_to_string(env.path().join("state/sessions.json")).expect("saved session"),
-    )
-    .expect("json");
-    let handle = saved["sessions"][0]["handle"]
-        .as_str()
-        .expect("handle")
-        .to_owned();
+    let handle = env.saved_handle();
 
     let out = env.run(&[
         "chat",
@@ -424,7 +426,9 @@ const EVERYTHING_HINT: &str = "npm install -g @modelcontextprotocol/server-every
 
 #[test]
 fn an_mcp_tool_is_called_as_typed_and_the_reply_says_its_result() {
-    if !have("mcp-server-everything", EVERYTHING_HINT) || !have("npx", "apt-get install npm") {
+    if !prereq::on_path("mcp-server-everything", EVERYTHING_HINT)
+        || !prereq::on_path("npx", "apt-get install npm")
+    {
         return;
     }
     let env = Env::new();
@@ -535,7 +539,7 @@ fn mcp_list_prints_the_functions_chat_would_declare() {
         stderr(&out)
     );
 
-    if !have("mcp-server-everything", EVERYTHING_HINT) {
+    if !prereq::on_path("mcp-server-everything", EVERYTHING_HINT) {
         return;
     }
     let out = env.run(&["mcp", "list", "--mcp", "mcp-server-everything stdio"]);
@@ -721,14 +725,7 @@ fn bug06_the_resume_hint_runs_as_printed_and_handles_stay_with_their_backend() {
     );
 
     // A handle given with a space is not sent as text.
-    let saved: Value = serde_json::from_str(
-        &std::fs::read_to_string(env.path().join("state/sessions.json")).expect("sessions"),
-    )
-    .expect("json");
-    let handle = saved["sessions"][0]["handle"]
-        .as_str()
-        .expect("handle")
-        .to_owned();
+    let handle = env.saved_handle();
     let out = env.run(&["chat", "--emulator", "--resume", &handle, "hi"]);
     assert_code(&out, 2);
     assert!(

@@ -19,8 +19,8 @@ use serde::Deserialize;
 
 #[path = "common/emulator.rs"]
 mod emulator;
-#[path = "common/programs.rs"]
-mod programs;
+#[path = "support/prereq.rs"]
+mod prereq;
 #[path = "common/speech.rs"]
 mod speech;
 
@@ -670,7 +670,7 @@ fn screen_scenarios() {
                         return;
                     };
                     let hint = format!("needed by the screen scenario {name}");
-                    if !sc.needs.iter().all(|p| programs::have(p, &hint)) {
+                    if !sc.needs.iter().all(|p| prereq::on_path(p, &hint)) {
                         continue;
                     }
                     let started = Instant::now();

@@ -6,6 +6,7 @@
 //! Included by the tests that need it: `#[path = ".../tests/support/prereq.rs"] mod prereq;`.
 #![allow(dead_code)] // each test uses its part
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `what` is missing (`how`: how to get it): under CI a panic; otherwise a note on stderr, and the
@@ -15,7 +16,18 @@ pub(crate) fn missing(what: &str, how: &str) {
         std::env::var_os("GEMLIVE_CI").is_none(),
         "{what} is missing, and CI (GEMLIVE_CI) requires it: {how}"
     );
-    eprintln!("skipped: {what} is missing ({how})");
+    // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+    let _ = writeln!(std::io::stderr(), "skipped: {what} is missing ({how})");
+}
+
+/// Whether `program` is on `PATH`; if not, [`missing`] says so.
+pub(crate) fn on_path(program: &str, how: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
+    if !found {
+        missing(&format!("`{program}`"), how);
+    }
+    found
 }
 
 /// Whether `program` runs (`program ARG` exits at all); if not, [`missing`] says so.
