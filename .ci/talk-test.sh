@@ -8,7 +8,8 @@
 #   2. record the speaker's monitor with parec;
 #   3. run `gemlive talk --emulator --json` on the default microphone and speaker;
 #   4. play the question into the virtual microphone (paplay --device=micsink);
-#   5. wait for the model's turn to end and its audio to play, then end with SIGINT (Ctrl-C);
+#   5. wait for the model's turn to end and its audio to play, then end with SIGINT (Ctrl-C,
+#      exit code 130);
 #   6. check: the emulator heard about as much speech as was played in, and the speaker's
 #      monitor holds a non-silent reply as long as the audio the model sent;
 #   7. barge-in: ask again, and speak into the microphone while the reply plays: the local
@@ -35,6 +36,17 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Waits for talk, ended by Ctrl-C: its exit code is then 130, as a shell's for SIGINT.
+ended_by_ctrl_c() {
+  local status=0
+  wait "$1" || status=$?
+  [ "$status" -eq 130 ] || {
+    echo "talk-test: gemlive talk exited with $status after Ctrl-C, not 130; events and stderr:" >&2
+    cat "$2" "$3" >&2
+    exit 1
+  }
+}
 
 if [ -n "${GEMLIVE_BIN:-}" ]; then
   bin=$GEMLIVE_BIN
@@ -71,7 +83,7 @@ grep -q '"event":"turn_end"' "$work/events.jsonl" || {
 # The reply plays in real time after the emulator sent it.
 sleep 3
 kill -INT "$talk"
-wait "$talk" || { echo "talk-test: gemlive talk failed" >&2; cat "$work/stderr.log" >&2; exit 1; }
+ended_by_ctrl_c "$talk" "$work/events.jsonl" "$work/stderr.log"
 sleep 0.5
 
 python3 - "$work" "$spoken" <<'PY'
@@ -122,7 +134,7 @@ paplay --device=micsink "$work/interrupt.wav"
 for _ in $(seq 300); do [ "$(grep -c '"event":"turn_end"' "$work/events2.jsonl")" -ge 2 ] && break; sleep 0.1; done
 sleep 3
 kill -INT "$talk"
-wait "$talk" || { echo "talk-test: gemlive talk failed" >&2; cat "$work/stderr2.log" >&2; exit 1; }
+ended_by_ctrl_c "$talk" "$work/events2.jsonl" "$work/stderr2.log"
 sleep 0.5
 
 python3 - "$work" <<'PY'
