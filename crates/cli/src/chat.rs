@@ -746,6 +746,12 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
             ) {
                 Command::Nothing => {}
                 Command::NewSession(resume) => {
+                    // A reply in flight stays with the session being left: cut off on screen
+                    // first (the lines below would otherwise wait for its row to end).
+                    if let Some(i) = ledger.in_flight() {
+                        ledger.set(i, TurnState::Interrupted);
+                        out.cancelled();
+                    }
                     // The current session is saved first, so that it can be resumed later.
                     if let Some(handle) = crate::backend::close_and_save(
                         &live.sender,
@@ -767,9 +773,6 @@ pub(crate) async fn run(mut args: ChatArgs) -> Result<()> {
                         }
                     }
                     out.set_audio(settings.audio);
-                    if let Some(i) = ledger.in_flight() {
-                        ledger.set(i, TurnState::Interrupted);
-                    }
                     stale = 0;
                     ledger.new_session();
                     let opened = match open(
