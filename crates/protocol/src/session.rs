@@ -77,10 +77,10 @@ pub struct SessionConfig {
     /// `generationComplete` (Google may hold `turnComplete` back for the length of the audio) and
     /// while the model works in the background (`turnComplete` with `IN_PROGRESS`,
     /// `waitingForInput`). Speech starts the clock when the server shows it heard it (an input
-    /// transcription between replies, or the end of activity its voice detection reports);
-    /// otherwise the server decides whether it was a turn and the reply's first output starts
-    /// the clock. A turn the model chooses not to answer (possible with proactive audio) looks
-    /// like a stall too: it is sent again at most the driver's resend limit, then reported.
+    /// transcription between replies, or the end of activity its voice detection reports), except
+    /// with proactive audio, where the model may choose silence; otherwise the reply's first
+    /// output does. A text turn the model chooses not to answer (possible with proactive audio)
+    /// looks like a stall too: it is sent again at most the driver's resend limit, then reported.
     /// `None` disables the check.
     pub stall_timeout: Option<Duration>,
     /// How much of the speech sent since the server last covered it (see
@@ -829,6 +829,18 @@ impl Session {
         self.progress_at = None;
     }
 
+    /// The server heard the user speak between replies: an answer is awaited, unless the model
+    /// may choose to stay silent (proactive audio), where silence is no stall.
+    fn heard_speech(&mut self) {
+        let proactive = self
+            .config
+            .setup
+            .proactivity
+            .as_ref()
+            .is_some_and(|p| p.proactive_audio == Some(true));
+        self.speech_heard = !proactive;
+    }
+
     /// The model's reply shows up.
     fn replying(&mut self) {
         if self.reply == Reply::None {
@@ -1000,7 +1012,7 @@ impl Session {
                 .unwrap_or(crate::wire::VoiceActivityType::Unspecified);
             // The server's voice detection heard an utterance end: its answer is awaited.
             if kind == crate::wire::VoiceActivityType::ActivityEnd && self.reply == Reply::None {
-                self.speech_heard = true;
+                self.heard_speech();
             }
             self.event(Event::VoiceActivity {
                 kind,
@@ -1034,7 +1046,7 @@ impl Session {
             // the transcription of what it answers).
             if self.reply == Reply::None && t.text.as_deref().is_some_and(|t| !t.trim().is_empty())
             {
-                self.speech_heard = true;
+                self.heard_speech();
             }
             self.event(Event::InputTranscript {
                 text: t.text.unwrap_or_default(),

@@ -588,3 +588,24 @@ fn speech_the_server_transcribed_and_never_answered_stalls_and_is_sent_again() {
     recv(&mut next, turn_complete(), t0);
     assert!(!next.turn_open());
 }
+
+#[test]
+fn with_proactive_audio_unanswered_speech_is_no_stall() {
+    let t0 = origin();
+    let mut config = config();
+    config.setup.proactivity = Some(gemlive_protocol::wire::ProactivityConfig {
+        proactive_audio: Some(true),
+        ..Default::default()
+    });
+    let mut session = Session::new(config, t0).expect("session");
+    drain(&mut session);
+    recv(&mut session, json!({"setupComplete": {}}), t0);
+    session.send_audio(&chunk(5), 16_000).expect("audio");
+    let d = recv(
+        &mut session,
+        json!({"serverContent": {"inputTranscription": {"text": "hmm"}}}),
+        t0,
+    );
+    assert!(!session.turn_open(), "the model may choose not to answer");
+    assert_eq!(d.wake_at, None);
+}
