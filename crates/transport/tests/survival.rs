@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gemlive_transport::memory::{ClientFrame, MemoryConnection, MemoryPeer, pair};
-use gemlive_transport::protocol::{CloseKind, Event, SessionConfig, wire::Setup};
+use gemlive_transport::protocol::wire::{Setup, decode_base64};
+use gemlive_transport::protocol::{CloseKind, Event, SessionConfig};
 use gemlive_transport::{Error, LiveEvents, LiveSender, SessionOptions, start_resumable};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -465,4 +466,45 @@ async fn without_a_handle_a_go_away_does_not_end_the_connection_early() {
         panic!("closed")
     };
     assert_eq!(close.kind, CloseKind::ResumeFailed, "{close}");
+}
+
+/// What the user said and the server had not answered when the connection dropped reaches the
+/// next connection first, and the cut says so; with `speech_kept` zero nothing is kept.
+#[tokio::test(start_paused = true)]
+async fn speech_cut_by_a_drop_is_sent_again_first_unless_none_is_kept() {
+    for kept in [Duration::from_secs(30), Duration::ZERO] {
+        let mut options = options();
+        options.session.speech_kept = kept;
+        let (sender, mut events, mut peers) = session(options).await;
+        let mut peer1 = peers.recv().await.unwrap();
+        sender.send_audio(vec![7u8; 3200], 16_000).await.unwrap();
+        assert!(next_text(&mut peer1).await["realtimeInput"]["audio"].is_object());
+        drop(peer1);
+        let mut peer2 = handshake(peers.recv().await.unwrap(), true).await;
+        let mut cut = Vec::new();
+        loop {
+            match events.next().await.expect("an event") {
+                Event::TurnCut { turns, .. } => cut = turns,
+                Event::SetupComplete { resumed: true, .. } => break,
+                _ => {}
+            }
+        }
+        sender.send_audio(vec![9u8; 3200], 16_000).await.unwrap();
+        let mut first = next_text(&mut peer2).await;
+        let data = first["realtimeInput"]["audio"]["data"].take();
+        let pcm = decode_base64(data.as_str().unwrap()).unwrap();
+        if kept.is_zero() {
+            assert!(cut.is_empty(), "{cut:?}");
+            assert_eq!(pcm[0], 9, "only live audio");
+        } else {
+            assert_eq!(cut.len(), 1);
+            let speech = cut[0].speech.expect("speech named");
+            assert!(cut[0].resent);
+            assert_eq!(speech.audio, Duration::from_millis(100));
+            assert_eq!(pcm[0], 7, "the cut speech goes first");
+            let live = next_text(&mut peer2).await;
+            assert!(live["realtimeInput"]["audio"].is_object());
+        }
+        sender.close().await.unwrap();
+    }
 }

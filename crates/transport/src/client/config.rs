@@ -82,6 +82,13 @@ pub struct ClientConfig {
     /// [`SessionConfig::stall_timeout`](protocol::SessionConfig::stall_timeout);
     /// default [`DEFAULT_STALL_TIMEOUT`](protocol::DEFAULT_STALL_TIMEOUT)).
     pub stall_timeout: Option<Duration>,
+    /// How much of the speech not yet answered is kept to be sent again after a break: the
+    /// newest audio, up to this long (default
+    /// [`DEFAULT_SPEECH_KEPT`](protocol::DEFAULT_SPEECH_KEPT), 30 s: about 1 MB of 16 kHz
+    /// audio per session while the microphone streams between answers; lower it for many
+    /// sessions in one process, `Duration::ZERO` keeps none). See
+    /// [`SessionConfig::speech_kept`](protocol::SessionConfig::speech_kept).
+    pub speech_kept: Duration,
     /// Called with every event on the driver's task, before it is queued for
     /// [`LiveEvents`] (see [`EventTap`]).
     pub event_tap: Option<EventTap>,
@@ -110,6 +117,7 @@ impl ClientConfig {
             auto_resume: true,
             resume_policy: ResumePolicy::default(),
             stall_timeout: Some(protocol::DEFAULT_STALL_TIMEOUT),
+            speech_kept: protocol::DEFAULT_SPEECH_KEPT,
             event_tap: None,
         }
     }

@@ -107,6 +107,7 @@ pub async fn connect(config: ClientConfig) -> Result<(LiveSender, LiveEvents), E
         backend: config.endpoint.backend(),
         setup_timeout: config.setup_timeout,
         stall_timeout: config.stall_timeout,
+        speech_kept: config.speech_kept,
         ..SessionConfig::new(setup)
     };
     // Refuse a setup the session would refuse before any traffic.
