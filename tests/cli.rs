@@ -1206,7 +1206,7 @@ fn readme_talk_examples_run_on_the_default_build() {
 /// of the emulator, nor in their recordings and state files.
 #[test]
 fn a_traced_session_never_shows_the_key() {
-    const KEY: &str = "AIzaFAKE-known-test-key-0123456789";
+    const KEY: &str = "fake-test-key-not-for-google-0123456789";
     let env = Env::new();
     let emu_err = env.path().join("emulator.err");
     let mut emulator = env

@@ -35,7 +35,7 @@ async fn no_secret_at_any_log_level() {
         .with_writer(move || writer.clone())
         .try_init()
         .expect("the only subscriber of this test binary");
-    let key = "AIzaSECRET-key-0123456789";
+    let key = "fake-secret-test-key-0123456789";
     let emu = start(gemlive_emulator::EmulatorConfig {
         api_key: Some(key.to_owned()),
         ..fast()
