@@ -125,11 +125,7 @@ async fn a_stalled_spoken_turn_still_transcribes_the_speech() {
     let mut c = Client::dev(&emu).await;
     c.setup(json!({"model": MODEL_31, "inputAudioTranscription": {}}))
         .await;
-    let mut pcm = pcm16k(300, 0.0);
-    pcm.extend(pcm16k(800, 0.3));
-    c.send(json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": b64(&pcm)}}})).await;
-    c.send(json!({"realtimeInput": {"audioStreamEnd": true}}))
-        .await;
+    c.utterance().await;
     let mut got = Vec::new();
     while let Ok(m) = tokio::time::timeout(Duration::from_millis(300), c.msg()).await {
         got.push(m);

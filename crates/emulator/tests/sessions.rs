@@ -468,11 +468,7 @@ async fn no_voice_activity_unless_the_setup_asks_for_it() {
         let mut c = Client::dev(&emu).await;
         c.setup(json!({"model": model, "inputAudioTranscription": {}}))
             .await;
-        let mut pcm = pcm16k(300, 0.0);
-        pcm.extend(pcm16k(800, 0.3));
-        c.send(json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": b64(&pcm)}}})).await;
-        c.send(json!({"realtimeInput": {"audioStreamEnd": true}}))
-            .await;
+        c.utterance().await;
         let turn = c.turn().await;
         assert!(
             turn.iter().all(|m| m.get("voiceActivity").is_none()),

@@ -83,6 +83,17 @@ impl Client {
             .expect("send");
     }
 
+    /// One utterance as a microphone sends it: 300 ms of silence, 800 ms of sound, then the
+    /// end of the audio stream.
+    pub async fn utterance(&mut self) {
+        let mut pcm = pcm16k(300, 0.0);
+        pcm.extend(pcm16k(800, 0.3));
+        self.send(json!({"realtimeInput": {"audio": {"mimeType": "audio/pcm;rate=16000", "data": b64(&pcm)}}}))
+            .await;
+        self.send(json!({"realtimeInput": {"audioStreamEnd": true}}))
+            .await;
+    }
+
     pub async fn send_raw(&mut self, text: &str) {
         self.ws
             .send(Message::Text(Utf8Bytes::from(text.to_owned())))
