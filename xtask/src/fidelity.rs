@@ -17,11 +17,15 @@
 //! - **kinds**: the sequence of message kinds (top-level keys; for `serverContent`, which fields
 //!   are present, `{}` included), runs collapsed. Where the recording stops mid-turn, Google's
 //!   sequence must be a prefix of the emulator's;
+//! - **layout**: the kind sequence with each stretch of audio and transcript frames reduced to the
+//!   kinds that open and close it (how often the two alternate follows the words said, which is
+//!   content); a session whose kinds differ but whose layout matches is marked `layout`;
 //! - **field paths**: the JSON paths Google sent that the emulator never sends, and the reverse
 //!   (user data under `args` and `response` left out).
 //!
 //! The per-session table is checked against a reviewed insta snapshot (`cargo insta review`
-//! after a change); the last line is the summary.
+//! after a change); the last line is the summary. `--show NAME` prints instead, for every session
+//! whose name contains NAME, both whole kind sequences side by side, with run lengths.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -47,24 +51,39 @@ const SESSION_CAP: Duration = Duration::from_secs(60);
 /// Runs the command: `args` are what follows `fidelity`; a relative `DIR` is from `cwd`, the
 /// default is the corpus beside the checkout of `root`.
 pub(crate) fn run(args: &[String], root: &Path, cwd: &Path) -> Result<()> {
+    const USAGE: &str = "usage: cargo xtask fidelity [--strict-models] [--show NAME] [DIR]";
     let mut strict = false;
     let mut dir = None;
-    for arg in args {
+    let mut show = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--strict-models" => strict = true,
-            a if a.starts_with('-') => bail!("usage: cargo xtask fidelity [--strict-models] [DIR]"),
+            "--show" => show = Some(args.next().context(USAGE)?.clone()),
+            a if a.starts_with('-') => bail!(USAGE),
             a => dir = Some(cwd.join(a)),
         }
     }
     let dir = dir.unwrap_or_else(|| corpus::default_dir(root));
-    let Some(sessions) = load(&dir)? else {
+    let Some(mut sessions) = load(&dir)? else {
         println!(
             "fidelity: skipped, no conformance corpus at {}",
             dir.join("sessions").display()
         );
         return Ok(());
     };
-    let report = measure(&sessions, strict)?;
+    if let Some(name) = show {
+        sessions.retain(|s| s.name.contains(&name));
+        if sessions.is_empty() {
+            bail!("no session's name contains {name:?}");
+        }
+        let traces = replay_all(&sessions, strict)?;
+        for (rec, trace) in sessions.iter().zip(&traces) {
+            print!("{}", side_by_side(rec, trace));
+        }
+        return Ok(());
+    }
+    let report = report(&sessions, &replay_all(&sessions, strict)?);
     print!("{}", report.table);
     println!("{}", report.summary);
     let name = if strict {
@@ -342,8 +361,8 @@ fn model_output(frame: &Value) -> bool {
         .any(|k| sc.get(k).is_some())
 }
 
-/// Measures every session against one emulator.
-fn measure(sessions: &[Recording], strict: bool) -> Result<Report> {
+/// Replays every session against one emulator.
+fn replay_all(sessions: &[Recording], strict: bool) -> Result<Vec<Trace>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -385,7 +404,7 @@ fn measure(sessions: &[Recording], strict: bool) -> Result<Report> {
         }
         anyhow::Ok(traces.into_iter().flatten().collect::<Vec<_>>())
     })?;
-    Ok(report(sessions, &traces))
+    Ok(traces)
 }
 
 /// Connects like the recorded client and plays its side.
@@ -634,6 +653,76 @@ fn kind(frame: &Value) -> String {
     }
 }
 
+/// Whether a kind is a frame of spoken or written output (audio, its transcript, or both).
+fn output_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "serverContent{modelTurn}"
+            | "serverContent{modelTurn,outputTranscription}"
+            | "serverContent{outputTranscription}"
+    )
+}
+
+/// A kind sequence (runs collapsed) as a layout: every stretch of output frames of more than one
+/// kind becomes its first kind, `…` and its last kind. How often audio frames with and without
+/// a transcript fragment alternate follows the words said and their timing, which is content;
+/// which kinds open and close the stretch, and what comes between stretches, is layout.
+fn layout(kinds: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < kinds.len() {
+        let len = kinds[i..]
+            .iter()
+            .take_while(|k| output_kind(k))
+            .count()
+            .max(1);
+        out.push(kinds[i].clone());
+        if len > 1 {
+            out.push("…".to_owned());
+            out.push(kinds[i + len - 1].clone());
+        }
+        i += len;
+    }
+    out
+}
+
+/// Kinds with the length of each run.
+fn runs<'a>(frames: impl Iterator<Item = &'a Value>) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for k in frames.map(kind) {
+        match out.last_mut() {
+            Some((last, n)) if *last == k => *n += 1,
+            _ => out.push((k, 1)),
+        }
+    }
+    out
+}
+
+/// Both whole kind sequences of a session, a run per line, Google's on the left.
+fn side_by_side(rec: &Recording, trace: &Trace) -> String {
+    let exp = expected(rec);
+    let google = runs(exp.segments.iter().flatten());
+    let ours = runs(trace.segments.iter().flatten());
+    let cell = |r: Option<&(String, usize)>| r.map_or(String::new(), |(k, n)| format!("{k} x{n}"));
+    let width = google
+        .iter()
+        .map(|r| cell(Some(r)).len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let mut out = format!("{}\n  {:<width$}  emulator\n", rec.name, "google");
+    for i in 0..google.len().max(ours.len()) {
+        let (g, o) = (google.get(i), ours.get(i));
+        let mark = if g.map(|r| &r.0) == o.map(|r| &r.0) {
+            ' '
+        } else {
+            '*'
+        };
+        let _ = writeln!(out, "{mark} {:<width$}  {}", cell(g), cell(o));
+    }
+    out
+}
+
 /// Kinds with runs collapsed.
 fn kinds<'a>(frames: impl Iterator<Item = &'a Value>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -743,7 +832,7 @@ fn report(sessions: &[Recording], traces: &[Trace]) -> Report {
         "{:<width$} {:<6} {:<10} {:<10} {:<9} close",
         "session", "api", "google", "emulator", "kinds"
     );
-    let (mut same_outcome, mut same_kinds) = (0, 0);
+    let (mut same_outcome, mut same_kinds, mut same_layout) = (0, 0, 0);
     let mut google_paths = BTreeSet::new();
     let mut our_paths = BTreeSet::new();
     let mut differences = String::new();
@@ -772,18 +861,32 @@ fn report(sessions: &[Recording], traces: &[Trace]) -> Report {
         } else {
             o_kinds == g_kinds
         };
+        let (g_layout, o_layout) = (layout(&g_kinds), layout(&o_kinds));
+        let layout_ok = if exp.cut {
+            // Google's last stretch was cut where the client closed: its end says nothing.
+            let whole = if g_layout.len() >= 2 && g_layout[g_layout.len() - 2] == "…" {
+                &g_layout[..g_layout.len() - 2]
+            } else {
+                &g_layout[..]
+            };
+            o_layout.starts_with(whole)
+        } else {
+            o_layout == g_layout
+        };
         same_outcome += usize::from(outcome_ok);
         same_kinds += usize::from(kinds_ok);
+        same_layout += usize::from(kinds_ok || layout_ok);
         for f in exp.segments.iter().flatten() {
             paths(f, "", &mut google_paths);
         }
         for f in trace.segments.iter().flatten() {
             paths(f, "", &mut our_paths);
         }
-        let kinds_cell = match (kinds_ok, exp.cut) {
-            (true, false) => "same",
-            (true, true) => "prefix",
-            (false, _) => "DIFFERENT",
+        let kinds_cell = match (kinds_ok, exp.cut, layout_ok) {
+            (true, false, _) => "same",
+            (true, true, _) => "prefix",
+            (false, _, true) => "layout",
+            (false, _, false) => "DIFFERENT",
         };
         let close = match &trace.end {
             End::Clean => "clean".to_owned(),
@@ -848,6 +951,12 @@ fn report(sessions: &[Recording], traces: &[Trace]) -> Report {
         let _ = writeln!(table, "  {p}");
     }
     table.push('\n');
+    let _ = writeln!(
+        table,
+        "layout: {same_layout} of {} sessions match Google's kind sequence as a layout (`layout` above: \
+         the same but for how often audio frames with and without a transcript fragment alternate)\n",
+        sessions.len()
+    );
     let summary = format!(
         "fidelity: {} sessions, {same_outcome} matching outcome, {same_kinds} matching kind sequence, {} of Google's field paths missing, {} extra",
         sessions.len(),
@@ -897,6 +1006,36 @@ mod tests {
     }
 
     #[test]
+    fn a_layout_keeps_how_a_stretch_of_output_opens_and_ends_not_its_length() {
+        let k = |s: &str| -> Vec<String> { s.split(' ').map(str::to_owned).collect() };
+        let (audio, with_text, text) = (
+            "serverContent{modelTurn}",
+            "serverContent{modelTurn,outputTranscription}",
+            "serverContent{outputTranscription}",
+        );
+        let long = k(&format!(
+            "setupComplete {with_text} {audio} {with_text} {audio} sessionResumptionUpdate {audio} {with_text} serverContent{{generationComplete}}"
+        ));
+        let short = k(&format!(
+            "setupComplete {with_text} {audio} sessionResumptionUpdate {audio} {with_text} serverContent{{generationComplete}}"
+        ));
+        assert_eq!(layout(&long), layout(&short));
+        assert_eq!(
+            layout(&long),
+            k(&format!(
+                "setupComplete {with_text} … {audio} sessionResumptionUpdate {audio} … {with_text} serverContent{{generationComplete}}"
+            ))
+        );
+        // Which kind opens or ends the stretch is layout.
+        let ends_with_text = k(&format!("{text} {audio} {text}"));
+        assert_ne!(
+            layout(&ends_with_text),
+            layout(&k(&format!("{text} {audio}")))
+        );
+        assert_eq!(layout(&k(audio)), k(audio));
+    }
+
+    #[test]
     fn tool_responses_answer_the_emulators_calls() {
         let frame = json!({"toolResponse": {"functionResponses": [{"id": "g2", "response": {}}, {"id": "other"}]}});
         let out = rewrite_ids(
@@ -928,7 +1067,7 @@ mod tests {
             return;
         };
         for (strict, name) in [(false, "fidelity"), (true, "fidelity-strict-models")] {
-            let report = measure(&sessions, strict).unwrap();
+            let report = report(&sessions, &replay_all(&sessions, strict).unwrap());
             check_snapshot(name, &report).unwrap();
         }
     }

@@ -8,7 +8,7 @@
 //! - `cargo xtask replay`: replays `fixtures/*.jsonl` against their reviewed snapshots.
 //! - `cargo xtask conformance [DIR]`: checks the recorded sessions in `DIR/sessions`
 //!   (default `../shared/conformance`).
-//! - `cargo xtask fidelity [--strict-models] [DIR]`: replays the client side of those sessions
+//! - `cargo xtask fidelity [--strict-models] [--show NAME] [DIR]`: replays the client side of those sessions
 //!   against the emulator and compares its answers with Google's (see `fidelity.rs`).
 //! - `cargo xtask fuzz [TARGET] [--time S] [--asan] | --smoke`: the cargo-fuzz targets (nightly
 //!   and cargo-fuzz), then a table of executions and coverage (`fuzz.rs`; see `fuzz/README.md`).
@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-const USAGE: &str = "usage: cargo xtask <ci [--corpus DIR] | replay | conformance [DIR] | fidelity [--strict-models] [DIR] | fuzz [TARGET] [--time S] [--asan] | package [--verify] | bench [--test | --latency] [ARGS]>";
+const USAGE: &str = "usage: cargo xtask <ci [--corpus DIR] | replay | conformance [DIR] | fidelity [--strict-models] [--show NAME] [DIR] | fuzz [TARGET] [--time S] [--asan] | package [--verify] | bench [--test | --latency] [ARGS]>";
 
 fn main() -> ExitCode {
     match run() {

@@ -30,6 +30,10 @@ pub(crate) struct Layout {
     pub(crate) unasked_resumption: bool,
     /// 3.1 on the Gemini API: `{"serverContent": {}}` opens every model turn.
     pub(crate) empty_content_opens_turn: bool,
+    /// 3.1 on the Gemini API, a turn of speech: a resumption point when the speech starts,
+    /// `{"serverContent": {}}` and another when it ends (before the input transcript), and one
+    /// after the reply's `generationComplete` (every spoken turn recorded; no typed one).
+    pub(crate) speech_resumption: bool,
     /// Half-cascade on the Gemini API: the call as Python `executableCode` before a `toolCall`.
     pub(crate) code_before_tool_call: bool,
     /// Vertex: a `toolCall` completes the model turn; the `toolResponse` starts a new one.
@@ -64,6 +68,7 @@ impl Layout {
             always_transcribe: live31,
             unasked_resumption: live31,
             empty_content_opens_turn: live31,
+            speech_resumption: live31,
             code_before_tool_call: !vertex && profile.family == Family::HalfCascade,
             tool_call_ends_turn: vertex,
             answer_unmatched_tool_response: vertex,
@@ -89,10 +94,11 @@ mod tests {
         let l31 = layout("gemini-3.1-flash-live-preview", Backend::GeminiApi);
         assert_eq!(l31.transcripts, Transcripts::WithAudio);
         assert!(l31.unasked_resumption && l31.always_transcribe && l31.empty_content_opens_turn);
+        assert!(l31.speech_resumption);
         let v25 = layout("gemini-live-2.5-flash-native-audio", Backend::Vertex);
         assert_eq!(v25.transcripts, Transcripts::Ahead);
         assert!(v25.transcript_finished && v25.interrupt_after_turn && v25.tool_call_ends_turn);
-        assert!(!v25.unasked_resumption && !v25.grounding_frames);
+        assert!(!v25.unasked_resumption && !v25.speech_resumption && !v25.grounding_frames);
         let v20 = layout("gemini-2.0-flash-live-preview-04-09", Backend::Vertex);
         assert!(v20.transcript_opens_empty && !v20.transcript_finished);
         let half = layout("gemini-live-2.5-flash-preview", Backend::GeminiApi);

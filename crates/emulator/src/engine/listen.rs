@@ -96,7 +96,11 @@ impl Engine {
         match ev {
             VadEvent::Start { offset } => {
                 self.activity_signal(true, offset, now);
+                let idle = self.turn.is_none();
                 self.user_activity(now);
+                if idle && self.setup.layout.speech_resumption {
+                    self.resumption_point(now);
+                }
             }
             VadEvent::End { offset, speech } => {
                 self.activity_signal(false, offset, now);
@@ -107,6 +111,10 @@ impl Engine {
 
     fn speech_turn(&mut self, now: Instant, speech: Duration) {
         let text = responder::speech_placeholder(speech.as_secs_f64());
+        if self.setup.layout.speech_resumption && self.turn.is_none() {
+            self.push(now, Out::EmptyContent);
+            self.resumption_point(now);
+        }
         if self.setup.input_transcription || self.setup.layout.always_transcribe {
             self.push(
                 now,
@@ -124,6 +132,8 @@ impl Engine {
             role: Role::User,
             text: text.clone(),
         });
+        self.answering_speech = true;
         self.user_turn(now, text);
+        self.answering_speech = false;
     }
 }

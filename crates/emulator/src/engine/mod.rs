@@ -286,6 +286,8 @@ pub(crate) struct Engine {
     /// Token counts of the history (kept as it changes).
     history_tokens: tokens::HistoryTokens,
     history_open: bool,
+    /// The turn being answered is speech (for [`Layout::speech_resumption`]).
+    answering_speech: bool,
     closed: bool,
 }
 
@@ -310,6 +312,7 @@ impl Engine {
             playing_until: None,
             history_tokens,
             history_open,
+            answering_speech: false,
             closed: false,
         }
     }

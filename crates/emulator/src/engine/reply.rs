@@ -320,6 +320,12 @@ impl Engine {
             }
         }
         self.push_turn(end, Out::GenerationComplete, None, false);
+        if self.answering_speech
+            && self.setup.layout.speech_resumption
+            && self.mem.pending_calls.is_empty()
+        {
+            self.push_turn(end, Out::Resumption { resumable: true }, None, false);
+        }
         let mut usage = self.usage(response, audio);
         usage.searches = searches;
         let grounding = search

@@ -52,6 +52,14 @@ fn drain(e: &mut Engine, now: Instant) -> Vec<Out> {
     v
 }
 
+/// One second of a loud tone at 16 kHz, which the voice detection takes for speech.
+fn voiced_second() -> Input {
+    let pcm = (0..16_000)
+        .map(|i| ((f64::from(i) * 0.2).sin() * 8000.0) as i16)
+        .collect();
+    Input::Audio { pcm, rate: 16_000 }
+}
+
 fn text_of(out: &[Out]) -> String {
     out.iter()
         .filter_map(|o| match o {
@@ -131,16 +139,7 @@ fn audio_is_paced_and_barge_in_interrupts() {
         panic!("expected a wait")
     };
     assert_eq!(next - t0, crate::config::DEFAULT_AUDIO_CHUNK);
-    let speech: Vec<i16> = (0..16_000)
-        .map(|i| ((f64::from(i) * 0.2).sin() * 8000.0) as i16)
-        .collect();
-    e.handle(
-        Input::Audio {
-            pcm: speech,
-            rate: 16_000,
-        },
-        next,
-    );
+    e.handle(voiced_second(), next);
     let out = drain(&mut e, next);
     assert!(
         matches!(out[0], Out::VoiceActivity { start: true, .. }),
@@ -157,16 +156,7 @@ fn a_stream_that_stops_in_speech_ends_the_turn_in_real_time() {
     setup.vad = Some(VadConfig::new(false, false, None, None));
     let mut e = Engine::new(setup, opts(), Memory::default());
     let t0 = Instant::now();
-    let speech: Vec<i16> = (0..16_000)
-        .map(|i| ((f64::from(i) * 0.2).sin() * 8000.0) as i16)
-        .collect();
-    e.handle(
-        Input::Audio {
-            pcm: speech,
-            rate: 16_000,
-        },
-        t0,
-    );
+    e.handle(voiced_second(), t0);
     assert!(matches!(
         drain(&mut e, t0)[..],
         [Out::VoiceActivity { start: true, .. }]
@@ -201,4 +191,58 @@ fn replies_are_capped_at_the_output_limit_and_generated_lazily() {
         panic!("{:?}", out.last())
     };
     assert!((90..=100).contains(&usage.response), "{usage:?}");
+}
+
+#[test]
+fn a_spoken_turn_on_3_1_is_laid_out_as_google_recorded_it() {
+    let mut setup = setup(true);
+    setup.layout = Layout::new(
+        &profile(
+            "gemini-3.1-flash-live-preview",
+            protocol::Backend::GeminiApi,
+        ),
+        false,
+    );
+    setup.voice_activity = false;
+    let opts = EngineOptions {
+        speed: f64::INFINITY,
+        ..opts()
+    };
+    let mut e = Engine::new(setup, opts, Memory::default());
+    let t0 = Instant::now();
+    e.handle(voiced_second(), t0);
+    e.handle(Input::AudioStreamEnd, t0);
+    let kinds: Vec<&str> = drain(&mut e, t0)
+        .iter()
+        .map(|o| match o {
+            Out::Resumption { resumable: true } => "R",
+            Out::EmptyContent => "{}",
+            Out::InputTranscript { .. } => "in",
+            Out::Audio { .. } => "audio",
+            Out::GenerationComplete => "generated",
+            Out::TurnComplete { .. } => "complete",
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    let mut collapsed = kinds.clone();
+    collapsed.dedup();
+    // kotlin-genai LiveTest.testAudioInputSimple.mldev: setupComplete, then
+    // R {} R inputTranscription {} {} R audio… generationComplete R R R R R turnComplete R.
+    assert_eq!(
+        collapsed,
+        [
+            "R",
+            "{}",
+            "R",
+            "in",
+            "{}",
+            "R",
+            "audio",
+            "generated",
+            "R",
+            "complete",
+            "R"
+        ],
+        "{kinds:?}"
+    );
 }
