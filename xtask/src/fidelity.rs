@@ -725,13 +725,7 @@ fn side_by_side(rec: &Recording, trace: &Trace) -> String {
 
 /// Kinds with runs collapsed.
 fn kinds<'a>(frames: impl Iterator<Item = &'a Value>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for k in frames.map(kind) {
-        if out.last() != Some(&k) {
-            out.push(k);
-        }
-    }
-    out
+    runs(frames).into_iter().map(|(k, _)| k).collect()
 }
 
 /// Every JSON path in a server frame (`[]` for array elements, `{}` for an empty object), user

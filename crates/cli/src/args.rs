@@ -331,8 +331,8 @@ pub(crate) struct SessionArgs {
     #[arg(long, value_name = "FILE.jsonl")]
     pub(crate) record: Option<PathBuf>,
     /// How long a reply may go without progress before its connection is given up: the session
-    /// resumes on a new one and the turn is sent again (typed or spoken). Also how long the model's reaction to a NON_BLOCKING tool's result is waited
-    /// for. Fractions allowed, e.g. 2.5.
+    /// resumes on a new one and the turn is sent again (typed or spoken). Also how long the
+    /// model's reaction to a NON_BLOCKING tool's result is waited for. Fractions allowed, e.g. 2.5.
     #[arg(long, value_name = "SECONDS", default_value = "45", value_parser = seconds)]
     pub(crate) stall_timeout: Duration,
     #[command(flatten)]

@@ -235,18 +235,14 @@ fn a_cut_names_the_unanswered_turns_and_the_next_connection_sends_them_again() {
         t0,
     );
     drain(&mut next);
-    let Some(Event::TurnCut { turns, .. }) = next.cut_turn(2) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut next, 2, "a cut");
     assert!(turns.iter().all(|t| t.resent));
     let mut third = next.next_connection(t0).expect("next");
     drain(&mut third);
     recv(&mut third, json!({"setupComplete": {}}), t0);
     third.handle_close(None, t0);
     drain(&mut third);
-    let Some(Event::TurnCut { turns, .. }) = third.cut_turn(2) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut third, 2, "a cut");
     assert_eq!(
         turns,
         cut(&[(2, "what is 2+2", false), (3, "tell me a joke", false)])
@@ -294,9 +290,7 @@ fn an_answer_that_was_whole_is_not_asked_again() {
     );
     session.handle_close(None, t0);
     drain(&mut session);
-    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
-        panic!("the turn was still open")
-    };
+    let turns = cut_turns(&mut session, 2, "the turn was still open");
     assert!(turns.is_empty(), "{turns:?}");
 }
 
@@ -335,9 +329,7 @@ fn initial_history_is_no_turn_and_client_content_turns_are() {
         .expect("turn");
     session.handle_close(None, t0);
     drain(&mut session);
-    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(0) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut session, 0, "a cut");
     assert_eq!(turns, cut(&[(1, "first line\nsecond line", false)]));
 }
 
@@ -366,9 +358,7 @@ fn transparent_replay_sends_a_turn_once() {
     );
     session.handle_close(None, t0);
     drain(&mut session);
-    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut session, 2, "a cut");
     assert_eq!(turns, cut(&[(1, "one", true), (2, "two", true)]));
     let mut next = session.next_connection(t0).expect("next");
     drain(&mut next);
@@ -401,6 +391,21 @@ fn spoken(frame: &Value) -> String {
             .and_then(|o| o.keys().next().cloned())
             .unwrap_or_default(),
     }
+}
+
+/// The turns the cut of `session`'s ended connection names (`limit` resends); `what` says why
+/// a cut was expected.
+fn cut_turns(session: &mut Session, limit: u32, what: &str) -> Vec<PendingTurn> {
+    match session.cut_turn(limit) {
+        Some(Event::TurnCut { turns, .. }) => turns,
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+/// The realtime frames (as [`spoken`] names them) a new connection sends once its setup completes.
+fn spoken_after_setup(session: &mut Session, t0: Instant) -> Vec<String> {
+    let d = recv(session, json!({"setupComplete": {}}), t0);
+    d.frames.iter().map(spoken).collect()
 }
 
 fn speech_cut(resent: bool, audio_ms: u64, dropped_ms: u64) -> Vec<PendingTurn> {
@@ -448,9 +453,7 @@ fn speech_cut_mid_reply_is_sent_again_in_order_within_its_bound() {
     drain(&mut session);
     session.handle_close(None, t0);
     drain(&mut session);
-    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut session, 2, "a cut");
     assert_eq!(turns, speech_cut(true, 80, 80));
 
     // The new connection sends it again right after setupComplete, before live audio.
@@ -458,8 +461,7 @@ fn speech_cut_mid_reply_is_sent_again_in_order_within_its_bound() {
     drain(&mut next);
     next.send_audio(&chunk(99), 16_000)
         .expect_err("not before setupComplete");
-    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
-    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    let frames = spoken_after_setup(&mut next, t0);
     assert_eq!(frames, ["audio 12", "audio 13", "audioStreamEnd"]);
     next.send_audio(&chunk(14), 16_000).expect("audio");
     drain(&mut next);
@@ -468,20 +470,15 @@ fn speech_cut_mid_reply_is_sent_again_in_order_within_its_bound() {
     // the bound; the second resend is the last of a limit of two.
     next.handle_close(Some(CloseInfo::new(1011, "Internal error")), t0);
     drain(&mut next);
-    let Some(Event::TurnCut { turns, .. }) = next.cut_turn(2) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut next, 2, "a cut");
     assert_eq!(turns, speech_cut(true, 80, 120));
     let mut third = next.next_connection(t0).expect("next");
     drain(&mut third);
-    let d = recv(&mut third, json!({"setupComplete": {}}), t0);
-    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    let frames = spoken_after_setup(&mut third, t0);
     assert_eq!(frames, ["audio 13", "audioStreamEnd", "audio 14"]);
     third.handle_close(None, t0);
     drain(&mut third);
-    let Some(Event::TurnCut { turns, .. }) = third.cut_turn(2) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut third, 2, "a cut");
     assert_eq!(turns, speech_cut(false, 80, 120), "resent twice: reported");
     let mut fourth = third.next_connection(t0).expect("next");
     drain(&mut fourth);
@@ -513,14 +510,11 @@ fn speech_that_interrupts_a_reply_is_kept_and_the_answered_speech_is_not() {
     drain(&mut session);
     session.handle_close(None, t0);
     drain(&mut session);
-    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
-        panic!("a cut, with no model turn open")
-    };
+    let turns = cut_turns(&mut session, 2, "a cut, with no model turn open");
     assert_eq!(turns, speech_cut(true, 80, 0));
     let mut next = session.next_connection(t0).expect("next");
     drain(&mut next);
-    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
-    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    let frames = spoken_after_setup(&mut next, t0);
     assert_eq!(frames, ["audio 2", "audio 3"]);
 }
 
@@ -540,8 +534,7 @@ fn a_connection_that_never_got_ready_hands_the_speech_on_without_counting_a_rese
     assert_eq!(failed.cut_turn(1), None, "nothing was cut on it");
     let mut next = failed.next_connection(t0).expect("next");
     drain(&mut next);
-    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
-    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    let frames = spoken_after_setup(&mut next, t0);
     assert_eq!(frames, ["audio 5"]);
 }
 
@@ -568,14 +561,11 @@ fn speech_the_server_transcribed_and_never_answered_stalls_and_is_sent_again() {
         d.events.last(),
         Some(Event::Closed(c)) if c.kind == CloseKind::Stalled
     ));
-    let Some(Event::TurnCut { turns, .. }) = session.cut_turn(2) else {
-        panic!("a cut")
-    };
+    let turns = cut_turns(&mut session, 2, "a cut");
     assert_eq!(turns, speech_cut(true, 40, 0));
     let mut next = session.next_connection(t0).expect("next");
     drain(&mut next);
-    let d = recv(&mut next, json!({"setupComplete": {}}), t0);
-    let frames: Vec<String> = d.frames.iter().map(spoken).collect();
+    let frames = spoken_after_setup(&mut next, t0);
     assert_eq!(frames, ["audio 5"]);
 
     // A transcription that comes with the reply it belongs to opens nothing after it.

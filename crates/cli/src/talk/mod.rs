@@ -558,7 +558,6 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     let mut turn = Turn::default();
     // The model's last completed (or cut) turn, whose audio may still be playing.
     let mut last = Turn::default();
-    let mut turn_index = 0usize;
     // When the user's input last ended (for time to first audio).
     let mut user_done: Option<Instant> = None;
     let mut input_done = false;
@@ -741,14 +740,14 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
                     Event::GenerationComplete => turn.generated = true,
                     Event::TurnComplete { status, .. } => {
                         if status == Some(InteractionStatus::InProgress) { continue; }
-                        complete(&mut view, &mut summary, &mut turn_index, &mut answered, &mut turn, &mut last);
+                        complete(&mut view, &mut summary, &mut answered, &mut turn, &mut last);
                     }
                     Event::TurnCut { cause, turns } => {
                         // A reply the model had finished (`generationComplete`) is whole: only
                         // its `turnComplete` went with the connection.
                         let whole = turn.generated;
                         if whole {
-                            complete(&mut view, &mut summary, &mut turn_index, &mut answered, &mut turn, &mut last);
+                            complete(&mut view, &mut summary, &mut answered, &mut turn, &mut last);
                         }
                         // The reply so far is all of it that comes; what is queued still plays.
                         let (spoken, typed): (Vec<_>, Vec<_>) = turns.iter().partition(|t| t.speech.is_some());
@@ -889,18 +888,16 @@ pub(crate) async fn run(mut args: TalkArgs) -> Result<()> {
     }
 }
 
-/// A reply that will not come: said, counted, and the first one's cause kept for the exit code.
 /// The model's turn ended with its reply whole: said, counted, and kept as the last one.
 fn complete(
     view: &mut View,
     summary: &mut Summary,
-    turn_index: &mut usize,
     answered: &mut Option<Instant>,
     turn: &mut Turn,
     last: &mut Turn,
 ) {
     view.turn_end(&TurnEnd {
-        turn: *turn_index,
+        turn: summary.turns,
         audio: turn.audio,
         first_audio: turn.first_audio,
         tokens: turn.tokens,
@@ -910,7 +907,6 @@ fn complete(
         summary.first_audio.push(d);
     }
     summary.turns += 1;
-    *turn_index += 1;
     if !turn.interrupted
         && let Some(t) = turn.started
     {
@@ -919,6 +915,7 @@ fn complete(
     *last = std::mem::take(turn);
 }
 
+/// A reply that will not come: said, counted, and the first one's cause kept for the exit code.
 fn lose(
     view: &mut View,
     summary: &mut Summary,
